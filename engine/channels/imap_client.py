@@ -1,0 +1,519 @@
+"""IMAP receiving with aioimaplib: connect, authenticate, sync by UID, stay in IDLE.
+
+State per folder is ``(UIDVALIDITY, last_uid)``, kept by the caller through a
+:class:`SyncState`. Every (re)connect reconciles by UID — ``UID SEARCH UID last+1:*`` then
+``UID FETCH`` in batches with ``BODY.PEEK[]`` (leaves ``\\Seen`` alone) — so nothing is missed
+after an outage and nothing is fetched twice. A changed UIDVALIDITY voids the cached UIDs: the
+state restarts at 0 and ingest deduplicates by Message-ID. ``last_uid`` advances only after
+``on_message`` returned (the message is committed); only then is it optionally marked seen or
+moved.
+
+aioimaplib gives raw response lines (the FETCH literal is a ``bytearray`` among them) that we
+walk ourselves; it has no STARTTLS helper, so :func:`_starttls` upgrades the transport with
+``loop.start_tls``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import aioimaplib
+from aioimaplib.aioimaplib import STOP_WAIT_SERVER_PUSH, Command
+
+from engine.channels.email_oauth import OAuthError, OAuthTokenProvider
+from engine.channels.email_settings import EmailSettings
+from engine.channels.smtp_sender import describe_connect_error, test_smtp_connection
+from engine.models import utcnow
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[int, bytes], Awaitable[Any]]
+_UIDVALIDITY_RE = re.compile(rb"\[UIDVALIDITY (\d+)\]")
+_UIDNEXT_RE = re.compile(rb"\[UIDNEXT (\d+)\]")
+_FETCH_RE = re.compile(rb"^\d+ FETCH \(")
+_UID_RE = re.compile(rb"UID (\d+)")
+_EXISTS_RE = re.compile(rb"^\d+ EXISTS")
+
+
+class SyncState(Protocol):
+    """Where the ``(uidvalidity, last_uid)`` of each folder is kept (the store, in the engine)."""
+
+    async def get_sync_state(self, folder: str) -> tuple[int, int] | None: ...
+
+    async def put_sync_state(self, folder: str, uidvalidity: int, last_uid: int) -> None: ...
+
+
+class MemorySyncState:
+    """A :class:`SyncState` in a dict — for tests and one-shot tools."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, tuple[int, int]] = {}
+
+    async def get_sync_state(self, folder: str) -> tuple[int, int] | None:
+        return self.data.get(folder)
+
+    async def put_sync_state(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        self.data[folder] = (uidvalidity, last_uid)
+
+
+class ImapError(Exception):
+    """An IMAP problem. ``needs_reauth``: credentials/token refused — the user must act."""
+
+    def __init__(self, reason: str, *, needs_reauth: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.needs_reauth = needs_reauth
+
+
+def _text(resp: Any) -> str:
+    lines = [bytes(x) for x in getattr(resp, "lines", []) if isinstance(x, bytes | bytearray)]
+    return " ".join(x.decode("utf-8", "replace") for x in lines).strip()
+
+
+def encode_mailbox(name: str) -> str:
+    """A mailbox name as an IMAP astring: modified UTF-7 (RFC 3501 §5.1.3), quoted."""
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            import base64
+
+            b = base64.b64encode("".join(buf).encode("utf-16-be")).decode().rstrip("=")
+            out.append("&" + b.replace("/", ",") + "-")
+            buf.clear()
+
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7E:
+            flush()
+            out.append("&-" if ch == "&" else ch)
+        else:
+            buf.append(ch)
+    flush()
+    enc = "".join(out)
+    return '"' + enc.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def uid_set(uids: list[int]) -> str:
+    """``[1,2,3,7,9,10]`` → ``"1:3,7,9:10"`` (compact IMAP sequence set)."""
+    parts: list[str] = []
+    start = prev = None
+    for u in sorted(uids):
+        if start is None:
+            start = prev = u
+        elif u == prev + 1:
+            prev = u
+        else:
+            parts.append(f"{start}:{prev}" if start != prev else str(start))
+            start = prev = u
+    if start is not None:
+        parts.append(f"{start}:{prev}" if start != prev else str(start))
+    return ",".join(parts)
+
+
+def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
+    """``(uid, raw)`` pairs from aioimaplib's raw ``UID FETCH (UID BODY.PEEK[])`` lines."""
+    out: list[tuple[int, bytes]] = []
+    uid: int | None = None
+    pending: bytes | None = None
+    for line in lines:
+        if isinstance(line, bytearray):
+            pending = bytes(line)
+            continue
+        if _FETCH_RE.match(line):
+            if uid is not None and pending is not None:
+                out.append((uid, pending))
+            m = _UID_RE.search(line)
+            uid = int(m.group(1)) if m else None
+            pending = None
+        elif uid is None and pending is not None:
+            m = _UID_RE.search(line)  # some servers put UID after the literal
+            if m:
+                uid = int(m.group(1))
+    if uid is not None and pending is not None:
+        out.append((uid, pending))
+    return out
+
+
+async def _starttls(
+    client: aioimaplib.IMAP4, host: str, ctx: ssl.SSLContext, io_timeout: float
+) -> None:
+    proto = client.protocol
+    if "STARTTLS" not in proto.capabilities:
+        raise ImapError(f"IMAP: {host} does not offer STARTTLS — use imap_security=ssl or none")
+    resp = await asyncio.wait_for(
+        proto.execute(Command("STARTTLS", proto.new_tag(), loop=proto.loop)), io_timeout
+    )
+    if resp.result != "OK":
+        raise ImapError(f"IMAP: STARTTLS refused: {_text(resp)}")
+    loop = asyncio.get_running_loop()
+    new_transport = await asyncio.wait_for(
+        loop.start_tls(proto.transport, proto, ctx, server_hostname=host), io_timeout
+    )
+    proto.transport = new_transport
+    await asyncio.wait_for(proto.capability(), io_timeout)  # capabilities may change after TLS
+
+
+class ImapClient:
+    """Receives one folder of one mailbox and hands each new mail to ``on_message(uid, raw)``.
+
+    Use :meth:`run` for the long-lived loop (connect → sync → IDLE → … with reconnect and
+    backoff), or :meth:`connect` + :meth:`sync_once` + :meth:`close` for a one-shot fetch
+    (``ticketty channels sync``). ``ssl_context`` overrides certificate checks (tests use a
+    self-signed server). Health is exposed in :attr:`connected`, :attr:`last_sync`,
+    :attr:`last_error`, :attr:`needs_reauth`.
+    """
+
+    def __init__(
+        self,
+        settings: EmailSettings,
+        state: SyncState,
+        on_message: OnMessage,
+        *,
+        batch_size: int = 200,
+        idle_refresh: float = 25 * 60,
+        poll_interval: float = 60.0,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+        token_provider: OAuthTokenProvider | None = None,
+        backoff: tuple[float, float] = (1.0, 300.0),
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.on_message = on_message
+        self.batch_size = batch_size
+        self.idle_refresh = idle_refresh
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.token_provider = token_provider or (
+            OAuthTokenProvider(settings) if settings.oauth_provider else None
+        )
+        self.backoff = backoff
+        self.folder = settings.imap_folder
+        self.client: aioimaplib.IMAP4 | None = None
+        self.uidvalidity: int | None = None
+        self.connected = False
+        self.needs_reauth = False
+        self.last_sync: datetime | None = None
+        self.last_error: str | None = None
+        self.fetched = 0
+        self._lost = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    # -- connection -----------------------------------------------------------------------
+    def _ctx(self) -> ssl.SSLContext:
+        return self.ssl_context or ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+
+    async def connect(self) -> None:
+        """Connect, secure, authenticate and SELECT the folder. Raises :class:`ImapError`."""
+        s = self.settings
+        lost = self._lost = asyncio.Event()  # one event per connection: old ones can't leak
+
+        def on_lost(exc: Exception | None) -> None:
+            lost.set()
+            if self._lost is lost:
+                self.connected = False
+
+        try:
+            client = aioimaplib.IMAP4(
+                host=s.imap_host,
+                port=s.imap_port,
+                timeout=self.timeout,
+                conn_lost_cb=on_lost,
+                ssl_context=self._ctx() if s.imap_security == "ssl" else None,
+            )
+            self.client = client
+            try:
+                await client.wait_hello_from_server()
+            except TimeoutError as exc:
+                hint = (
+                    " — is this a TLS port? try imap_security=ssl"
+                    if s.imap_security != "ssl"
+                    else ""
+                )
+                raise ImapError(
+                    f"IMAP: no greeting from {s.imap_host}:{s.imap_port}{hint}"
+                ) from exc
+            if s.imap_security == "starttls":
+                await _starttls(client, s.imap_host, self._ctx(), self.timeout)
+            await self._authenticate(client)
+            await asyncio.wait_for(client.protocol.capability(), self.timeout)
+            await self._select(client)
+        except ImapError:
+            await self._drop()
+            raise
+        except Exception as exc:
+            await self._drop()
+            raise ImapError(describe_connect_error(exc, "IMAP", s.imap_host, s.imap_port)) from exc
+        self.connected = True
+
+    async def _authenticate(self, client: aioimaplib.IMAP4) -> None:
+        s = self.settings
+        user = s.imap_user or s.address
+        if self.token_provider is not None:
+            for _attempt in range(2):
+                try:
+                    token = await self.token_provider()
+                except OAuthError as exc:
+                    self.needs_reauth = exc.needs_reauth
+                    raise ImapError(f"IMAP: {exc.reason}", needs_reauth=exc.needs_reauth) from exc
+                resp = await client.xoauth2(user, token)
+                if resp.result == "OK":
+                    return
+                self.token_provider.invalidate()  # maybe expired early: refresh once
+            self.needs_reauth = True
+            raise ImapError(f"IMAP: login failed (XOAUTH2): {_text(resp)}", needs_reauth=True)
+        resp = await client.login(user, s.imap_password)
+        if resp.result != "OK":
+            self.needs_reauth = True
+            raise ImapError(f"IMAP: login failed for {user}: {_text(resp)}", needs_reauth=True)
+        self.needs_reauth = False
+
+    async def _select(self, client: aioimaplib.IMAP4) -> None:
+        resp = await client.select(encode_mailbox(self.folder))
+        if resp.result != "OK":
+            raise ImapError(f"IMAP: cannot open folder {self.folder!r}: {_text(resp)}")
+        for line in resp.lines:
+            if isinstance(line, bytes):
+                m = _UIDVALIDITY_RE.search(line)
+                if m:
+                    self.uidvalidity = int(m.group(1))
+        if self.uidvalidity is None:
+            raise ImapError(f"IMAP: server sent no UIDVALIDITY for {self.folder!r}")
+
+    async def _drop(self) -> None:
+        client, self.client = self.client, None
+        self.connected = False
+        if client is None:
+            return
+        transport = getattr(client.protocol, "transport", None)
+        if transport is not None:
+            transport.close()
+        for t in list(client.tasks) + list(client.protocol.tasks):
+            t.cancel()
+
+    async def close(self) -> None:
+        """Log out politely (bounded by the timeout) and close the connection."""
+        client = self.client
+        if client is not None and self.connected and not self._lost.is_set():
+            with contextlib.suppress(Exception):
+                if client.has_pending_idle():
+                    client.idle_done()
+                await asyncio.wait_for(client.logout(), 5)
+        await self._drop()
+
+    # -- syncing --------------------------------------------------------------------------
+    async def sync_once(self) -> int:
+        """Fetch every UID above the stored one, in batches; returns how many were handed on."""
+        client = self._require()
+        assert self.uidvalidity is not None
+        stored = await self.state.get_sync_state(self.folder)
+        last = 0
+        if stored is not None and stored[0] == self.uidvalidity:
+            last = stored[1]
+        elif stored is None or stored[0] != self.uidvalidity:
+            if stored is not None:
+                log.warning(
+                    "IMAP %s: UIDVALIDITY changed %s → %s; full resync",
+                    self.folder,
+                    stored[0],
+                    self.uidvalidity,
+                )
+            await self.state.put_sync_state(self.folder, self.uidvalidity, 0)
+        resp = await client.uid_search(f"UID {last + 1}:*", charset=None)
+        if resp.result != "OK":
+            raise ImapError(f"IMAP: UID SEARCH failed: {_text(resp)}")
+        found: set[int] = set()
+        for line in resp.lines[:-1]:  # the last line is the tagged completion text
+            if isinstance(line, bytes):
+                found.update(int(x) for x in line.split() if x.isdigit())
+        uids = sorted(found)
+        uids = [u for u in uids if u > last]
+        total = 0
+        for i in range(0, len(uids), self.batch_size):
+            batch = uids[i : i + self.batch_size]
+            total += await self._fetch_batch(client, batch, last)
+            last = max(last, batch[-1])
+        self.last_sync = utcnow()
+        self.fetched += total
+        return total
+
+    async def _fetch_batch(self, client: aioimaplib.IMAP4, batch: list[int], last: int) -> int:
+        resp = await client.uid("fetch", uid_set(batch), "(UID BODY.PEEK[])")
+        if resp.result != "OK":
+            raise ImapError(f"IMAP: UID FETCH failed: {_text(resp)}")
+        done: list[int] = []
+        for uid, raw in sorted(parse_fetch(resp.lines)):
+            if uid <= last:
+                continue
+            await self.on_message(uid, raw)  # committed when this returns
+            await self.state.put_sync_state(self.folder, self.uidvalidity or 0, uid)
+            last = uid
+            done.append(uid)
+        if done:
+            await self._after_fetch(client, done)
+        return len(done)
+
+    async def _after_fetch(self, client: aioimaplib.IMAP4, uids: list[int]) -> None:
+        mode = self.settings.after_fetch
+        if mode == "none":
+            return
+        uset = uid_set(uids)
+        if mode == "seen":
+            resp = await client.uid("store", uset, "+FLAGS.SILENT", "(\\Seen)")
+        elif client.has_capability("MOVE"):
+            resp = await client.uid("move", uset, encode_mailbox(self.settings.move_folder))
+        else:
+            resp = await client.uid("copy", uset, encode_mailbox(self.settings.move_folder))
+            if resp.result == "OK":
+                await client.uid("store", uset, "+FLAGS.SILENT", "(\\Deleted)")
+                if client.has_capability("UIDPLUS"):
+                    resp = await client.uid("expunge", uset)
+        if resp.result != "OK":  # the mail is committed already: report, don't refetch
+            self.last_error = f"IMAP: after-fetch '{mode}' failed: {_text(resp)}"
+            log.warning(self.last_error)
+
+    def _require(self) -> aioimaplib.IMAP4:
+        if self.client is None or not self.connected or self._lost.is_set():
+            raise ImapError("IMAP: not connected")
+        return self.client
+
+    # -- IDLE -----------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Leave IDLE now and sync (e.g. ``ticketty channels sync``)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    async def idle_once(self) -> bool:
+        """Wait in IDLE until new mail, :meth:`wake`, or the refresh interval; True = push seen."""
+        client = self._require()
+        if not client.has_capability("IDLE"):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            self._wake.clear()
+            return False
+        idle_task = await asyncio.wait_for(
+            client.idle_start(timeout=self.idle_refresh), self.timeout
+        )
+        pushed = False
+        lost = asyncio.ensure_future(self._lost.wait())
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            while client.has_pending_idle() and not self._lost.is_set():
+                push = asyncio.ensure_future(
+                    client.wait_server_push(timeout=self.idle_refresh + 60)
+                )
+                await asyncio.wait({push, lost, woken}, return_when=asyncio.FIRST_COMPLETED)
+                if not push.done():
+                    push.cancel()
+                    break
+                try:
+                    lines = push.result()
+                except (TimeoutError, asyncio.CancelledError):
+                    break
+                if lines == STOP_WAIT_SERVER_PUSH:
+                    break  # refresh interval elapsed: re-issue IDLE
+                if any(isinstance(x, bytes) and _EXISTS_RE.match(x) for x in lines):
+                    pushed = True
+                    break
+        finally:
+            lost.cancel()
+            woken.cancel()
+        self._wake.clear()
+        if self._lost.is_set():
+            raise ImapError("IMAP: connection lost during IDLE")
+        if client.has_pending_idle():
+            client.idle_done()
+        try:
+            await asyncio.wait_for(idle_task, self.timeout)
+        except TimeoutError as exc:  # aioimaplib #110: IDLE may hang after BYE
+            raise ImapError("IMAP: server did not end IDLE") from exc
+        return pushed
+
+    async def run(self) -> None:
+        """Connect, sync and IDLE until :meth:`stop`; reconnect with exponential backoff."""
+        delay = self.backoff[0]
+        while not self._stop.is_set():
+            try:
+                await self.connect()
+                self.last_error = None
+                delay = self.backoff[0]
+                while not self._stop.is_set():
+                    await self.sync_once()
+                    if self._stop.is_set():
+                        break
+                    await self.idle_once()
+            except ImapError as exc:
+                self.last_error = exc.reason
+                log.warning("IMAP %s: %s", self.settings.address, exc.reason)
+            except (OSError, TimeoutError, aioimaplib.AioImapException) as exc:
+                self.last_error = describe_connect_error(
+                    exc, "IMAP", self.settings.imap_host, self.settings.imap_port
+                )
+                log.warning("IMAP %s: %s", self.settings.address, self.last_error)
+            finally:
+                await self.close()
+            if self._stop.is_set():
+                break
+            # credentials refused: retry slowly, the user has to fix them
+            wait = self.backoff[1] if self.needs_reauth else delay
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+            delay = min(delay * 2, self.backoff[1])
+
+
+async def test_imap_connection(
+    settings: EmailSettings, *, ssl_context: ssl.SSLContext | None = None, io_timeout: float = 15.0
+) -> str | None:
+    """Connect, log in and open the folder; ``None`` if fine, else a precise reason."""
+
+    async def _noop(uid: int, raw: bytes) -> None:
+        return None
+
+    client = ImapClient(
+        settings, MemorySyncState(), _noop, ssl_context=ssl_context, timeout=io_timeout
+    )
+    try:
+        await client.connect()
+    except ImapError as exc:
+        return exc.reason
+    finally:
+        await client.close()
+    return None
+
+
+async def test_connection(
+    settings: EmailSettings,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    io_timeout: float = 15.0,
+) -> dict[str, str | None]:
+    """Both checks the setup wizard shows: ``{"imap": reason|None, "smtp": reason|None}``.
+
+    IMAP is skipped (``None``) in forwarding mode.
+    """
+    imap = None
+    if settings.mode == "imap":
+        imap = await test_imap_connection(settings, ssl_context=ssl_context, io_timeout=io_timeout)
+    token = OAuthTokenProvider(settings) if settings.oauth_provider else None
+    smtp = await test_smtp_connection(
+        settings, token_getter=token, tls_context=ssl_context, io_timeout=io_timeout
+    )
+    return {"imap": imap, "smtp": smtp}
+
+
+# keep pytest from collecting these when a test module imports them by name
+test_imap_connection.__test__ = False  # type: ignore[attr-defined]
+test_connection.__test__ = False  # type: ignore[attr-defined]
