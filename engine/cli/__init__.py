@@ -1,0 +1,150 @@
+"""The ``ticketty`` command. Importing this module loads neither Textual nor Rich.
+
+``ticketty`` alone opens the TUI; every other command is scriptable (``--json``), like ``gh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from engine.cli import admin, channels, tickets
+from engine.cli.common import KNOWN_ERRORS, Context, emit, fail, get_config, open_context
+from engine.config import ConfigError
+
+
+def _progress(label: str):  # noqa: ANN202 - returns a callback
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        rate = done / max(time.monotonic() - started, 1e-6)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+                         f" ({rate:,.0f}/s)")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+async def cmd_import(ctx: Context) -> int:
+    ctx.require_admin("importing")
+    from engine.importers import import_csv
+
+    path = Path(ctx.args.path)
+    started = time.monotonic()
+    if ctx.args.format == "csv":
+        report = await import_csv(ctx.store, path, _progress("importing"))
+    else:
+        from engine.mail_import import import_mail
+
+        report = await import_mail(ctx.store, ctx.args.format, path,
+                                   status=ctx.args.status, channel_name=ctx.args.channel,
+                                   since=ctx.args.since, progress=_progress("importing"))
+    data = {**report.as_dict(), "seconds": round(time.monotonic() - started, 2)}
+    emit(ctx, data, f"imported {report.created} new tickets from {report.rows} rows"
+         f" ({report.duplicates} already there) in {data['seconds']} s")
+    return 0
+
+
+async def cmd_engine(args: argparse.Namespace) -> int:
+    """Run the engine alone until SIGTERM / ctrl+c, logging to stderr."""
+    import signal
+
+    from engine.engine import Engine
+    from engine.paths import default_db
+
+    config = get_config(args)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    db = default_db(args.db or config.database.path)
+    async with Engine(config, db) as engine:
+        from engine.cli.common import os_user_identity
+        from engine.desk import ensure_first_admin
+
+        await ensure_first_admin(engine.store, *os_user_identity())
+        logging.getLogger("ticketty").info("engine on %s ready in %d ms", db,
+                                           (time.monotonic() - started) * 1000)
+        await stop.wait()
+        logging.getLogger("ticketty").info("shutting down")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
+                        default=argparse.SUPPRESS, help="act as this agent")
+    p = argparse.ArgumentParser(
+        prog="ticketty", description="A keyboard-first help desk in the terminal. "
+        "With no command, opens the TUI.")
+    p.add_argument("--db", help="database file (default: $TICKETTY_DB or the XDG data dir)")
+    p.add_argument("--config", help="TOML config file")
+    p.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
+                   help="act as (and, in the TUI, work as) this agent")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    tickets.add_parser(sub, common)
+    admin.add_parsers(sub, common)
+    channels.add_parser(sub, common)
+
+    imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
+    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])
+    imp.add_argument("path")
+    imp.add_argument("--channel", help="email channel the mail belongs to (mail formats)")
+    imp.add_argument("--status", default="closed", help="status of imported mail tickets (default closed)")
+    imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
+    imp.set_defaults(run=cmd_import)
+
+    sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), logging to stderr")
+    demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
+    demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
+    demo.add_argument("--seconds", type=float, default=20.0, help="how long to run headless")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from tui.app import run_tui
+
+            return run_tui(args)
+        if args.command == "engine":
+            return asyncio.run(cmd_engine(args))
+        if args.command == "demo":
+            from engine.demo import run_demo_cli
+
+            return run_demo_cli(args)
+        return asyncio.run(_run(args))
+    except ConfigError as exc:
+        return fail(str(exc))
+    except KNOWN_ERRORS as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except sqlite3.Error as exc:
+        return fail(f"database error: {exc}")
+
+
+async def _run(args: argparse.Namespace) -> int:
+    async with open_context(args) as ctx:
+        return await args.run(ctx)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

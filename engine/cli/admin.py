@@ -1,0 +1,235 @@
+"""``ticketty agents|teams|canned|pipelines|quarantine …``: the directory from the shell."""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.common import CLIError, Context, clean, emit, table
+from engine.models import Agent, Availability, Pipeline, Role, Status, WorkingHours
+
+
+def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
+    return {
+        "id": a.id, "email": a.email, "name": a.name, "role": a.role.value, "seat": a.seat,
+        "availability": a.availability.value, "skills": a.skills,
+        "teams": [team_names.get(t, str(t)) for t in a.teams],
+        "working_hours": a.working_hours.model_dump(mode="json") if a.working_hours else None,
+    }
+
+
+def parse_hours(spec: str) -> WorkingHours:
+    """``mon-fri 09:00-17:00 [Europe/Paris]`` → WorkingHours."""
+    days_map = {d: i for i, d in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], 1)}
+    parts = spec.split()
+    if len(parts) < 2:
+        raise CLIError("--hours must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
+    day_part, time_part = parts[0].lower(), parts[1]
+    days: list[int] = []
+    for chunk in day_part.split(","):
+        if "-" in chunk:
+            a, b = chunk.split("-", 1)
+            if a not in days_map or b not in days_map:
+                raise CLIError(f"unknown day in --hours: {chunk!r}")
+            days.extend(range(days_map[a], days_map[b] + 1))
+        elif chunk in days_map:
+            days.append(days_map[chunk])
+        else:
+            raise CLIError(f"unknown day in --hours: {chunk!r}")
+    try:
+        start, end = time_part.split("-", 1)
+        return WorkingHours(days=days, start=start, end=end, tz=parts[2] if len(parts) > 2 else "UTC")
+    except ValueError as exc:
+        raise CLIError(f"bad --hours {spec!r}: {exc}") from None
+
+
+async def _team_ids(ctx: Context, names: str | None) -> list[int]:
+    if not names:
+        return []
+    teams = {t.name: t.id for t in await ctx.store.teams()}
+    out = []
+    for name in [n.strip() for n in names.split(",") if n.strip()]:
+        if name not in teams:
+            raise CLIError(f"no team named {name!r}")
+        out.append(teams[name])
+    return out
+
+
+async def cmd_agents_add(ctx: Context) -> int:
+    ctx.require_admin("adding agents")
+    a = ctx.args
+    agent = Agent(
+        email=a.email, name=a.name, role=Role(a.role), seat=not a.no_seat,
+        skills=[s.strip() for s in (a.skills or "").split(",") if s.strip()],
+        teams=await _team_ids(ctx, a.teams),
+        working_hours=parse_hours(a.hours) if a.hours else None,
+    )
+    agent = await ctx.store.add_agent(agent)
+    emit(ctx, agent_json(agent, {}), f"added {agent.role.value} {agent.name} <{agent.email}>")
+    return 0
+
+
+async def cmd_agents_update(ctx: Context) -> int:
+    a = ctx.args
+    changes: dict = {}
+    if a.availability is not None:
+        changes["availability"] = Availability(a.availability)
+    if a.email.lower() != ctx.actor.email or any(
+        v is not None for v in (a.role, a.seat, a.skills, a.teams, a.name, a.hours)
+    ):
+        ctx.require_admin("changing another agent")
+    if a.name is not None:
+        changes["name"] = a.name
+    if a.role is not None:
+        changes["role"] = Role(a.role)
+    if a.seat is not None:
+        changes["seat"] = a.seat == "yes"
+    if a.skills is not None:
+        changes["skills"] = [s.strip() for s in a.skills.split(",") if s.strip()]
+    if a.teams is not None:
+        changes["teams"] = await _team_ids(ctx, a.teams)
+    if a.hours is not None:
+        changes["working_hours"] = None if a.hours == "none" else parse_hours(a.hours)
+    if not changes:
+        raise CLIError("nothing to change")
+    agent = await ctx.store.update_agent(a.email, **changes)
+    emit(ctx, agent_json(agent, {}), f"updated {agent.email}")
+    return 0
+
+
+async def cmd_agents_list(ctx: Context) -> int:
+    agents = await ctx.store.agents()
+    names = {t.id: t.name for t in await ctx.store.teams()}
+    if ctx.json:
+        emit(ctx, [agent_json(a, names) for a in agents])
+        return 0
+    rows = [[a.email, a.name, a.role.value, "yes" if a.seat else "no", a.availability.value,
+             ",".join(a.skills), ",".join(names.get(t, "") for t in a.teams)] for a in agents]
+    print(table(rows, ["EMAIL", "NAME", "ROLE", "SEAT", "AVAILABILITY", "SKILLS", "TEAMS"]))
+    return 0
+
+
+async def cmd_teams_add(ctx: Context) -> int:
+    ctx.require_admin("adding teams")
+    members = [m.strip() for m in (ctx.args.members or "").split(",") if m.strip()]
+    team = await ctx.store.add_team(ctx.args.name, members)
+    emit(ctx, team.model_dump(), f"added team {team.name}")
+    return 0
+
+
+async def cmd_teams_list(ctx: Context) -> int:
+    teams = await ctx.store.teams()
+    agents = {a.id: a.email for a in await ctx.store.agents()}
+    data = [{"id": t.id, "name": t.name, "members": [agents.get(m) for m in t.members]} for t in teams]
+    emit(ctx, data, table([[d["name"], ", ".join(d["members"])] for d in data], ["TEAM", "MEMBERS"]))
+    return 0
+
+
+async def cmd_canned_add(ctx: Context) -> int:
+    ctx.require_admin("editing canned replies")
+    reply = await ctx.store.add_canned(ctx.args.title, ctx.args.body)
+    emit(ctx, reply.model_dump(), f"saved canned reply {reply.title!r}")
+    return 0
+
+
+async def cmd_canned_list(ctx: Context) -> int:
+    replies = await ctx.store.canned_replies()
+    emit(ctx, [r.model_dump() for r in replies],
+         table([[r.title, r.body.splitlines()[0] if r.body else ""] for r in replies], ["TITLE", "BODY"]))
+    return 0
+
+
+async def cmd_pipelines_add(ctx: Context) -> int:
+    ctx.require_admin("adding pipelines")
+    statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
+    statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
+    pipeline = await ctx.store.add_pipeline(Pipeline(name=ctx.args.name, statuses=statuses))
+    emit(ctx, pipeline.model_dump(), f"added pipeline {pipeline.name}")
+    return 0
+
+
+async def cmd_pipelines_list(ctx: Context) -> int:
+    pipes = await ctx.store.pipelines()
+    emit(ctx, [p.model_dump() for p in pipes], table(
+        [[p.name, " → ".join(s.name + (" (closed)" if s.closed else "") for s in p.statuses)]
+         for p in pipes], ["PIPELINE", "STATUSES"]))
+    return 0
+
+
+async def cmd_quarantine_list(ctx: Context) -> int:
+    ctx.require_admin("the quarantine")
+    items = await ctx.store.quarantine(ctx.args.limit)
+    emit(ctx, items, table([[str(i["id"]), f"{i['at']:%Y-%m-%d %H:%M}", i["source"], clean(i["reason"]),
+                             str(i["size"])] for i in items], ["ID", "AT", "SOURCE", "REASON", "BYTES"])
+         if items else "quarantine is empty")
+    return 0
+
+
+async def cmd_quarantine_show(ctx: Context) -> int:
+    ctx.require_admin("the quarantine")
+    raw = await ctx.store.read(lambda c: c.execute(
+        "SELECT raw FROM quarantine WHERE id=?", (ctx.args.id,)).fetchone())
+    if raw is None:
+        raise CLIError(f"no quarantined item {ctx.args.id}")
+    import sys
+
+    sys.stdout.buffer.write(bytes(raw[0]))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("agents", help="agents of the help desk")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", parents=[common], help="add an agent (admins)")
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["admin", "agent"], default="agent")
+    add.add_argument("--no-seat", action="store_true", help="an agent without a seat")
+    add.add_argument("--skills", help="comma-separated")
+    add.add_argument("--teams", help="comma-separated team names")
+    add.add_argument("--hours", help="working hours, e.g. 'mon-fri 09:00-17:00 Europe/Paris'")
+    add.set_defaults(run=cmd_agents_add)
+    up = s.add_parser("update", parents=[common], help="change an agent")
+    up.add_argument("email")
+    up.add_argument("--name")
+    up.add_argument("--role", choices=["admin", "agent"])
+    up.add_argument("--seat", choices=["yes", "no"])
+    up.add_argument("--availability", choices=["available", "away"])
+    up.add_argument("--skills")
+    up.add_argument("--teams")
+    up.add_argument("--hours", help="'mon-fri 09:00-17:00 [TZ]' or 'none'")
+    up.set_defaults(run=cmd_agents_update)
+    s.add_parser("list", parents=[common], help="list agents").set_defaults(run=cmd_agents_list)
+
+    p = sub.add_parser("teams", help="teams of agents")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", parents=[common], help="add a team (admins)")
+    add.add_argument("name")
+    add.add_argument("--members", help="comma-separated agent emails")
+    add.set_defaults(run=cmd_teams_add)
+    s.add_parser("list", parents=[common], help="list teams").set_defaults(run=cmd_teams_list)
+
+    p = sub.add_parser("canned", help="canned replies")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", parents=[common], help="add or replace a canned reply (admins)")
+    add.add_argument("--title", required=True)
+    add.add_argument("--body", required=True)
+    add.set_defaults(run=cmd_canned_add)
+    s.add_parser("list", parents=[common], help="list canned replies").set_defaults(run=cmd_canned_list)
+
+    p = sub.add_parser("pipelines", help="pipelines and their statuses")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", parents=[common], help="add a pipeline (admins)")
+    add.add_argument("name")
+    add.add_argument("--open", required=True, help="open statuses in order, comma-separated")
+    add.add_argument("--closed", required=True, help="closed statuses, comma-separated")
+    add.set_defaults(run=cmd_pipelines_add)
+    s.add_parser("list", parents=[common], help="list pipelines").set_defaults(run=cmd_pipelines_list)
+
+    p = sub.add_parser("quarantine", help="raw input that could not be ingested")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ql = s.add_parser("list", parents=[common], help="list quarantined items (admins)")
+    ql.add_argument("--limit", type=int, default=100)
+    ql.set_defaults(run=cmd_quarantine_list)
+    qs = s.add_parser("show", parents=[common], help="write an item's raw bytes to stdout")
+    qs.add_argument("id", type=int)
+    qs.set_defaults(run=cmd_quarantine_show)

@@ -1,0 +1,191 @@
+"""``ticketty channels …``: connect, list (with health), edit, enable/disable, sync, test."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.channels import KINDS, adapter_class
+from engine.channels.setup import CHANNEL_KEYS, build_channel, parse_pairs, settings_keys
+from engine.cli.common import CLIError, Context, clean, emit, table
+from engine.models import Channel
+
+SECRET_HINTS = ("password", "secret", "token")
+
+
+def redact(settings: dict[str, Any]) -> dict[str, Any]:
+    return {k: ("********" if v and any(h in k for h in SECRET_HINTS) else v) for k, v in settings.items()}
+
+
+def health_words(health: dict[str, Any], enabled: bool) -> str:
+    """Health in words; a failing server must never read as fine."""
+    if not enabled:
+        return "disabled"
+    err_at = health.get("last_error_at") or 0
+    ok_at = health.get("last_sync_at") or 0
+    if health.get("needs_reauth"):
+        return "needs re-authorisation"
+    if health.get("last_error") and err_at >= ok_at:
+        return f"failing: {health['last_error']}"
+    if health.get("connected"):
+        return "connected"
+    if ok_at:
+        return "idle"
+    return "not connected yet"
+
+
+def channel_json(ch: Channel, today: int | None = None) -> dict[str, Any]:
+    adapter = adapter_class(ch.kind)(ch)
+    h = ch.health
+    return {
+        "id": ch.id, "name": ch.name, "kind": ch.kind, "enabled": ch.enabled,
+        "address": adapter.address(), "health": health_words(h, ch.enabled),
+        "connected": bool(h.get("connected")) and ch.enabled,
+        "last_sync": _iso(h.get("last_sync_at")), "last_error": h.get("last_error"),
+        "last_error_at": _iso(h.get("last_error_at")), "tickets_today": today,
+        "settings": redact(ch.settings), "defaults": ch.defaults.model_dump(),
+        "routing": ch.routing.model_dump(),
+    }
+
+
+def _iso(value: float | None) -> str | None:
+    return datetime.fromtimestamp(value, UTC).isoformat() if value else None
+
+
+async def _context_lists(ctx: Context) -> dict[str, Any]:
+    pipelines = {p.name: [s.name for s in p.statuses] for p in await ctx.store.pipelines()}
+    return {"agents": await ctx.store.agents(), "teams": await ctx.store.teams(), "pipelines": pipelines}
+
+
+async def _channel(ctx: Context, name: str) -> Channel:
+    ch = await ctx.store.channel(name)
+    if ch is None:
+        raise CLIError(f"no channel named {name!r} (see `ticketty channels list`)")
+    return ch
+
+
+async def cmd_add(ctx: Context) -> int:
+    ctx.require_admin("connecting channels")
+    a = ctx.args
+    cls = adapter_class(a.kind)
+    values = parse_pairs(a.set or [])
+    channel = build_channel(a.kind, a.name, values, settings_model=cls.settings_model,
+                            **await _context_lists(ctx))
+    if a.test:
+        problems = await cls(channel).test_connection()
+        if problems:
+            raise CLIError("connection test failed: " + "; ".join(problems))
+    channel = await ctx.store.add_channel(channel)
+    emit(ctx, channel_json(channel), f"connected {channel.kind} channel {channel.name!r}")
+    return 0
+
+
+async def cmd_edit(ctx: Context) -> int:
+    ctx.require_admin("editing channels")
+    base = await _channel(ctx, ctx.args.name)
+    cls = adapter_class(base.kind)
+    channel = build_channel(base.kind, ctx.args.rename or base.name, parse_pairs(ctx.args.set or []),
+                            settings_model=cls.settings_model, base=base, **await _context_lists(ctx))
+    channel = await ctx.store.update_channel(channel)
+    emit(ctx, channel_json(channel), f"updated channel {channel.name!r}")
+    return 0
+
+
+async def cmd_toggle(ctx: Context, enabled: bool) -> int:
+    ctx.require_admin("enabling and disabling channels")
+    ch = await _channel(ctx, ctx.args.name)
+    ch = await ctx.store.update_channel(ch.model_copy(update={"enabled": enabled}))
+    emit(ctx, channel_json(ch), f"channel {ch.name!r} {'enabled' if enabled else 'disabled'}")
+    return 0
+
+
+async def cmd_remove(ctx: Context) -> int:
+    ctx.require_admin("removing channels")
+    ch = await _channel(ctx, ctx.args.name)
+    if not ctx.args.yes:
+        raise CLIError(f"removing {ch.name!r} stops it receiving (its tickets stay); add --yes to confirm")
+    await ctx.store.remove_channel(ch.id)
+    emit(ctx, {"removed": ch.name}, f"removed channel {ch.name!r}; its tickets stay")
+    return 0
+
+
+async def tickets_today(ctx: Context) -> dict[int, int]:
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    rows = await ctx.store.read(lambda c: c.execute(
+        "SELECT channel_id, count(*) FROM tickets WHERE created_at >= ? GROUP BY channel_id",
+        (start,)).fetchall())
+    return {r[0]: r[1] for r in rows}
+
+
+async def cmd_list(ctx: Context) -> int:
+    channels = await ctx.store.channels()
+    today = await tickets_today(ctx)
+    data = [channel_json(c, today.get(c.id, 0)) for c in channels]
+    if ctx.json:
+        emit(ctx, data)
+        return 0
+    rows = [[d["name"], d["kind"], d["address"] or "-", "on" if d["enabled"] else "off",
+             clean(d["health"]), (d["last_sync"] or "-")[:19], str(d["tickets_today"])] for d in data]
+    print(table(rows, ["NAME", "KIND", "ADDRESS", "ENABLED", "HEALTH", "LAST SYNC", "TODAY"])
+          if rows else "no channels yet: `ticketty channels add email --name NAME --set key=value …`")
+    return 0
+
+
+async def cmd_keys(ctx: Context) -> int:
+    cls = adapter_class(ctx.args.kind)
+    keys = {**settings_keys(cls.settings_model), **CHANNEL_KEYS}
+    emit(ctx, keys, "\n".join(f"{k:24} {v}" for k, v in keys.items()))
+    return 0
+
+
+async def cmd_sync(ctx: Context) -> int:
+    ch = await _channel(ctx, ctx.args.name)
+    adapter = adapter_class(ch.kind)(ch, None)
+    adapter.store = ctx.store
+    result = await adapter.sync_once()
+    emit(ctx, {"channel": ch.name, **result},
+         f"{ch.name}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
+
+
+async def cmd_test(ctx: Context) -> int:
+    ch = await _channel(ctx, ctx.args.name)
+    problems = await adapter_class(ch.kind)(ch).test_connection()
+    emit(ctx, {"channel": ch.name, "ok": not problems, "problems": problems},
+         "connection ok" if not problems else "\n".join(problems))
+    return 0 if not problems else 1
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("channels", help="connected channels")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = s.add_parser("add", parents=[common], help="connect a channel (admins)")
+    add.add_argument("kind", choices=sorted(KINDS))
+    add.add_argument("--name", required=True)
+    add.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
+    add.add_argument("--test", action="store_true", help="test the connection before saving")
+    add.set_defaults(run=cmd_add)
+    ed = s.add_parser("edit", parents=[common], help="change a channel's settings (admins)")
+    ed.add_argument("name")
+    ed.add_argument("--set", action="append", metavar="KEY=VALUE")
+    ed.add_argument("--rename")
+    ed.set_defaults(run=cmd_edit)
+    s.add_parser("list", parents=[common], help="channels with their health").set_defaults(run=cmd_list)
+    k = s.add_parser("keys", parents=[common], help="the settings keys of a kind")
+    k.add_argument("kind", choices=sorted(KINDS))
+    k.set_defaults(run=cmd_keys)
+    for verb, on in (("enable", True), ("disable", False)):
+        t = s.add_parser(verb, parents=[common], help=f"{verb} a channel (admins)")
+        t.add_argument("name")
+        t.set_defaults(run=lambda ctx, _on=on: cmd_toggle(ctx, _on))
+    rm = s.add_parser("remove", parents=[common], help="remove a channel; its tickets stay (admins)")
+    rm.add_argument("name")
+    rm.add_argument("--yes", action="store_true")
+    rm.set_defaults(run=cmd_remove)
+    sy = s.add_parser("sync", parents=[common], help="one full fetch now; prints what it took in")
+    sy.add_argument("name")
+    sy.set_defaults(run=cmd_sync)
+    te = s.add_parser("test", parents=[common], help="test a channel's connection")
+    te.add_argument("name")
+    te.set_defaults(run=cmd_test)

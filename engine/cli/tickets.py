@@ -1,0 +1,238 @@
+"""``ticketty tickets …``: create, list, show, reply, note, assign, status, close, reopen."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.cli.common import CLIError, Context, clean, emit, table
+from engine.models import Message, Ticket
+from engine.outbox import Outbox
+from engine.store import StoreError, TicketQuery
+
+
+def ticket_json(t: Ticket) -> dict[str, Any]:
+    return {
+        "id": t.id, "subject": t.subject, "status": t.status, "is_open": t.is_open,
+        "priority": t.priority.value, "pipeline": t.pipeline, "channel": t.channel_name,
+        "channel_kind": t.channel_kind,
+        "contact": {"email": t.contact_email, "name": t.contact_name, "id": t.contact_id},
+        "assignee": t.assignee_email, "assignee_name": t.assignee_name, "team": t.team_name,
+        "source": t.source.value, "unread": t.unread, "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+        "last_activity_at": t.last_activity_at.isoformat(),
+        "closed_at": t.closed_at.isoformat() if t.closed_at else None,
+    }
+
+
+def message_json(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id, "direction": m.direction.value, "author": m.author_name,
+        "author_email": m.author_email, "text": m.text, "created_at": m.created_at.isoformat(),
+        "delivery_state": m.delivery_state.value, "delivery_error": m.delivery_error,
+        "external_id": m.external_id,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256} for a in m.attachments],
+    }
+
+
+def ago(when: datetime) -> str:
+    secs = max(0, int((datetime.now(UTC) - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit} ago"
+    return "just now"
+
+
+async def _ticket(ctx: Context, number: int) -> Ticket:
+    ticket = await ctx.store.ticket(number)
+    if ticket is None:
+        raise CLIError(f"no ticket #{number}")
+    return ticket
+
+
+async def cmd_create(ctx: Context) -> int:
+    a = ctx.args
+    result = await ctx.desk.create_ticket(subject=a.subject, from_email=a.from_email,
+                                          name=a.name or "", body=a.body or "")
+    ticket = await _ticket(ctx, result.ticket_id)
+    emit(ctx, ticket_json(ticket), f"created ticket #{ticket.id}: {clean(ticket.subject)}")
+    return 0
+
+
+async def cmd_list(ctx: Context) -> int:
+    a = ctx.args
+    channel_id = assignee_id = None
+    if a.channel:
+        ch = await ctx.store.channel(a.channel)
+        if ch is None:
+            raise CLIError(f"no channel named {a.channel!r}")
+        channel_id = ch.id
+    unassigned = False
+    if a.assignee:
+        if a.assignee in ("none", "nobody"):
+            unassigned = True
+        else:
+            who = ctx.actor if a.assignee == "me" else await ctx.store.agent(a.assignee)
+            if who is None:
+                raise CLIError(f"no agent with email {a.assignee!r}")
+            assignee_id = who.id
+    view = a.view or ("all" if a.status else "open")
+    if view not in ("open", "closed", "all", "unassigned", "mine"):
+        raise CLIError(f"--view must be open, closed, all, unassigned or mine, not {view!r}")
+    q = TicketQuery(view=view, agent_id=ctx.actor.id, channel_id=channel_id, status=a.status,
+                    assignee_id=assignee_id, unassigned=unassigned, priority=a.priority,
+                    text=a.search, sort=a.sort)
+    tickets = await ctx.store.page_tickets(q, 0, a.limit)
+    if ctx.json:
+        emit(ctx, [ticket_json(t) for t in tickets])
+        return 0
+    rows = [[f"#{t.id}", t.channel_name or t.source.value, t.subject, t.contact_name or t.contact_email or "",
+             t.status, t.priority.value, t.assignee_email or "-", ago(t.last_activity_at)]
+            for t in tickets]
+    print(table(rows, ["#", "CHANNEL", "SUBJECT", "CONTACT", "STATUS", "PRIORITY", "ASSIGNEE", "ACTIVITY"])
+          if rows else "no tickets")
+    return 0
+
+
+async def cmd_show(ctx: Context) -> int:
+    ticket = await _ticket(ctx, ctx.args.number)
+    messages = await ctx.store.messages(ticket.id)
+    if ctx.json:
+        emit(ctx, {**ticket_json(ticket), "messages": [message_json(m) for m in messages]})
+        return 0
+    print(f"#{ticket.id} {clean(ticket.subject)}")
+    print(f"status {ticket.status} · priority {ticket.priority.value} · pipeline {ticket.pipeline}"
+          f" · assignee {ticket.assignee_email or '-'} · channel {ticket.channel_name or '-'}")
+    print(f"contact {clean(ticket.contact_name)} <{clean(ticket.contact_email)}>")
+    for m in messages:
+        state = f" [{m.delivery_state.value}]" if m.delivery_state.value != "none" else ""
+        err = f" ({clean(m.delivery_error)})" if m.delivery_error else ""
+        print(f"\n── {m.direction.value} · {clean(m.author_name)} · {m.created_at:%Y-%m-%d %H:%M}{state}{err}")
+        for line in m.text.splitlines():
+            print(f"  {clean(line)}")
+    return 0
+
+
+async def cmd_reply(ctx: Context) -> int:
+    a = ctx.args
+    await _ticket(ctx, a.number)
+    message_id, outbox_id = await ctx.desk.reply(a.number, a.body)
+    state, error = "failed", "no channel to send this reply through"
+    if outbox_id is not None:
+        from engine.engine import resolve_sender
+
+        outbox = Outbox(ctx.store, resolve=lambda item: resolve_sender(ctx.store, item))
+        item = await outbox.item(outbox_id)
+        state = await outbox.deliver(item)
+        item = await outbox.item(outbox_id)
+        error = item.last_error if item else None
+    result = {"ticket": a.number, "message_id": message_id, "outbox_id": outbox_id,
+              "state": state, "error": error if state != "sent" else None}
+    human = {"sent": f"reply sent on #{a.number}",
+             "queued": f"reply queued on #{a.number}; sending failed for now: {error}"
+                       " (the engine will retry)",
+             "failed": f"reply on #{a.number} failed: {error}"}.get(state, state)
+    emit(ctx, result, human)
+    return 0 if state == "sent" else 3
+
+
+async def cmd_note(ctx: Context) -> int:
+    await _ticket(ctx, ctx.args.number)
+    mid = await ctx.desk.note(ctx.args.number, ctx.args.body)
+    emit(ctx, {"ticket": ctx.args.number, "message_id": mid}, f"note added to #{ctx.args.number}")
+    return 0
+
+
+async def cmd_assign(ctx: Context) -> int:
+    a = ctx.args
+    await _ticket(ctx, a.number)
+    if not a.agent and not a.team and not a.nobody:
+        raise CLIError("give an agent email, --team T, or --nobody")
+    who = None if a.nobody else a.agent
+    if a.agent == "me":
+        who = ctx.actor.email
+    await ctx.desk.assign(a.number, who, a.team)
+    ticket = await _ticket(ctx, a.number)
+    emit(ctx, ticket_json(ticket),
+         f"#{a.number} assigned to {ticket.assignee_email or 'nobody'}"
+         + (f" (team {ticket.team_name})" if ticket.team_name else ""))
+    return 0
+
+
+async def _simple(ctx: Context, verb: str) -> int:
+    a = ctx.args
+    await _ticket(ctx, a.number)
+    desk = ctx.desk
+    if verb == "close":
+        changed = await desk.close(a.number)
+    elif verb == "reopen":
+        changed = await desk.reopen(a.number)
+    elif verb == "status":
+        changed = await desk.set_status(a.number, a.status)
+    elif verb == "priority":
+        changed = await desk.set_priority(a.number, a.priority)
+    else:  # pragma: no cover - parser limits verbs
+        raise StoreError(verb)
+    ticket = await _ticket(ctx, a.number)
+    note = "" if changed else " (unchanged)"
+    emit(ctx, ticket_json(ticket), f"#{a.number} is {ticket.status}, {ticket.priority.value}{note}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("tickets", help="work with tickets")
+    ts = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    c = ts.add_parser("create", parents=[common], help="create a ticket from a customer")
+    c.add_argument("--subject", required=True)
+    c.add_argument("--from", dest="from_email", required=True, metavar="EMAIL")
+    c.add_argument("--name")
+    c.add_argument("--body", default="")
+    c.set_defaults(run=cmd_create)
+
+    ls = ts.add_parser("list", parents=[common], help="list tickets (open by default)")
+    ls.add_argument("--status")
+    ls.add_argument("--assignee", help="agent email, 'me' or 'none'")
+    ls.add_argument("--channel", help="channel name")
+    ls.add_argument("--priority", choices=["low", "normal", "high", "urgent"])
+    ls.add_argument("--search", help="words in subjects and messages")
+    ls.add_argument("--view", help="open (default), closed, all, unassigned, mine")
+    ls.add_argument("--sort", choices=["activity", "created", "priority"], default="activity")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(run=cmd_list)
+
+    s = ts.add_parser("show", parents=[common], help="a ticket and its thread")
+    s.add_argument("number", type=int)
+    s.set_defaults(run=cmd_show)
+
+    r = ts.add_parser("reply", parents=[common], help="reply to the customer (sends now)")
+    r.add_argument("number", type=int)
+    r.add_argument("--body", required=True)
+    r.set_defaults(run=cmd_reply)
+
+    n = ts.add_parser("note", parents=[common], help="add an internal note")
+    n.add_argument("number", type=int)
+    n.add_argument("--body", required=True)
+    n.set_defaults(run=cmd_note)
+
+    asg = ts.add_parser("assign", parents=[common], help="assign to an agent and/or team")
+    asg.add_argument("number", type=int)
+    asg.add_argument("agent", nargs="?", metavar="AGENT_EMAIL")
+    asg.add_argument("--team")
+    asg.add_argument("--nobody", action="store_true", help="unassign")
+    asg.set_defaults(run=cmd_assign)
+
+    for verb, helptext in (("close", "close a ticket"), ("reopen", "reopen a ticket")):
+        v = ts.add_parser(verb, parents=[common], help=helptext)
+        v.add_argument("number", type=int)
+        v.set_defaults(run=lambda ctx, _v=verb: _simple(ctx, _v))
+    st = ts.add_parser("status", parents=[common], help="set a ticket's status")
+    st.add_argument("number", type=int)
+    st.add_argument("status")
+    st.set_defaults(run=lambda ctx: _simple(ctx, "status"))
+    pr = ts.add_parser("priority", parents=[common], help="set a ticket's priority")
+    pr.add_argument("number", type=int)
+    pr.add_argument("priority", choices=["low", "normal", "high", "urgent"])
+    pr.set_defaults(run=lambda ctx: _simple(ctx, "priority"))

@@ -1,0 +1,79 @@
+"""The TOML configuration, validated by pydantic. Errors name the file and the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ConfigError(Exception):
+    """A config file that cannot be used; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseConfig(_Section):
+    path: str | None = None
+    """Database file (default: the XDG data dir, or ``TICKETTY_DB``)."""
+
+
+class AgentConfig(_Section):
+    email: str | None = None
+    """Who is working in this TUI (default: the OS user's agent)."""
+
+
+class EngineConfig(_Section):
+    lease_seconds: float = Field(6.0, gt=0.5, le=60)
+    """How long the channel runner's lease lasts without renewal (takeover delay)."""
+    outbox_interval: float = Field(1.0, gt=0, le=60)
+    """Seconds between outbox passes."""
+    run_channels: bool = True
+    """Whether this process may run the channels and the outbox (else it only follows)."""
+    http_host: str = "127.0.0.1"
+    """Address of the HTTP server (webhooks, chat, forms, API)."""
+    http_port: int = Field(0, ge=0, le=65535)
+    """Port of the HTTP server (0: no server)."""
+
+
+class UIConfig(_Section):
+    theme: str | None = None
+    """Textual theme name (remembered when switched in the app)."""
+
+
+class Config(_Section):
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    ui: UIConfig = Field(default_factory=UIConfig)
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id → key(s), e.g. ``reply = "R"``."""
+    path: str | None = Field(default=None, exclude=True)
+
+
+def load_config(path: str | Path | None, required: bool = False) -> Config:
+    """Read and validate a config file; a missing optional file gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path).expanduser()
+    if not p.exists():
+        if required:
+            raise ConfigError(f"{p}: config file not found")
+        return Config()
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{p}: key '{key}': {first['msg']}") from None
+    config.path = str(p)
+    return config

@@ -1,0 +1,241 @@
+"""The engine process: ``async with Engine(config) as engine:`` owns every background task.
+
+Several processes may open one database (agents' TUIs, ``ticketty engine`` on a server). They
+all follow the event log; exactly one — the holder of the ``runner`` lease — runs the channels,
+the outbox and deferred routing. The holder renews the lease every third of its lifetime; when
+it dies, another process takes over once the lease expires (default 6 s, well under 10 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from engine.config import Config
+from engine.ingest import assign_pending
+from engine.models import Channel, Event
+from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
+from engine.paths import default_db
+from engine.store import Store
+from engine.store.db import Tx
+
+log = logging.getLogger("ticketty.engine")
+
+LEASE = "runner"
+RESTART_MIN, RESTART_MAX = 1.0, 60.0
+
+
+class Engine:
+    """Store + event follower + (when leader) channels, outbox and deferred routing."""
+
+    def __init__(self, config: Config | None = None, db: str | Path | None = None, *,
+                 run_channels: bool | None = None):
+        self.config = config or Config()
+        self.db_path = Path(db) if db else default_db(self.config.database.path)
+        self.store = Store(self.db_path)
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.run_channels = self.config.engine.run_channels if run_channels is None else run_channels
+        self.is_leader = False
+        self.outbox = Outbox(self.store, resolve=self._resolve_sender)
+        self.extra_senders: dict[str, Sender] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._leader_tasks: set[asyncio.Task[Any]] = set()
+        self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
+        self._adapters: dict[int, Any] = {}
+        self.started_at = time.monotonic()
+        self.on_leadership: list[Callable[[bool], Awaitable[None] | None]] = []
+
+    # -------------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> Engine:
+        await self.store.open()
+        self.store.start_following()
+        if self.run_channels:
+            self._spawn(self._lease_loop(), "lease")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stop_leading()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self.is_leader:
+            with contextlib.suppress(Exception):
+                await self.store.write(self._release)
+        await self.store.close()
+
+    def _spawn(self, coro: Awaitable[Any], name: str, group: set[asyncio.Task[Any]] | None = None
+               ) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        target = self._tasks if group is None else group
+        target.add(task)
+        task.add_done_callback(target.discard)
+        return task
+
+    # ------------------------------------------------------------------ lease
+    def _try_lease(self, tx: Tx) -> bool:
+        ttl = self.config.engine.lease_seconds
+        row = tx.one("SELECT holder, expires_at FROM leases WHERE name=?", (LEASE,))
+        if row is None or row["holder"] == self.holder or row["expires_at"] < tx.now:
+            tx.execute("INSERT OR REPLACE INTO leases(name, holder, expires_at) VALUES (?,?,?)",
+                       (LEASE, self.holder, tx.now + ttl))
+            if row is None or row["holder"] != self.holder:
+                tx.event("engine.leader", holder=self.holder)
+            return True
+        return False
+
+    def _release(self, tx: Tx) -> None:
+        tx.execute("DELETE FROM leases WHERE name=? AND holder=?", (LEASE, self.holder))
+
+    async def lease_holder(self) -> str | None:
+        row = await self.store.read(
+            lambda c: c.execute("SELECT holder, expires_at FROM leases WHERE name=?", (LEASE,)).fetchone()
+        )
+        return row["holder"] if row and row["expires_at"] > time.time() else None
+
+    async def _lease_loop(self) -> None:
+        period = self.config.engine.lease_seconds / 3
+        while True:
+            try:
+                leader = await self.store.write(self._try_lease)
+            except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
+                log.warning("lease renewal failed: %s", exc)
+                leader = False
+            if leader and not self.is_leader:
+                await self._start_leading()
+            elif not leader and self.is_leader:
+                await self._stop_leading()
+            await asyncio.sleep(period)
+
+    async def _start_leading(self) -> None:
+        log.info("this process (%s) now runs the channels and the outbox", self.holder)
+        self.is_leader = True
+        self._spawn(self.outbox.run(self.config.engine.outbox_interval), "outbox", self._leader_tasks)
+        self._spawn(self._supervise_channels(), "channels", self._leader_tasks)
+        self._spawn(self._pending_loop(), "pending-routing", self._leader_tasks)
+        for cb in self.on_leadership:
+            result = cb(True)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _stop_leading(self) -> None:
+        if not self.is_leader:
+            return
+        self.is_leader = False
+        for task in [*self._leader_tasks, *self._channel_tasks.values()]:
+            task.cancel()
+        for task in [*self._leader_tasks, *self._channel_tasks.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._channel_tasks.clear()
+        self._adapters.clear()
+
+    # --------------------------------------------------------------- channels
+    async def adapter(self, channel: Channel) -> Any:
+        from engine.channels import adapter_class
+
+        return adapter_class(channel.kind)(channel, self)
+
+    async def _resolve_sender(self, item: OutboxItem) -> Sender | None:
+        if item.kind in self.extra_senders:
+            return self.extra_senders[item.kind]
+        return await resolve_sender(self.store, item, self, self._adapters)
+
+    async def _supervise_channels(self) -> None:
+        async with self.store.events() as queue:
+            await self._sync_channel_tasks()
+            while True:
+                event = await queue.get()
+                if event.kind.startswith("channel.") and event.kind != "channel.health":
+                    await self._sync_channel_tasks(restart=event.data.get("channel_id"))
+
+    async def _sync_channel_tasks(self, restart: int | None = None) -> None:
+        wanted = {c.id: c for c in await self.store.channels(include_disabled=False)}
+        for cid, task in list(self._channel_tasks.items()):
+            if cid not in wanted or cid == restart:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                self._channel_tasks.pop(cid, None)
+                self._adapters.pop(cid, None)
+        for cid, channel in wanted.items():
+            if cid not in self._channel_tasks:
+                self._channel_tasks[cid] = self._spawn(
+                    self._run_channel(channel), f"channel:{channel.name}", self._leader_tasks)
+
+    async def _run_channel(self, channel: Channel) -> None:
+        delay = RESTART_MIN
+        while True:
+            try:
+                adapter = await self.adapter(channel)
+                self._adapters[channel.id] = adapter
+                await adapter.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except NotImplementedError:
+                return  # a kind with nothing to receive (send-only)
+            except Exception as exc:  # noqa: BLE001 - report, back off, try again
+                message = str(exc) or type(exc).__name__
+                log.warning("channel %s failed: %s (retrying in %.0fs)", channel.name, message, delay)
+                with contextlib.suppress(Exception):
+                    await self.store.set_channel_health(
+                        channel.id, connected=False, last_error=message, last_error_at=time.time())
+                await asyncio.sleep(delay)
+                delay = min(RESTART_MAX, delay * 2)
+
+    # ---------------------------------------------------------------- routing
+    async def _pending_loop(self) -> None:
+        """Assign waiting tickets when an agent becomes available (or working hours begin)."""
+        async with self.store.events() as queue:
+            await assign_pending(self.store)
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    event: Event = await asyncio.wait_for(queue.get(), 60)
+                    if event.kind not in ("agent.updated", "agent.added", "ticket.status",
+                                          "ticket.assigned"):
+                        continue
+                try:
+                    await assign_pending(self.store)
+                except Exception:  # noqa: BLE001
+                    log.exception("deferred routing failed")
+
+    async def wait_leader(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_leader:
+                return True
+            await asyncio.sleep(0.02)
+        return self.is_leader
+
+
+async def resolve_sender(store: Store, item: OutboxItem, engine: Engine | None = None,
+                         adapters: dict[int, Any] | None = None) -> Sender | None:
+    """The function that delivers ``item``: its channel's adapter (notifications: first email)."""
+    from engine.channels import adapter_class
+
+    if item.kind == "notify":
+        for ch in await store.channels(include_disabled=False):
+            if ch.kind == "email":
+                return adapter_class("email")(ch, engine).send_notification
+        raise PermanentError("no enabled email channel to send agent notifications through")
+    if item.channel_id is None:
+        return None
+    channel = await store.channel(item.channel_id)
+    if channel is None:
+        raise PermanentError("the channel of this message was removed")
+    if not channel.enabled:
+        raise PermanentError(f"channel {channel.name!r} is disabled")
+    adapter = (adapters or {}).get(channel.id) or adapter_class(channel.kind)(channel, engine)
+    return adapter.send

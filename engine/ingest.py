@@ -1,0 +1,266 @@
+"""The one pipeline every inbound message goes through.
+
+``InboundMessage`` → idempotency → contact → thread → ticket (channel defaults) → routing →
+persist → event, all in one transaction: a crash anywhere leaves either nothing or everything,
+and the ``(channel, key)`` row makes a second delivery of the same message a no-op.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from engine.models import (
+    Agent,
+    Channel,
+    DeliveryState,
+    Direction,
+    InboundMessage,
+    IngestResult,
+    RoutingRule,
+    TicketDefaults,
+)
+from engine.routing import Decision, RoutingContext, route
+from engine.store import Store
+from engine.store.db import Tx, dt
+from engine.store.directory import channel_from_row, get_pipeline, load_agents
+from engine.store.tickets import add_message, assign, create_ticket, quarantine_raw, reopen
+
+REOPEN_WINDOW = timedelta(days=7)  # a conversation key older than this starts a new ticket
+
+
+@dataclass
+class _Batch:
+    """Things loaded once per transaction rather than once per message."""
+
+    channels: dict[int, Channel] = field(default_factory=dict)
+    agents: list[Agent] | None = None
+    team_members: dict[int, list[int]] | None = None
+
+    def channel(self, tx: Tx, channel_id: int | None) -> Channel | None:
+        if channel_id is None:
+            return None
+        if channel_id not in self.channels:
+            row = tx.one("SELECT * FROM channels WHERE id=?", (channel_id,))
+            if row is None:
+                return None
+            self.channels[channel_id] = channel_from_row(row)
+        return self.channels[channel_id]
+
+    def load_agents(self, tx: Tx) -> tuple[list[Agent], dict[int, list[int]]]:
+        if self.agents is None:
+            self.agents = load_agents(tx.conn)
+            members: dict[int, list[int]] = {}
+            for r in tx.all("SELECT team_id, agent_id FROM team_members"):
+                members.setdefault(r[0], []).append(r[1])
+            self.team_members = members
+        return self.agents, self.team_members or {}
+
+
+def _find_contact(tx: Tx, msg: InboundMessage) -> tuple[int, bool]:
+    kind = msg.sender_kind
+    value = msg.sender.strip().lower() if kind == "email" else msg.sender.strip()
+    row = tx.one("SELECT contact_id FROM contact_identities WHERE kind=? AND value=?", (kind, value))
+    if row:
+        cid = row[0]
+        if msg.sender_name:
+            tx.execute("UPDATE contacts SET name=? WHERE id=? AND name=''", (msg.sender_name, cid))
+        return cid, False
+    cur = tx.execute("INSERT INTO contacts(name, created_at) VALUES (?,?)",
+                     (msg.sender_name or "", tx.now))
+    tx.execute("INSERT INTO contact_identities VALUES (?,?,?)", (kind, value, cur.lastrowid))
+    tx.event("contact.created", contact_id=cur.lastrowid)
+    return cur.lastrowid, True
+
+
+def _participates(tx: Tx, ticket_id: int, contact_id: int) -> bool:
+    row = tx.one("SELECT contact_id FROM tickets WHERE id=?", (ticket_id,))
+    if row is None:
+        return False
+    if row[0] == contact_id:
+        return True
+    return tx.one("SELECT 1 FROM messages WHERE ticket_id=? AND contact_id=? LIMIT 1",
+                  (ticket_id, contact_id)) is not None
+
+
+def _find_thread(tx: Tx, msg: InboundMessage, contact_id: int, thread_key: str | None) -> int | None:
+    refs = [r for r in [msg.in_reply_to, *reversed(msg.references)] if r]
+    for ref in refs:
+        row = tx.one("SELECT ticket_id FROM thread_ids WHERE msgid=?", (ref.strip(),))
+        if row:
+            return row[0]
+    if msg.ticket_hint is not None and _participates(tx, msg.ticket_hint, contact_id):
+        return msg.ticket_hint
+    if thread_key:
+        row = tx.one(
+            "SELECT id, is_open, activity_at FROM tickets WHERE thread_key=? ORDER BY id DESC LIMIT 1",
+            (thread_key,),
+        )
+        if row and (row["is_open"] or tx.now - row["activity_at"] < REOPEN_WINDOW.total_seconds()):
+            return row["id"]
+    return None
+
+
+def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
+                      contact_id: int) -> Decision:
+    agents, members = batch.load_agents(tx)
+    owner = tx.one("SELECT owner_id FROM contacts WHERE id=?", (contact_id,))
+    counts = {
+        r[0]: r[1]
+        for r in tx.all("SELECT assignee_id, count(*) FROM tickets WHERE is_open=1"
+                        " AND assignee_id IS NOT NULL GROUP BY assignee_id")
+    }
+    cursor = tx.one("SELECT value FROM kv WHERE key=?", (f"rr:{channel_id}",))
+    ctx = RoutingContext(
+        agents=agents, open_counts=counts, team_members=members,
+        contact_owner_id=owner[0] if owner else None, now=dt(tx.now),
+        last_assigned_id=json.loads(cursor[0]) if cursor else None,
+    )
+    return route(rule, ctx)
+
+
+def apply_decision(tx: Tx, ticket_id: int, channel_id: int, decision: Decision,
+                   subject: str) -> None:
+    """Write a routing decision: assignment, round-robin cursor, pending mark, owner email."""
+    from engine.outbox import enqueue_notification
+
+    if decision.assignee_id is not None:
+        assign(tx, ticket_id, decision.assignee_id, decision.team_id, reason=decision.reason)
+        tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)",
+                   (f"rr:{channel_id}", json.dumps(decision.assignee_id)))
+        tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (ticket_id,))
+        if decision.notify_owner:
+            enqueue_notification(tx, decision.assignee_id, ticket_id, subject)
+    elif decision.pending:
+        tx.execute("INSERT OR IGNORE INTO routing_pending VALUES (?,?,?)",
+                   (ticket_id, channel_id, tx.now))
+
+
+def _mark_bounce(tx: Tx, msg: InboundMessage) -> IngestResult | None:
+    original = msg.extra.get("bounced_message_id")
+    row = tx.one("SELECT ticket_id, message_id FROM thread_ids WHERE msgid=?", (original,)) if original else None
+    if row is None or row["message_id"] is None:
+        return None
+    reason = msg.extra.get("bounce_reason") or "the recipient's mail server bounced this message"
+    tx.execute("UPDATE messages SET delivery_state='failed', delivery_error=? WHERE id=?",
+               (reason, row["message_id"]))
+    tx.event("message.delivery", row["ticket_id"], message_id=row["message_id"],
+             state="failed", error=reason)
+    return IngestResult(ticket_id=row["ticket_id"], message_id=row["message_id"], bounce_marked=True)
+
+
+def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> IngestResult:
+    """Ingest one message inside an open transaction (see module docstring)."""
+    batch = batch or _Batch()
+    chan_key = msg.channel_id or 0
+    seen = tx.one("SELECT message_id, ticket_id FROM inbound_keys WHERE channel_id=? AND key=?",
+                  (chan_key, msg.key))
+    if seen:
+        return IngestResult(ticket_id=seen["ticket_id"], message_id=seen["message_id"], duplicate=True)
+
+    channel = batch.channel(tx, msg.channel_id)
+    if msg.flags.bounce:
+        marked = _mark_bounce(tx, msg)
+        if marked is None:
+            quarantine_raw(tx, "bounce", "bounce for a message we have no record of sending",
+                           (msg.text or "").encode(), msg.channel_id)
+            marked = IngestResult(ticket_id=None, message_id=None)
+        tx.execute("INSERT INTO inbound_keys VALUES (?,?,?,?)",
+                   (chan_key, msg.key, marked.message_id, marked.ticket_id))
+        return marked
+
+    contact_id, _ = _find_contact(tx, msg)
+    thread_key = f"{chan_key}:{msg.conversation_key}" if msg.conversation_key else None
+    at = msg.received_at.timestamp()
+    ticket_id = _find_thread(tx, msg, contact_id, thread_key)
+    created = reopened = False
+    decision: Decision | None = None
+    if ticket_id is None:
+        defaults = channel.defaults if channel else TicketDefaults()
+        pipeline = defaults.pipeline
+        try:
+            get_pipeline(tx.conn, pipeline)
+        except Exception:  # a channel pointing at a deleted pipeline still gets its mail in
+            pipeline = tx.one("SELECT name FROM pipelines ORDER BY id LIMIT 1")[0]
+        status = msg.import_status or defaults.status
+        ticket_id = create_ticket(
+            tx, subject=msg.subject or _first_line(msg.text), contact_id=contact_id,
+            channel_id=msg.channel_id, pipeline=pipeline, status=status,
+            priority=msg.extra.get("priority") or defaults.priority, source=msg.source, at=at,
+            thread_key=thread_key,
+        )
+        created = True
+    message_id = add_message(
+        tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
+        author_name=msg.sender_name or msg.sender,
+        author_email=msg.sender.lower() if msg.sender_kind == "email" else None,
+        contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
+        delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
+        attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
+    )
+    if not created and msg.import_status is None and not msg.flags.auto_reply:
+        reopened = reopen(tx, ticket_id, reason="reopened by a customer reply")
+    if msg.sender_kind == "email":
+        tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msg.key, ticket_id, message_id))
+    tx.execute("INSERT INTO inbound_keys VALUES (?,?,?,?)", (chan_key, msg.key, message_id, ticket_id))
+
+    automatic = msg.flags.auto_reply or msg.flags.list_mail
+    if created and channel is not None and msg.import_status is None and not automatic:
+        decision = _routing_decision(tx, batch, channel.routing, channel.id, contact_id)
+        apply_decision(tx, ticket_id, channel.id, decision, msg.subject)
+    return IngestResult(
+        ticket_id=ticket_id, message_id=message_id, created_ticket=created, reopened=reopened,
+        assignee_id=decision.assignee_id if decision else None,
+    )
+
+
+def _first_line(text: str) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:120]
+    return "(no subject)"
+
+
+async def ingest(store: Store, msg: InboundMessage) -> IngestResult:
+    """Ingest one message (one transaction)."""
+    return await store.write(ingest_tx, msg)
+
+
+async def ingest_many(store: Store, msgs: Sequence[InboundMessage]) -> list[IngestResult]:
+    """Ingest a batch in one transaction (imports, IMAP batches). Same key twice → one ticket."""
+
+    def fn(tx: Tx) -> list[IngestResult]:
+        batch = _Batch()
+        return [ingest_tx(tx, m, batch) for m in msgs]
+
+    return await store.write(fn)
+
+
+async def assign_pending(store: Store) -> list[int]:
+    """Route tickets that found no eligible agent earlier; returns the ticket ids assigned."""
+
+    def fn(tx: Tx) -> list[int]:
+        batch = _Batch()
+        done = []
+        for row in tx.all(
+            "SELECT p.ticket_id, p.channel_id, t.contact_id, t.subject, t.is_open, t.assignee_id"
+            " FROM routing_pending p JOIN tickets t ON t.id = p.ticket_id ORDER BY p.since"
+        ):
+            if not row["is_open"] or row["assignee_id"] is not None:
+                tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (row["ticket_id"],))
+                continue
+            channel = batch.channel(tx, row["channel_id"])
+            if channel is None:
+                tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (row["ticket_id"],))
+                continue
+            decision = _routing_decision(tx, batch, channel.routing, channel.id, row["contact_id"])
+            if decision.assignee_id is None:
+                continue
+            apply_decision(tx, row["ticket_id"], channel.id, decision, row["subject"])
+            done.append(row["ticket_id"])
+        return done
+
+    return await store.write(fn)
+

@@ -1,0 +1,17 @@
+"""Persistence: aiosqlite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
+
+SQL lives only in this package. ``Store`` is the flat public surface.
+"""
+
+from __future__ import annotations
+
+from engine.store.db import StoreBase, StoreError, Tx
+from engine.store.directory import DirectoryMixin
+from engine.store.tickets import TicketQuery, TicketsMixin
+
+
+class Store(DirectoryMixin, TicketsMixin, StoreBase):
+    """The store. ``async with Store(path) as store: ...``"""
+
+
+__all__ = ["Store", "StoreError", "TicketQuery", "Tx"]

@@ -1,0 +1,266 @@
+"""The store's connections, transactions and event log.
+
+One writer connection (WAL) owned by the store runs every write as a *synchronous* function
+inside one ``BEGIN IMMEDIATE`` transaction on aiosqlite's worker thread: one thread hop per
+transaction, not per statement, which is what makes ingest fast. A separate reader connection
+serves paging queries so the UI never waits behind a write.
+
+Every change appends rows to the ``events`` table inside the same transaction. After commit,
+in-process subscribers get the events at once; other processes sharing the database notice
+``PRAGMA data_version`` changing (a cheap poll) and read the new rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from engine.models import Event
+from engine.store.schema import migrate
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FOLLOW_INTERVAL = 0.05  # seconds between data_version polls of the cross-process follower
+
+
+def ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class StoreError(Exception):
+    """A user-facing problem with a store operation (unknown ticket, bad value ...)."""
+
+
+@dataclass
+class Tx:
+    """A write transaction in progress: the raw connection plus the events it will publish."""
+
+    conn: sqlite3.Connection
+    origin: str
+    blob_dir: Path
+    events: list[Event] = field(default_factory=list)
+    now: float = field(default_factory=time.time)
+
+    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
+        payload = json.dumps(data, default=str)
+        cur = self.conn.execute(
+            "INSERT INTO events(at, kind, ticket_id, origin, data) VALUES (?,?,?,?,?)",
+            (self.now, kind, ticket_id, self.origin, payload),
+        )
+        self.events.append(
+            Event(id=cur.lastrowid, at=dt(self.now), kind=kind, ticket_id=ticket_id, data=data)
+        )
+
+
+def _connect_sync(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA cache_size=-32000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+class StoreBase:
+    """Connections, transactions and events; domain queries are mixed in by ``Store``."""
+
+    def __init__(self, path: str | os.PathLike[str], blob_dir: str | os.PathLike[str] | None = None):
+        self.path = Path(path)
+        self.blob_dir = Path(blob_dir) if blob_dir else self.path.with_suffix(".blobs")
+        self.origin = uuid.uuid4().hex[:12]
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._subscribers: list[asyncio.Queue[Event]] = []
+        self._follow_cursor = 0
+        self._follow_task: asyncio.Task[None] | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def open(self) -> StoreBase:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+        await self._writer
+        await self._writer._execute(self._prepare, self._writer._conn)
+        self._reader = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+        await self._reader
+        await self._reader._execute(self._prepare_reader, self._reader._conn)
+        row = await self.read(lambda c: c.execute("SELECT max(id) FROM events").fetchone())
+        self._follow_cursor = row[0] or 0
+        return self
+
+    @staticmethod
+    def _prepare(conn: sqlite3.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA busy_timeout=30000",
+            "PRAGMA cache_size=-64000",
+            "PRAGMA temp_store=MEMORY",
+        ):
+            conn.execute(pragma)
+        migrate(conn)
+
+    @staticmethod
+    def _prepare_reader(conn: sqlite3.Connection) -> None:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-64000")
+        conn.execute("PRAGMA query_only=ON")
+
+    async def close(self) -> None:
+        if self._follow_task is not None:
+            self._follow_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow_task
+            self._follow_task = None
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self):  # noqa: ANN204 - returns the concrete store
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------- transactions
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(tx, *args)`` in one write transaction; publish its events after commit."""
+        assert self._writer is not None, "store is not open"
+        async with self._write_lock:
+            conn = self._writer._conn
+            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir)
+
+            def run() -> T:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(tx, *args, **kwargs)
+                    conn.execute("COMMIT")
+                    return result
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+
+            result = await self._writer._execute(run)
+        if tx.events:
+            self._publish(tx.events)
+        return result
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(conn, *args)`` on the reader connection (a consistent snapshot)."""
+        assert self._reader is not None, "store is not open"
+        conn = self._reader._conn
+
+        def run() -> T:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn, *args, **kwargs)
+            finally:
+                conn.execute("COMMIT")
+
+        return await self._reader._execute(run)
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self) -> asyncio.Queue[Event]:
+        """A queue that receives every event committed from now on (this process or others)."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._subscribers.append(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(queue)
+
+    @contextlib.asynccontextmanager
+    async def events(self) -> AsyncIterator[asyncio.Queue[Event]]:
+        queue = self.subscribe()
+        try:
+            yield queue
+        finally:
+            self.unsubscribe(queue)
+
+    def _publish(self, events: list[Event]) -> None:
+        for queue in list(self._subscribers):
+            for event in events:
+                queue.put_nowait(event)
+
+    def start_following(self) -> None:
+        """Poll for events committed by other processes (cheap: ``PRAGMA data_version``)."""
+        if self._follow_task is None:
+            self._follow_task = asyncio.create_task(self._follow(), name="store-follow")
+
+    async def _follow(self) -> None:
+        assert self._reader is not None
+        conn = self._reader._conn
+        last_version = -1
+        while True:
+            try:
+                version = await self._reader._execute(
+                    lambda: conn.execute("PRAGMA data_version").fetchone()[0]
+                )
+                if version != last_version:
+                    last_version = version
+                    await self.poll_events()
+            except sqlite3.Error as exc:  # keep following; the next poll retries
+                log.warning("event follower: %s", exc)
+            await asyncio.sleep(FOLLOW_INTERVAL)
+
+    async def poll_events(self) -> list[Event]:
+        """Read events newer than the last seen one that other processes wrote; publish them."""
+        since = self._follow_cursor
+
+        def q(c: sqlite3.Connection) -> list[sqlite3.Row]:
+            return c.execute(
+                "SELECT id, at, kind, ticket_id, origin, data FROM events WHERE id > ?"
+                " ORDER BY id LIMIT 5000",
+                (since,),
+            ).fetchall()
+
+        rows = await self.read(q)
+        if not rows:
+            return []
+        self._follow_cursor = rows[-1]["id"]
+        foreign = [
+            Event(
+                id=r["id"], at=dt(r["at"]), kind=r["kind"], ticket_id=r["ticket_id"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+            if r["origin"] != self.origin
+        ]
+        if foreign:
+            self._publish(foreign)
+        return foreign

@@ -1,0 +1,348 @@
+"""Agents, teams, contacts, channels, pipelines and canned replies."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from engine.models import (
+    DEFAULT_PIPELINE,
+    Agent,
+    CannedReply,
+    Channel,
+    Contact,
+    Pipeline,
+    RoutingRule,
+    Status,
+    Team,
+    TicketDefaults,
+    WorkingHours,
+    normalize_email,
+)
+from engine.store.db import StoreError, Tx, dt
+
+AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills"
+
+
+def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
+    wh = row["working_hours"]
+    return Agent(
+        id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+        seat=bool(row["seat"]), availability=row["availability"],
+        working_hours=WorkingHours.model_validate_json(wh) if wh else None,
+        skills=json.loads(row["skills"]), teams=teams or [],
+    )
+
+
+def load_agents(conn: sqlite3.Connection) -> list[Agent]:
+    teams: dict[int, list[int]] = {}
+    for r in conn.execute("SELECT team_id, agent_id FROM team_members"):
+        teams.setdefault(r["agent_id"], []).append(r["team_id"])
+    rows = conn.execute(f"SELECT {AGENT_COLS} FROM agents ORDER BY id").fetchall()
+    return [agent_from_row(r, teams.get(r["id"], [])) for r in rows]
+
+
+def find_agent(conn: sqlite3.Connection, email: str) -> Agent | None:
+    row = conn.execute(f"SELECT {AGENT_COLS} FROM agents WHERE email=?", (email.lower(),)).fetchone()
+    if row is None:
+        return None
+    teams = [r[0] for r in conn.execute("SELECT team_id FROM team_members WHERE agent_id=?", (row["id"],))]
+    return agent_from_row(row, teams)
+
+
+def require_agent(conn: sqlite3.Connection, email: str) -> Agent:
+    agent = find_agent(conn, email)
+    if agent is None:
+        raise StoreError(f"no agent with email {email!r}")
+    return agent
+
+
+def channel_from_row(row: sqlite3.Row) -> Channel:
+    return Channel(
+        id=row["id"], kind=row["kind"], name=row["name"], enabled=bool(row["enabled"]),
+        settings=json.loads(row["settings"]),
+        defaults=TicketDefaults.model_validate_json(row["defaults"]),
+        routing=RoutingRule.model_validate_json(row["routing"]),
+        health=json.loads(row["health"]), created_at=dt(row["created_at"]),
+    )
+
+
+def load_pipelines(conn: sqlite3.Connection) -> list[Pipeline]:
+    out = []
+    for p in conn.execute("SELECT id, name FROM pipelines ORDER BY id").fetchall():
+        statuses = [
+            Status(name=s["name"], closed=bool(s["closed"]))
+            for s in conn.execute(
+                "SELECT name, closed FROM statuses WHERE pipeline_id=? ORDER BY position", (p["id"],)
+            )
+        ]
+        out.append(Pipeline(id=p["id"], name=p["name"], statuses=statuses))
+    return out
+
+
+def get_pipeline(conn: sqlite3.Connection, name: str) -> Pipeline:
+    for p in load_pipelines(conn):
+        if p.name == name:
+            return p
+    raise StoreError(f"no pipeline named {name!r}")
+
+
+class DirectoryMixin:
+    """Async directory operations; mixed into :class:`engine.store.Store`."""
+
+    # ---------------------------------------------------------------- agents
+    async def add_agent(self, agent: Agent) -> Agent:
+        def fn(tx: Tx) -> Agent:
+            if find_agent(tx.conn, agent.email):
+                raise StoreError(f"an agent with email {agent.email} already exists")
+            cur = tx.execute(
+                "INSERT INTO agents(email, name, role, seat, availability, working_hours, skills,"
+                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (agent.email, agent.name, agent.role.value, int(agent.seat),
+                 agent.availability.value,
+                 agent.working_hours.model_dump_json() if agent.working_hours else None,
+                 json.dumps(agent.skills), tx.now),
+            )
+            for team_id in agent.teams:
+                tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, cur.lastrowid))
+            tx.event("agent.added", agent_id=cur.lastrowid, email=agent.email)
+            return agent.model_copy(update={"id": cur.lastrowid})
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def update_agent(self, email: str, **changes: Any) -> Agent:
+        """Change an agent's fields (name, role, seat, availability, skills, working_hours, teams)."""
+
+        def fn(tx: Tx) -> Agent:
+            agent = require_agent(tx.conn, email)
+            merged = Agent.model_validate({**agent.model_dump(), **changes})
+            tx.execute(
+                "UPDATE agents SET name=?, role=?, seat=?, availability=?, working_hours=?, skills=?"
+                " WHERE id=?",
+                (merged.name, merged.role.value, int(merged.seat), merged.availability.value,
+                 merged.working_hours.model_dump_json() if merged.working_hours else None,
+                 json.dumps(merged.skills), agent.id),
+            )
+            if "teams" in changes:
+                tx.execute("DELETE FROM team_members WHERE agent_id=?", (agent.id,))
+                for team_id in merged.teams:
+                    tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, agent.id))
+            tx.event("agent.updated", agent_id=agent.id, email=agent.email,
+                     changes=sorted(changes))
+            return merged
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def agents(self) -> list[Agent]:
+        return await self.read(load_agents)  # type: ignore[attr-defined]
+
+    async def agent(self, email: str) -> Agent | None:
+        return await self.read(find_agent, normalize_email(email))  # type: ignore[attr-defined]
+
+    async def agent_by_id(self, agent_id: int) -> Agent | None:
+        agents = await self.agents()
+        return next((a for a in agents if a.id == agent_id), None)
+
+    # ----------------------------------------------------------------- teams
+    async def add_team(self, name: str, members: list[str] | None = None) -> Team:
+        def fn(tx: Tx) -> Team:
+            if tx.one("SELECT 1 FROM teams WHERE name=?", (name,)):
+                raise StoreError(f"a team named {name!r} already exists")
+            cur = tx.execute("INSERT INTO teams(name) VALUES (?)", (name,))
+            ids = []
+            for email in members or []:
+                agent = require_agent(tx.conn, email)
+                tx.execute("INSERT INTO team_members VALUES (?,?)", (cur.lastrowid, agent.id))
+                ids.append(agent.id)
+            tx.event("team.added", team_id=cur.lastrowid, name=name)
+            return Team(id=cur.lastrowid, name=name, members=ids)
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def teams(self) -> list[Team]:
+        def fn(c: sqlite3.Connection) -> list[Team]:
+            members: dict[int, list[int]] = {}
+            for r in c.execute("SELECT team_id, agent_id FROM team_members"):
+                members.setdefault(r[0], []).append(r[1])
+            return [
+                Team(id=r["id"], name=r["name"], members=members.get(r["id"], []))
+                for r in c.execute("SELECT id, name FROM teams ORDER BY name")
+            ]
+
+        return await self.read(fn)  # type: ignore[attr-defined]
+
+    async def team(self, name: str) -> Team | None:
+        return next((t for t in await self.teams() if t.name == name), None)
+
+    # -------------------------------------------------------------- contacts
+    async def contact(self, contact_id: int) -> Contact | None:
+        return await self.read(load_contact, contact_id)  # type: ignore[attr-defined]
+
+    async def set_contact_owner(self, contact_id: int, owner_email: str | None) -> None:
+        def fn(tx: Tx) -> None:
+            owner = require_agent(tx.conn, owner_email) if owner_email else None
+            if not tx.one("SELECT 1 FROM contacts WHERE id=?", (contact_id,)):
+                raise StoreError(f"no contact #{contact_id}")
+            tx.execute("UPDATE contacts SET owner_id=? WHERE id=?",
+                       (owner.id if owner else None, contact_id))
+            tx.event("contact.updated", contact_id=contact_id)
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    # -------------------------------------------------------------- channels
+    async def add_channel(self, channel: Channel) -> Channel:
+        def fn(tx: Tx) -> Channel:
+            if tx.one("SELECT 1 FROM channels WHERE name=? AND removed=0", (channel.name,)):
+                raise StoreError(f"a channel named {channel.name!r} already exists")
+            tx.execute("DELETE FROM channels WHERE name=? AND removed=1", (channel.name,))
+            cur = tx.execute(
+                "INSERT INTO channels(kind, name, enabled, settings, defaults, routing, created_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (channel.kind, channel.name, int(channel.enabled), json.dumps(channel.settings),
+                 channel.defaults.model_dump_json(), channel.routing.model_dump_json(), tx.now),
+            )
+            tx.event("channel.added", channel_id=cur.lastrowid, name=channel.name)
+            return channel.model_copy(update={"id": cur.lastrowid})
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def update_channel(self, channel: Channel) -> Channel:
+        def fn(tx: Tx) -> Channel:
+            tx.execute(
+                "UPDATE channels SET name=?, enabled=?, settings=?, defaults=?, routing=? WHERE id=?",
+                (channel.name, int(channel.enabled), json.dumps(channel.settings),
+                 channel.defaults.model_dump_json(), channel.routing.model_dump_json(), channel.id),
+            )
+            tx.event("channel.updated", channel_id=channel.id, name=channel.name)
+            return channel
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def remove_channel(self, channel_id: int) -> None:
+        """Remove a channel from the list; its tickets and messages stay."""
+
+        def fn(tx: Tx) -> None:
+            tx.execute("UPDATE channels SET removed=1, enabled=0 WHERE id=?", (channel_id,))
+            tx.event("channel.removed", channel_id=channel_id)
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    async def set_channel_health(self, channel_id: int, **health: Any) -> None:
+        def fn(tx: Tx) -> None:
+            row = tx.one("SELECT health FROM channels WHERE id=?", (channel_id,))
+            merged = {**json.loads(row["health"]), **health} if row else health
+            tx.execute("UPDATE channels SET health=? WHERE id=?",
+                       (json.dumps(merged, default=str), channel_id))
+            tx.event("channel.health", channel_id=channel_id, **health)
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    async def channel_state(self, channel_id: int) -> dict[str, Any]:
+        row = await self.read(  # type: ignore[attr-defined]
+            lambda c: c.execute("SELECT state FROM channels WHERE id=?", (channel_id,)).fetchone()
+        )
+        return json.loads(row[0]) if row else {}
+
+    async def set_channel_state(self, channel_id: int, state: dict[str, Any]) -> None:
+        """Adapter bookkeeping (e.g. IMAP UIDVALIDITY/last UID); no event."""
+
+        def fn(tx: Tx) -> None:
+            tx.execute("UPDATE channels SET state=? WHERE id=?", (json.dumps(state), channel_id))
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    async def channels(self, include_disabled: bool = True) -> list[Channel]:
+        def fn(c: sqlite3.Connection) -> list[Channel]:
+            sql = "SELECT * FROM channels WHERE removed=0"
+            if not include_disabled:
+                sql += " AND enabled=1"
+            return [channel_from_row(r) for r in c.execute(sql + " ORDER BY id")]
+
+        return await self.read(fn)  # type: ignore[attr-defined]
+
+    async def channel(self, name_or_id: str | int) -> Channel | None:
+        for ch in await self.channels():
+            if ch.name == name_or_id or ch.id == name_or_id or str(ch.id) == str(name_or_id):
+                return ch
+        return None
+
+    # ------------------------------------------------------------- pipelines
+    async def pipelines(self) -> list[Pipeline]:
+        return await self.read(load_pipelines)  # type: ignore[attr-defined]
+
+    async def add_pipeline(self, pipeline: Pipeline) -> Pipeline:
+        def fn(tx: Tx) -> Pipeline:
+            return insert_pipeline(tx, pipeline)
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------- canned replies
+    async def add_canned(self, title: str, body: str) -> CannedReply:
+        def fn(tx: Tx) -> CannedReply:
+            cur = tx.execute(
+                "INSERT INTO canned_replies(title, body) VALUES (?,?)"
+                " ON CONFLICT(title) DO UPDATE SET body=excluded.body RETURNING id",
+                (title, body),
+            )
+            rid = cur.fetchone()[0]
+            tx.event("canned.saved", canned_id=rid, title=title)
+            return CannedReply(id=rid, title=title, body=body)
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def canned_replies(self) -> list[CannedReply]:
+        def fn(c: sqlite3.Connection) -> list[CannedReply]:
+            return [
+                CannedReply(id=r["id"], title=r["title"], body=r["body"])
+                for r in c.execute("SELECT id, title, body FROM canned_replies ORDER BY title")
+            ]
+
+        return await self.read(fn)  # type: ignore[attr-defined]
+
+    # -------------------------------------------------------------- settings
+    async def get_setting(self, key: str, default: Any = None) -> Any:
+        row = await self.read(  # type: ignore[attr-defined]
+            lambda c: c.execute("SELECT value FROM kv WHERE key=?", (key,)).fetchone()
+        )
+        return json.loads(row[0]) if row else default
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        def fn(tx: Tx) -> None:
+            tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)", (key, json.dumps(value)))
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+
+def insert_pipeline(tx: Tx, pipeline: Pipeline) -> Pipeline:
+    if not any(not s.closed for s in pipeline.statuses) or not any(s.closed for s in pipeline.statuses):
+        raise StoreError("a pipeline needs at least one open and one closed status")
+    if tx.one("SELECT 1 FROM pipelines WHERE name=?", (pipeline.name,)):
+        raise StoreError(f"a pipeline named {pipeline.name!r} already exists")
+    cur = tx.execute("INSERT INTO pipelines(name) VALUES (?)", (pipeline.name,))
+    for pos, status in enumerate(pipeline.statuses):
+        tx.execute("INSERT INTO statuses VALUES (?,?,?,?)",
+                   (cur.lastrowid, status.name, pos, int(status.closed)))
+    tx.event("pipeline.added", name=pipeline.name)
+    return pipeline.model_copy(update={"id": cur.lastrowid})
+
+
+def ensure_default_pipeline(tx: Tx) -> None:
+    if not tx.one("SELECT 1 FROM pipelines LIMIT 1"):
+        insert_pipeline(tx, DEFAULT_PIPELINE)
+
+
+def load_contact(conn: sqlite3.Connection, contact_id: int) -> Contact | None:
+    row = conn.execute("SELECT * FROM contacts WHERE id=?", (contact_id,)).fetchone()
+    if row is None:
+        return None
+    emails, phones, identities = [], [], {}
+    for r in conn.execute("SELECT kind, value FROM contact_identities WHERE contact_id=?", (contact_id,)):
+        if r["kind"] == "email":
+            emails.append(r["value"])
+        elif r["kind"] == "phone":
+            phones.append(r["value"])
+        else:
+            identities[r["kind"]] = r["value"]
+    return Contact(id=row["id"], name=row["name"], emails=emails, phones=phones,
+                   identities=identities, owner_id=row["owner_id"], created_at=dt(row["created_at"]))
