@@ -211,7 +211,7 @@ class Engine:
                 except Exception:  # noqa: BLE001
                     log.exception("deferred routing failed")
 
-    async def wait_leader(self, timeout: float = 10.0) -> bool:
+    async def wait_leader(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.is_leader:

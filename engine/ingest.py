@@ -181,7 +181,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         defaults = channel.defaults if channel else TicketDefaults()
         pipeline = defaults.pipeline
         try:
-            get_pipeline(tx.conn, pipeline)
+            get_pipeline(tx, pipeline)
         except Exception:  # a channel pointing at a deleted pipeline still gets its mail in
             pipeline = tx.one("SELECT name FROM pipelines ORDER BY id LIMIT 1")[0]
         status = msg.import_status or defaults.status

@@ -69,7 +69,7 @@ def enqueue(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | Non
     )
     if cur.rowcount == 0:
         return tx.one("SELECT id FROM outbox WHERE idempotency_key=?", (key,))[0]
-    tx.event("outbox.queued", ticket_id, outbox_id=cur.lastrowid, kind=kind)
+    tx.event("outbox.queued", ticket_id, outbox_id=cur.lastrowid, item_kind=kind)
     return cur.lastrowid
 
 

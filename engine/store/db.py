@@ -56,8 +56,9 @@ class Tx:
     conn: sqlite3.Connection
     origin: str
     blob_dir: Path
-    events: list[Event] = field(default_factory=list)
+    events: list[tuple[int, float, str, int | None, dict[str, Any]]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
+    cache: dict[str, Any] = field(default_factory=dict)  # per-transaction lookups (pipelines …)
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -74,9 +75,10 @@ class Tx:
             "INSERT INTO events(at, kind, ticket_id, origin, data) VALUES (?,?,?,?,?)",
             (self.now, kind, ticket_id, self.origin, payload),
         )
-        self.events.append(
-            Event(id=cur.lastrowid, at=dt(self.now), kind=kind, ticket_id=ticket_id, data=data)
-        )
+        self.events.append((cur.lastrowid, self.now, kind, ticket_id, data))
+
+    def built_events(self) -> list[Event]:
+        return [Event(id=i, at=dt(at), kind=k, ticket_id=t, data=d) for i, at, k, t, d in self.events]
 
 
 def _connect_sync(path: str) -> sqlite3.Connection:
@@ -175,8 +177,8 @@ class StoreBase:
                     raise
 
             result = await self._writer._execute(run)
-        if tx.events:
-            self._publish(tx.events)
+        if tx.events and self._subscribers:
+            self._publish(tx.built_events())
         return result
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

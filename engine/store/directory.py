@@ -81,7 +81,13 @@ def load_pipelines(conn: sqlite3.Connection) -> list[Pipeline]:
     return out
 
 
-def get_pipeline(conn: sqlite3.Connection, name: str) -> Pipeline:
+def get_pipeline(conn: sqlite3.Connection | Tx, name: str) -> Pipeline:
+    """A pipeline by name; inside a transaction the lookup is cached for its duration."""
+    if isinstance(conn, Tx):
+        key = f"pipeline:{name}"
+        if key not in conn.cache:
+            conn.cache[key] = get_pipeline(conn.conn, name)
+        return conn.cache[key]
     for p in load_pipelines(conn):
         if p.name == name:
             return p

@@ -135,7 +135,7 @@ def create_ticket(
     source: Source | str = Source.channel, at: float | None = None,
     assignee_id: int | None = None, team_id: int | None = None, thread_key: str | None = None,
 ) -> int:
-    pipe = get_pipeline(tx.conn, pipeline)
+    pipe = get_pipeline(tx, pipeline)
     status = status or pipe.first_open
     st = pipe.status(status)
     if st is None:
@@ -223,7 +223,7 @@ def set_status(tx: Tx, ticket_id: int, status: str, agent_id: int | None = None,
     row = require_ticket(tx, ticket_id)
     if row["status"] == status:
         return False
-    pipe = get_pipeline(tx.conn, row["pipeline"])
+    pipe = get_pipeline(tx, row["pipeline"])
     st = pipe.status(status)
     if st is None:
         names = ", ".join(s.name for s in pipe.statuses)
@@ -242,14 +242,14 @@ def reopen(tx: Tx, ticket_id: int, agent_id: int | None = None, reason: str = "r
     row = require_ticket(tx, ticket_id)
     if row["is_open"]:
         return False
-    pipe = get_pipeline(tx.conn, row["pipeline"])
+    pipe = get_pipeline(tx, row["pipeline"])
     target = "open" if pipe.status("open") and not pipe.status("open").closed else pipe.first_open
     return set_status(tx, ticket_id, target, agent_id, reason=reason)
 
 
 def close(tx: Tx, ticket_id: int, agent_id: int | None = None) -> bool:
     row = require_ticket(tx, ticket_id)
-    pipe = get_pipeline(tx.conn, row["pipeline"])
+    pipe = get_pipeline(tx, row["pipeline"])
     target = "closed" if pipe.status("closed") and pipe.status("closed").closed else pipe.first_closed
     return set_status(tx, ticket_id, target, agent_id, reason="closed")
 
@@ -294,7 +294,7 @@ def set_pipeline(tx: Tx, ticket_id: int, pipeline: str, agent_id: int | None = N
     row = require_ticket(tx, ticket_id)
     if row["pipeline"] == pipeline:
         return False
-    pipe = get_pipeline(tx.conn, pipeline)
+    pipe = get_pipeline(tx, pipeline)
     status = row["status"] if pipe.status(row["status"]) else pipe.first_open
     st = pipe.status(status)
     tx.execute("UPDATE tickets SET pipeline=?, status=?, is_open=?, updated_at=? WHERE id=?",

@@ -1,0 +1,87 @@
+"""Shared pytest fixtures.
+
+Email: a session-wide real Dovecot (``dovecot`` fixture; a missing binary FAILS, it does not
+skip — CI installs it via ``scripts/install-test-deps.sh``), a fresh mailbox per test
+(``mail_user``) and an aiosmtpd sink (``smtp_sink``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from servers import Dovecot, MailUser, SinkHandler, free_port  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One private Dovecot for the whole session (stopping one takes ~2.5 s)."""
+    if shutil.which("dovecot") is None:
+        pytest.fail(
+            "dovecot is not installed: run scripts/install-test-deps.sh "
+            "(Debian package dovecot-imapd); the email tests need a real IMAP server",
+            pytrace=False,
+        )
+    server = Dovecot()
+    try:
+        server.start()
+    except Exception as exc:
+        server.cleanup()
+        pytest.fail(f"could not start dovecot: {exc}", pytrace=False)
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def mail_user(dovecot: Dovecot) -> MailUser:
+    """A fresh user with an empty INBOX on the session Dovecot."""
+    return dovecot.add_user()
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[tuple[SinkHandler, int]]:
+    """An aiosmtpd server (threaded Controller on 127.0.0.1) keeping what it receives."""
+    from aiosmtpd.controller import Controller
+
+    handler = SinkHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+# ----------------------------------------------------------------------------- core store
+import os  # noqa: E402
+
+# Tests must never touch a real user's database or config.
+os.environ.setdefault("XDG_DATA_HOME", "/tmp/ticketty-test-xdg/data")
+os.environ.setdefault("XDG_CONFIG_HOME", "/tmp/ticketty-test-xdg/config")
+os.environ.pop("TICKETTY_DB", None)
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "ticketty.db"
+
+
+@pytest.fixture
+async def store(db_path: Path):
+    """A fresh store with the default pipeline and one admin (admin@example.com)."""
+    from engine.desk import ensure_first_admin
+    from engine.store import Store
+
+    async with Store(db_path) as s:
+        await ensure_first_admin(s, "admin@example.com", "Ada Admin")
+        yield s

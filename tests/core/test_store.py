@@ -1,0 +1,166 @@
+"""Store: migrations, events (in-process and across processes), paging, leases, outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+
+from engine.config import Config, EngineConfig
+from engine.desk import Desk
+from engine.engine import Engine
+from engine.models import Channel
+from engine.outbox import MAX_ATTEMPTS, Outbox, PermanentError, backoff
+from engine.store import Store, StoreError, TicketQuery
+from engine.store.schema import MIGRATIONS
+
+
+async def test_migrations_run_once_and_record_version(db_path):
+    async with Store(db_path):
+        pass
+    async with Store(db_path):
+        pass
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_events_reach_subscribers_in_process(store):
+    queue = store.subscribe()
+    desk = Desk(store, await store.agent("admin@example.com"))
+    r = await desk.create_ticket(subject="Hi", from_email="c@example.com", body="x")
+    kinds = []
+    while not queue.empty():
+        kinds.append(queue.get_nowait().kind)
+    assert "ticket.created" in kinds and "message.added" in kinds
+    await desk.close(r.ticket_id)
+    assert any(queue.get_nowait().kind == "ticket.status" for _ in range(queue.qsize()))
+
+
+async def test_other_process_sees_events_within_250ms(db_path, store):
+    follower = Store(db_path)
+    await follower.open()
+    follower.start_following()
+    try:
+        queue = follower.subscribe()
+        await asyncio.sleep(0.1)
+        t0 = time.monotonic()
+        await Desk(store, await store.agent("admin@example.com")).create_ticket(
+            subject="cross", from_email="c@example.com")
+        event = await asyncio.wait_for(queue.get(), 1.0)
+        assert event.kind in ("contact.created", "ticket.created")
+        assert time.monotonic() - t0 < 0.25
+    finally:
+        await follower.close()
+
+
+async def test_paging_from_both_ends_matches(store):
+    desk = Desk(store, await store.agent("admin@example.com"))
+    for i in range(30):
+        await desk.create_ticket(subject=f"t{i}", from_email=f"c{i}@example.com")
+    q = TicketQuery(view="open")
+    total = await store.count_tickets(q)
+    forward = [t.id for t in await store.page_tickets(q, 0, 30)]
+    tail = [t.id for t in await store.page_tickets(q, 25, 10, total=total)]
+    assert tail == forward[25:]
+    assert await store.index_of(q, forward[7]) == 7
+
+
+async def test_status_must_belong_to_pipeline(store):
+    desk = Desk(store, await store.agent("admin@example.com"))
+    r = await desk.create_ticket(subject="x", from_email="c@example.com")
+    with pytest.raises(StoreError, match="not in pipeline"):
+        await desk.set_status(r.ticket_id, "bogus")
+    with pytest.raises(StoreError, match="no ticket #999"):
+        await desk.close(999)
+
+
+async def test_lease_single_runner_and_takeover(db_path):
+    config = Config(engine=EngineConfig(lease_seconds=0.9))
+    a = Engine(config, db_path)
+    b = Engine(config, db_path)
+    await a.__aenter__()
+    try:
+        assert await a.wait_leader(3)
+        await b.__aenter__()
+        await asyncio.sleep(0.8)
+        assert not b.is_leader
+        # the holder dies without releasing: stop renewing, keep the row
+        for task in list(a._tasks):
+            task.cancel()
+        await a._stop_leading()
+        t0 = time.monotonic()
+        assert await b.wait_leader(5)
+        assert time.monotonic() - t0 < 3
+    finally:
+        await b.__aexit__(None, None, None)
+        a.is_leader = False
+        await a.__aexit__(None, None, None)
+
+
+async def _reply(store):
+    await store.add_channel(Channel(kind="email", name="Mail", settings={"address": "h@acme.test"}))
+    desk = Desk(store, await store.agent("admin@example.com"))
+    r = await desk.create_ticket(subject="x", from_email="c@example.com")
+    return await desk.reply(r.ticket_id, "hello")
+
+
+async def test_outbox_retries_with_backoff_then_fails_and_can_retry(store):
+    mid, oid = await _reply(store)
+    calls = []
+
+    async def flaky(item):
+        calls.append(item.attempts)
+        raise ConnectionError("smtp down")
+
+    outbox = Outbox(store, senders={"reply": flaky})
+    item = await outbox.item(oid)
+    assert await outbox.deliver(item) == "queued"
+    item = await outbox.item(oid)
+    assert item.last_error == "ConnectionError: smtp down" and item.attempts == 1
+    assert await outbox.due() == []  # backing off
+    for _ in range(MAX_ATTEMPTS - 1):
+        await store.write(lambda tx: tx.execute("UPDATE outbox SET next_attempt_at=0"))
+        await outbox.deliver(await outbox.item(oid))
+    item = await outbox.item(oid)
+    assert item.state == "failed"
+    msg = next(m for m in await store.messages(1) if m.id == mid)
+    assert msg.delivery_state.value == "failed" and "smtp down" in msg.delivery_error
+
+    async def ok(item):
+        return "<sent@x>"
+
+    outbox.senders["reply"] = ok
+    await outbox.retry(message_id=mid)
+    assert await outbox.run_once() == 1
+    msg = next(m for m in await store.messages(1) if m.id == mid)
+    assert msg.delivery_state.value == "sent"
+    assert backoff(1) < backoff(2) < backoff(3)
+
+
+async def test_outbox_permanent_error_fails_at_once(store):
+    mid, oid = await _reply(store)
+
+    async def bad(item):
+        raise PermanentError("550 mailbox unavailable")
+
+    outbox = Outbox(store, senders={"reply": bad})
+    assert await outbox.deliver(await outbox.item(oid)) == "failed"
+
+
+async def test_outbox_recovers_items_left_sending_with_same_key(store):
+    mid, oid = await _reply(store)
+    await store.write(lambda tx: tx.execute("UPDATE outbox SET state='sending' WHERE id=?", (oid,)))
+    seen = []
+
+    async def record(item):
+        seen.append((item.idempotency_key, item.payload["message_id_header"]))
+        return None
+
+    outbox = Outbox(store, senders={"reply": record})
+    assert await outbox.recover() == 1
+    await outbox.run_once()
+    before = (await outbox.item(oid)).payload["message_id_header"]
+    assert seen == [(f"reply:{mid}", before)]
