@@ -38,6 +38,12 @@ SUBJECT_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _WS_RE = re.compile(r"\s+")
+# the two everyday address forms, parsed without the (slow) general RFC 5322 parser
+_SIMPLE_ADDR_RE = re.compile(
+    r'^\s*(?:"([^"\\]*)"|([^"<>,;:@()\\]*?))\s*<([^<>@\s",;:()]+@[^<>@\s",;:()]+)>\s*$'
+    r'|^\s*([^<>@\s",;:()]+@[^<>@\s",;:()]+)\s*$'
+)
+_CHARSET_RE = re.compile(r'charset\s*=\s*"?([^";\s]+)', re.I)
 _AUTO_SUBJECT_RE = re.compile(
     r"^\s*(automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|"
     r"abwesenheitsnotiz|r[ée]ponse automatique)\b",
@@ -112,7 +118,11 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode(codec or "cp1252", errors="replace")
+        pass
+    if codec is not None and codec not in ("utf-8", "cp1252"):
+        # a real multi-byte charset with a few bad bytes: keep the rest readable
+        return data.decode(codec, errors="replace")
+    return data.decode("cp1252", errors="replace")  # mislabelled 8-bit text is usually this
 
 
 def decode_header_value(value: Any) -> str:
@@ -122,9 +132,11 @@ def decode_header_value(value: Any) -> str:
     if isinstance(value, str) and "=?" not in value:
         if value.isascii():
             return _WS_RE.sub(" ", value).strip()
-        # surrogate-escaped raw bytes (compat32 keeps them for str headers in some paths)
-        value = value.encode("ascii", "surrogateescape")
-        return _WS_RE.sub(" ", decode_bytes(value, None)).strip()
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # surrogate-escaped raw 8-bit bytes: decode them properly
+            value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+        return _WS_RE.sub(" ", value).strip()
     try:
         parts = decode_header(value)
     except Exception:  # a malformed encoded word: keep the text as it is
@@ -169,7 +181,14 @@ def parse_address(value: Any) -> tuple[str, str]:
     if value is None:
         return "", ""
     raw = value if isinstance(value, str) and value.isascii() else decode_header_value(value)
-    name, addr = email.utils.parseaddr(raw)
+    m = _SIMPLE_ADDR_RE.match(raw)
+    if m:
+        if m.group(4):
+            name, addr = "", m.group(4)
+        else:
+            name, addr = (m.group(1) if m.group(1) is not None else m.group(2)), m.group(3)
+    else:
+        name, addr = email.utils.parseaddr(raw)
     addr = addr.strip().lower()
     if not _EMAIL_RE.match(addr):
         return "", ""
@@ -186,7 +205,7 @@ def html_to_text(html: str) -> str:
     h = html2text.HTML2Text()
     h.body_width = 0
     h.ignore_images = True
-    h.ignore_emphasis = False
+    h.ignore_emphasis = True
     h.unicode_snob = True
     h.single_line_break = False
     try:
@@ -200,9 +219,10 @@ def html_to_text(html: str) -> str:
 
 
 class _Body:
-    __slots__ = ("plain", "html", "attachments", "reports", "rfc822", "rfc822_headers")
+    __slots__ = ("ctype", "plain", "html", "attachments", "reports", "rfc822", "rfc822_headers")
 
     def __init__(self) -> None:
+        self.ctype = "text/plain"  # of the top-level entity
         self.plain: list[str] = []
         self.html: list[str] = []
         self.attachments: list[InboundAttachment] = []
@@ -211,11 +231,29 @@ class _Body:
         self.rfc822_headers: list[str] = []  # text/rfc822-headers parts
 
 
-def _part_text(part: _Msg) -> str:
+def _ctype(value: str | None, default: str = "text/plain") -> str:
+    """``get_content_type()`` from a raw header value, without a header rescan."""
+    if not value or not isinstance(value, str):
+        return default
+    ctype = value.split(";", 1)[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
+
+
+def _headers(part: _Msg) -> dict[str, str]:
+    h: dict[str, str] = {}
+    for name, value in part.raw_items():
+        h.setdefault(name.lower(), value)
+    return h
+
+
+def _part_text(part: _Msg, content_type: str | None = None) -> str:
     payload = part.get_payload(decode=True)
     if payload is None:
         payload = b""
-    return decode_bytes(payload, part.get_param("charset"))
+    if content_type is None:
+        content_type = part.get("Content-Type")
+    m = _CHARSET_RE.search(content_type) if isinstance(content_type, str) else None
+    return decode_bytes(payload, m.group(1) if m else None)
 
 
 def _filename(part: _Msg, index: int, ctype: str) -> str:
@@ -231,8 +269,11 @@ def _filename(part: _Msg, index: int, ctype: str) -> str:
     return name.replace("/", "_").replace("\\", "_").strip() or f"part-{index}"
 
 
-def _walk(part: _Msg, body: _Body, counter: list[int]) -> None:
-    ctype = part.get_content_type()
+def _walk(part: _Msg, body: _Body, counter: list[int], ph: dict[str, str] | None = None) -> None:
+    if ph is None:
+        ph = _headers(part)
+    default = "message/rfc822" if part.get_default_type() == "message/rfc822" else "text/plain"
+    ctype = _ctype(ph.get("content-type"), default)
     maintype = ctype.partition("/")[0]
     if maintype == "multipart":
         sub = part.get_payload()
@@ -244,6 +285,8 @@ def _walk(part: _Msg, body: _Body, counter: list[int]) -> None:
         for p in sub:
             if isinstance(p, _Msg):
                 _walk(p, body, counter)
+        return
+    if ctype == "message/disposition-notification":  # read receipt: no content worth keeping
         return
     counter[0] += 1
     if ctype == "message/delivery-status":
@@ -269,14 +312,20 @@ def _walk(part: _Msg, body: _Body, counter: list[int]) -> None:
     if ctype == "text/rfc822-headers":
         body.rfc822_headers.append(_part_text(part))
         return
-    disposition = (part.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
-    has_name = part.get_param("filename", header="content-disposition") or part.get_param("name")
+    disposition_raw = ph.get("content-disposition") or ""
+    if not isinstance(disposition_raw, str):
+        disposition_raw = str(disposition_raw)
+    disposition = disposition_raw.split(";", 1)[0].strip().lower()
+    ct_raw = ph.get("content-type") or ""
+    has_name = "name" in str(ct_raw).lower() and part.get_param("name")
+    if not has_name and "filename" in disposition_raw.lower():
+        has_name = part.get_param("filename", header="content-disposition")
     if maintype == "text" and disposition != "attachment" and not has_name:
         if ctype == "text/html":
-            body.html.append(_part_text(part))
+            body.html.append(_part_text(part, ct_raw))
             return
         if ctype in ("text/plain", "text/enriched") or disposition == "inline" or not disposition:
-            body.plain.append(_part_text(part))
+            body.plain.append(_part_text(part, ct_raw))
             return
     data = part.get_payload(decode=True)
     if data is None:
@@ -291,39 +340,39 @@ def _walk(part: _Msg, body: _Body, counter: list[int]) -> None:
 # --------------------------------------------------------------------------- classification
 
 
-def _classify(msg: _Msg, body: _Body, subject: str, from_addr: str) -> tuple[InboundFlags, dict]:
+def _classify(
+    msg: _Msg, h: dict[str, str], body: _Body, subject: str, from_addr: str
+) -> tuple[InboundFlags, dict]:
     extra: dict[str, Any] = {}
     auto = False
     bounce = False
     list_mail = False
 
-    auto_submitted = (msg.get("Auto-Submitted") or "").strip().lower()
+    auto_submitted = (h.get("auto-submitted") or "").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         auto = True
         extra["auto_submitted"] = auto_submitted
-    if msg.get("X-Autoreply") is not None or msg.get("X-Autorespond") is not None:
+    if "x-autoreply" in h or "x-autorespond" in h:
         auto = True
-    precedence = (msg.get("Precedence") or "").strip().lower()
+    precedence = (h.get("precedence") or "").strip().lower()
     if precedence in ("bulk", "junk", "list"):
         list_mail = True
     elif precedence == "auto_reply":
         auto = True
-    for key in msg.keys():
-        if key[:5].lower() == "list-":
-            list_mail = True
-            break
-    return_path = msg.get("Return-Path")
+    if any(key.startswith("list-") for key in h):
+        list_mail = True
+    return_path = h.get("return-path")
     null_sender = return_path is not None and return_path.strip() in ("<>", "")
     if null_sender:
         auto = True
         extra["null_return_path"] = True
-    suppress = msg.get("X-Auto-Response-Suppress")
+    suppress = h.get("x-auto-response-suppress")
     if suppress:  # a request not to auto-answer, not proof the mail is automated
         extra["auto_response_suppress"] = suppress.strip()
     if _AUTO_SUBJECT_RE.match(subject):
         auto = True
 
-    ctype = msg.get_content_type()
+    ctype = body.ctype
     report_type = (
         (msg.get_param("report-type") or "").lower() if ctype == "multipart/report" else ""
     )
@@ -352,13 +401,13 @@ def _classify(msg: _Msg, body: _Body, subject: str, from_addr: str) -> tuple[Inb
         # delayed / delivered / relayed reports are notices, not failures
         bounce = not actions or "failed" in actions
     elif _BOUNCE_SUBJECT_RE.match(subject) and (
-        _DAEMON_RE.match(from_addr) or msg.get("X-Failed-Recipients") or null_sender
+        _DAEMON_RE.match(from_addr) or h.get("x-failed-recipients") or null_sender
     ):
         auto = True
         bounce = True
-        if msg.get("X-Failed-Recipients"):
+        if h.get("x-failed-recipients"):
             extra["bounce_recipients"] = [
-                a.strip().lower() for a in msg.get("X-Failed-Recipients").split(",") if a.strip()
+                a.strip().lower() for a in h["x-failed-recipients"].split(",") if a.strip()
             ]
     if bounce:
         bounced = None
@@ -432,15 +481,18 @@ def parse_email(
 
 def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
     msg = email.message_from_bytes(raw, policy=_COMPAT32)
-    if not msg.keys():
+    h: dict[str, str] = {}
+    for name, value in msg.raw_items():  # one pass; msg.get() rescans every header each call
+        h.setdefault(name.lower(), value)
+    if not h:
         raise EmailParseError("no header section (the first line is not a header)")
 
-    from_name, from_addr = parse_address(msg.get("From"))
+    from_name, from_addr = parse_address(h.get("from"))
     if not from_addr:
-        from_name, from_addr = parse_address(msg.get("Sender"))
-    reply_name, reply_addr = parse_address(msg.get("Reply-To"))
+        from_name, from_addr = parse_address(h.get("sender"))
+    reply_name, reply_addr = parse_address(h.get("reply-to"))
     if not from_addr and not reply_addr:
-        shown = decode_header_value(msg.get("From"))[:200]
+        shown = decode_header_value(h.get("from"))[:200]
         raise EmailParseError(f"no valid sender address (From: {shown!r})")
     if reply_addr:
         sender, sender_name = (
@@ -450,20 +502,21 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
     else:
         sender, sender_name = from_addr, from_name
 
-    subject = decode_header_value(msg.get("Subject"))
-    message_id = normalize_msgid(msg.get("Message-ID"))
-    in_reply_to = normalize_msgid(msg.get("In-Reply-To"))
-    references = parse_msgid_list(msg.get("References"))
+    subject = decode_header_value(h.get("subject"))
+    message_id = normalize_msgid(h.get("message-id"))
+    in_reply_to = normalize_msgid(h.get("in-reply-to"))
+    references = parse_msgid_list(h.get("references"))
 
     body = _Body()
-    _walk(msg, body, [0])
+    body.ctype = _ctype(h.get("content-type"))
+    _walk(msg, body, [0], h)
     text = "\n\n".join(t.strip("\r\n") for t in body.plain if t.strip())
     html = "\n".join(body.html) if body.html else None
     if not text and html:
         text = html_to_text(html)
     text = text.replace("\r\n", "\n")
 
-    flags, extra = _classify(msg, body, subject, from_addr)
+    flags, extra = _classify(msg, h, body, subject, from_addr)
     if reply_addr and from_addr and reply_addr != from_addr:
         extra["from_address"] = from_addr
         extra["from_name"] = from_name
@@ -505,7 +558,7 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
         in_reply_to=in_reply_to,
         references=references,
         ticket_hint=ticket_hint,
-        received_at=_received_at(msg.get("Date")),
+        received_at=_received_at(h.get("date")),
         flags=flags,
         extra=extra,
     )

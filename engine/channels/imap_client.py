@@ -329,6 +329,7 @@ class ImapClient:
                     self.uidvalidity,
                 )
             await self.state.put_sync_state(self.folder, self.uidvalidity, 0)
+        await client.noop()  # let the server update our view with mail other sessions added
         resp = await client.uid_search(f"UID {last + 1}:*", charset=None)
         if resp.result != "OK":
             raise ImapError(f"IMAP: UID SEARCH failed: {_text(resp)}")
@@ -370,17 +371,25 @@ class ImapClient:
         uset = uid_set(uids)
         if mode == "seen":
             resp = await client.uid("store", uset, "+FLAGS.SILENT", "(\\Seen)")
-        elif client.has_capability("MOVE"):
-            resp = await client.uid("move", uset, encode_mailbox(self.settings.move_folder))
         else:
-            resp = await client.uid("copy", uset, encode_mailbox(self.settings.move_folder))
-            if resp.result == "OK":
-                await client.uid("store", uset, "+FLAGS.SILENT", "(\\Deleted)")
-                if client.has_capability("UIDPLUS"):
-                    resp = await client.uid("expunge", uset)
+            resp = await self._move(client, uset)
+            if resp.result != "OK" and "TRYCREATE" in _text(resp):
+                await client.create(encode_mailbox(self.settings.move_folder))
+                resp = await self._move(client, uset)
         if resp.result != "OK":  # the mail is committed already: report, don't refetch
             self.last_error = f"IMAP: after-fetch '{mode}' failed: {_text(resp)}"
             log.warning(self.last_error)
+
+    async def _move(self, client: aioimaplib.IMAP4, uset: str) -> Any:
+        folder = encode_mailbox(self.settings.move_folder)
+        if client.has_capability("MOVE"):
+            return await client.uid("move", uset, folder)
+        resp = await client.uid("copy", uset, folder)  # RFC 6851 fallback
+        if resp.result == "OK":
+            await client.uid("store", uset, "+FLAGS.SILENT", "(\\Deleted)")
+            if client.has_capability("UIDPLUS"):
+                resp = await client.uid("expunge", uset)
+        return resp
 
     def _require(self) -> aioimaplib.IMAP4:
         if self.client is None or not self.connected or self._lost.is_set():
