@@ -1,0 +1,140 @@
+"""Building outgoing replies: headers, threading, signature, escaping."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from engine.channels.email_compose import (
+    compose_reply,
+    from_display_name,
+    make_message_id,
+    render_signature,
+    reply_subject,
+    thread_references,
+)
+from engine.channels.email_parse import parse_email
+from engine.channels.email_settings import EmailSettings
+
+
+def settings(**kw: object) -> EmailSettings:
+    base = {
+        "address": "support@acme.test",
+        "imap_host": "imap.acme.test",
+        "company_name": "Acme",
+        "signature": "Best,\n{full_name} ({first_name} / {last_name})\n{unknown} stays",
+    }
+    base.update(kw)
+    return EmailSettings(**base)
+
+
+def compose(**kw: object):
+    args = {
+        "to": "ana@customer.test",
+        "subject": "Broken order",
+        "text": "Hi Ana,\n\nwe <b>fixed</b> it & more.",
+        "ticket_id": 12,
+        "message_id": 34,
+        "idempotency_key": "outbox-1",
+        "agent_name": "José García López",
+        "in_reply_to": "<c2@customer.test>",
+        "references": ["<c1@customer.test>"],
+    }
+    args.update(kw)
+    s = args.pop("settings", settings())
+    return compose_reply(s, **args)
+
+
+def test_render_signature() -> None:
+    assert (
+        render_signature("{full_name}|{first_name}|{last_name}", "Ana María López")
+        == "Ana María López|Ana|María López"
+    )
+    assert render_signature("{first_name}{last_name}", "Cher") == "Cher"
+    assert render_signature("{x} {full_name}", "A B") == "{x} A B"
+    assert render_signature("", "A") == ""
+
+
+def test_from_name_modes() -> None:
+    assert from_display_name(settings(), "Ana Li") == "Ana Li at Acme"
+    assert from_display_name(settings(from_name_mode="company"), "Ana Li") == "Acme"
+    assert from_display_name(settings(), None) == "Acme"
+
+
+def test_message_id_is_deterministic_and_ours() -> None:
+    a = make_message_id(12, 34, "k", "acme.test")
+    assert a == make_message_id(12, 34, "k", "acme.test")
+    assert a != make_message_id(12, 34, "k2", "acme.test")
+    assert a.startswith("<ticketty.T12.M34.") and a.endswith("@acme.test>")
+    assert compose().message_id == compose().message_id  # a resend reuses the id
+
+
+def test_headers_and_threading_roundtrip() -> None:
+    c = compose()
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert msg["From"].addresses[0].display_name == "José García López at Acme"
+    assert msg["From"].addresses[0].addr_spec == "support@acme.test"
+    assert msg["Subject"] == "Re: Broken order [#12]"
+    assert msg["In-Reply-To"] == "<c2@customer.test>"
+    assert msg["References"] == "<c1@customer.test> <c2@customer.test>"
+    assert msg["Message-ID"] == c.message_id
+    assert msg.get_content_type() == "multipart/alternative"
+    plain = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = msg.get_body(("html",)).get_content()
+    assert "we <b>fixed</b> it & more." in plain
+    assert "\n-- \nBest,\nJosé García López (José / García López)\n{unknown} stays" in plain
+    assert "&lt;b&gt;fixed&lt;/b&gt; it &amp; more." in html and "<b>" not in html
+    assert "José García López (José / García López)" in html
+    assert c.recipients == ["ana@customer.test"] and c.sender == "support@acme.test"
+    # our own parser recognises the reply marker
+    back = parse_email(c.raw)
+    assert back.key == c.message_id
+    assert back.in_reply_to == "<c2@customer.test>"
+
+
+def test_customer_text_cannot_inject_headers() -> None:
+    c = compose(subject="Hi\r\nBcc: victim@evil.test", agent_name="Eve\r\nX-Evil: 1")
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert "victim@evil.test" in msg["Subject"]
+
+
+def test_first_mail_has_no_reply_headers() -> None:
+    c = compose(in_reply_to=None, references=[])
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+    assert msg["Subject"] == "Broken order [#12]"
+
+
+def test_subject_token_added_once() -> None:
+    assert reply_subject("Re: Help [#12]", 12, is_reply=True) == "Re: Help [#12]"
+    assert reply_subject("AW: Help", 12, is_reply=True) == "AW: Help [#12]"
+    assert reply_subject("Help [#99]", 12, is_reply=False) == "Help [#99] [#12]"
+
+
+def test_references_bounded_and_deduplicated() -> None:
+    refs = [f"<r{i}@x>" for i in range(40)]
+    out = thread_references("<r39@x>", refs)
+    assert len(out) == 20 and out[0] == "<r0@x>" and out[-1] == "<r39@x>"
+    assert thread_references("p@x", ["<a@x>", "<a@x>"]) == ["<a@x>", "<p@x>"]
+
+
+def test_automatic_mail_is_marked() -> None:
+    msg = email.message_from_bytes(compose(automatic=True).raw, policy=policy.default)
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert "OOF" in msg["X-Auto-Response-Suppress"]
+
+
+def test_attachments_and_no_recipient() -> None:
+    class Att:
+        filename = "log.txt"
+        content_type = "text/plain"
+        data = b"line\n"
+
+    msg = email.message_from_bytes(compose(attachments=[Att()]).raw, policy=policy.default)
+    att = next(msg.iter_attachments())
+    assert att.get_filename() == "log.txt" and att.get_content() == "line\n"
+    with pytest.raises(ValueError):
+        compose(to=[])
