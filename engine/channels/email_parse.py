@@ -410,6 +410,10 @@ def _classify(
                 a.strip().lower() for a in h["x-failed-recipients"].split(",") if a.strip()
             ]
     if bounce:
+        parts = [", ".join(r for r in extra.get("bounce_recipients", []) if r)]
+        parts.append(extra.get("bounce_diagnostic") or extra.get("bounce_status") or "")
+        detail = " — ".join(p for p in parts if p)
+        extra["bounce_reason"] = f"bounced: {detail}" if detail else f"bounced: {subject}"
         bounced = None
         for inner in body.rfc822:
             bounced = normalize_msgid(inner.get("Message-ID"))
