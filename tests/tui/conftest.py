@@ -1,0 +1,142 @@
+"""TUI fixtures: one seeded database (fixed timestamps) copied per test, a frozen clock.
+
+The seed goes through the engine API (ingest, Desk, store), never raw SQL, except where a
+state can only be reached by the outbox (a failed delivery), which uses the outbox's own
+transaction function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+BASE = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
+NOW = BASE + timedelta(hours=1)
+TRICKY_SUBJECT = "[bold]Invoice[/bold] \x1b[31mred alert\x1b[0m"
+
+
+def frozen_clock() -> datetime:
+    return NOW
+
+
+async def seed(path: Path, *, tickets: bool = True) -> dict[str, int]:
+    from engine.desk import Desk, ensure_first_admin
+    from engine.ingest import ingest
+    from engine.models import Agent, Channel, Direction, InboundMessage
+    from engine.outbox import Outbox
+    from engine.store import Store
+    from engine.store import tickets as T
+
+    ids: dict[str, int] = {}
+    async with Store(path) as store:
+        ada = await ensure_first_admin(store, "ada@example.com", "Ada Admin")
+        await store.add_agent(Agent(email="bob@example.com", name="Bob Builder"))
+        await store.add_agent(Agent(email="carol@example.com", name="Carol Chen",
+                                    availability="away"))
+        await store.add_team("Billing", ["bob@example.com"])
+        channel = await store.add_channel(Channel(
+            kind="email", name="support",
+            settings={"address": "support@example.com",
+                      "signature": "Cheers,\n{full_name}\nExample Support"}))
+        ids["channel"] = channel.id
+        await store.add_canned("Refund policy", "Refunds take 5 to 7 business days.")
+        await store.add_canned("Password reset", "Reset your password at https://example.com/reset")
+        if not tickets:
+            return ids
+        people = [("Jane Doe", "jane@example.org"), ("Omar Haddad", "omar@example.net"),
+                  ("Li Wei", "li@example.cn"), ("Sam Rivers", "sam@example.com")]
+        subjects = ["Printer on fire", "Cannot log in", "Refund for order 1042",
+                    "Where is my parcel?", "Invoice address wrong", "App crashes on start",
+                    "Feature request: dark mode", "Password reset link expired",
+                    "Double charge on card", "Thanks for the help"]
+        for i, subject in enumerate(subjects):
+            name, email = people[i % len(people)]
+            r = await ingest(store, InboundMessage(
+                channel_id=channel.id, key=f"seed-{i}", sender=email, sender_name=name,
+                subject=subject, text=f"Hello,\n\n{subject} — please help.\n\n{name}",
+                received_at=BASE - timedelta(minutes=37 * i)))
+            ids[f"t{i}"] = r.ticket_id
+        html = await ingest(store, InboundMessage(
+            channel_id=channel.id, key="seed-html", sender="html@example.org",
+            sender_name="Hanna Html", subject="HTML only mail", text="",
+            html="<p>Hello <b>team</b>,</p><ul><li>first point</li><li>second point</li></ul>",
+            received_at=BASE - timedelta(days=2)))
+        ids["html"] = html.ticket_id
+        tricky = await ingest(store, InboundMessage(
+            channel_id=channel.id, key="seed-tricky", sender="mallory@example.com",
+            sender_name="[red]Mallory[/red]", subject=TRICKY_SUBJECT,
+            text="Body with [link=https://evil]markup[/link] and \x1b]0;title\x07 escapes",
+            received_at=BASE - timedelta(days=3)))
+        ids["tricky"] = tricky.ticket_id
+        desk = Desk(store, ada)
+        # The ticket of the ticket-screen snapshot: a conversation with fixed times.
+        tid = ids["t0"]
+        await ingest(store, InboundMessage(
+            channel_id=channel.id, key="seed-0-followup", sender="jane@example.org",
+            sender_name="Jane Doe", subject="Re: Printer on fire", ticket_hint=tid,
+            text="It is still smoking. Should I unplug it?", received_at=BASE + timedelta(minutes=5)))
+
+        def fixed(tx):  # noqa: ANN001, ANN202
+            T.add_message(tx, tid, direction=Direction.system, text="assigned to Bob Builder",
+                          author_name="Ada Admin", at=(BASE + timedelta(minutes=6)).timestamp(),
+                          touch=False)
+            T.add_message(tx, tid, direction=Direction.note, text="Bob, can you call her?",
+                          author_name="Ada Admin", author_email="ada@example.com",
+                          agent_id=ada.id, at=(BASE + timedelta(minutes=7)).timestamp())
+            return T.add_message(tx, tid, direction=Direction.outbound,
+                                 text="Please unplug it right away.", author_name="Ada Admin",
+                                 author_email="ada@example.com", agent_id=ada.id,
+                                 channel_id=channel.id, delivery_state="queued",
+                                 at=(BASE + timedelta(minutes=8)).timestamp())
+
+        failed_mid = await store.write(fixed)
+        oid = await store.write(lambda tx: __import__("engine.outbox", fromlist=["enqueue"]).enqueue(
+            tx, kind="reply", payload={}, channel_id=channel.id, ticket_id=tid,
+            message_id=failed_mid, key=f"reply:{failed_mid}"))
+        item = await Outbox(store).item(oid)
+        await store.write(Outbox._fail, item, "550 mailbox unavailable")
+        ids["failed_message"] = failed_mid
+        await desk.assign(ids["t1"], "bob@example.com")
+        await desk.assign(ids["t2"], "ada@example.com")
+        await desk.set_priority(ids["t3"], "urgent")
+        await desk.set_priority(ids["t4"], "high")
+        await desk.close(ids["t9"])
+        await desk.mark_read(ids["t5"])
+    return ids
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("tui-template") / "seed.db"
+    ids = asyncio.run(seed(path))
+    return path, ids
+
+
+@pytest.fixture(scope="session")
+def empty_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tui-empty") / "empty.db"
+    asyncio.run(seed(path, tickets=False))
+    return path
+
+
+def _copy(src: Path, dst_dir: Path) -> Path:
+    dst = dst_dir / src.name
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
+    return dst
+
+
+@pytest.fixture
+def seeded(template_db: tuple[Path, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
+    path, ids = template_db
+    return _copy(path, tmp_path), ids
+
+
+@pytest.fixture
+def empty_db(empty_template_db: Path, tmp_path: Path) -> Path:
+    return _copy(empty_template_db, tmp_path)

@@ -1,0 +1,342 @@
+"""The Textual app: owns the engine for its lifetime and maps keys to engine calls.
+
+``TickettyApp`` enters :class:`engine.engine.Engine` in a worker when it mounts (so the first
+frame paints while the database opens), follows the store's event log in a second worker and
+forwards each event to the open screens, and leaves the engine cleanly on quit. Every ticket
+action — a key, a ``:`` command or a palette entry — ends in one of the ``op_*`` methods here,
+which run a :class:`engine.desk.Desk` call in a worker and report errors as notifications.
+
+App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
+(``command_line``), ``ctrl+p`` palette (``palette``), ``ctrl+t`` available/away
+(``availability``), ``ctrl+q`` quit (``app.quit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
+
+from engine.config import Config
+from engine.desk import Desk
+from engine.models import Agent
+from engine.store import StoreError
+from themes import DEFAULT_THEME, STYLESHEET, THEMES
+from tui.commands import CommandProvider, run_command
+from tui.messages import AgentChanged, EngineEvent, EngineReady
+from tui.timefmt import system_clock
+
+log = logging.getLogger("ticketty.tui")
+BACKGROUND_GROUPS = {"engine", "events"}
+USER_ERRORS = (StoreError, ValueError)
+
+
+class TickettyApp(App[int]):
+    """The help desk. ``clock`` and ``tz`` are injectable so tests freeze time."""
+
+    TITLE = "ticketty"
+    CSS_PATH = str(STYLESHEET)
+    COMMANDS = App.COMMANDS | {CommandProvider}
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon", "command_line", "Command", id="command_line"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette"),
+        Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability"),
+    ]
+
+    agent: reactive[Agent | None] = reactive(None, always_update=True)
+
+    def __init__(self, config: Config | None = None, db: str | Path | None = None, *,
+                 agent_email: str | None = None, clock: Callable[[], datetime] = system_clock,
+                 tz: tzinfo | None = None, run_channels: bool | None = None,
+                 started_at: float | None = None) -> None:
+        super().__init__()
+        self.config = config or Config()
+        self.db = db
+        self.agent_email = agent_email
+        self.clock = clock
+        self.tz = tz
+        self.run_channels = run_channels
+        self.started_at = started_at if started_at is not None else time.monotonic()
+        self.engine: Any = None  # engine.engine.Engine once open
+        self.ready_ms: float | None = None
+        self._stop = asyncio.Event()
+        self._engine_closed = asyncio.Event()
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = self.config.ui.theme if self.config.ui.theme in self.available_themes \
+            else DEFAULT_THEME
+        if self.config.keymap:
+            self.set_keymap(dict(self.config.keymap))
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def store(self) -> Any:
+        return self.engine.store
+
+    @property
+    def desk(self) -> Desk:
+        return Desk(self.engine.store, self.agent)
+
+    def on_mount(self) -> None:
+        from tui.screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen())
+        self.run_worker(self._run_engine(), name="engine", group="engine", exit_on_error=False)
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
+
+    async def _run_engine(self) -> None:
+        from engine.cli.common import os_user_identity
+        from engine.desk import ensure_first_admin
+        from engine.engine import Engine
+
+        try:
+            async with Engine(self.config, self.db, run_channels=self.run_channels) as engine:
+                first = await ensure_first_admin(engine.store, *os_user_identity())
+                who = self.agent_email or self.config.agent.email
+                agent = await engine.store.agent(who) if who else first
+                if agent is None:
+                    self.exit(2, message=f"ticketty: error: no agent with email {who!r}")
+                    return
+                self.engine = engine
+                self.agent = agent
+                stored = await engine.store.get_setting("ui.theme")
+                if stored in self.available_themes and stored != self.theme:
+                    self._applying_stored_theme = True
+                    self.theme = stored
+                queue = engine.store.subscribe()
+                self.run_worker(self._pump(queue), name="events", group="events",
+                                exit_on_error=False)
+                for screen in self.screen_stack:
+                    screen.post_message(EngineReady())
+                await self._stop.wait()
+        finally:
+            self._engine_closed.set()
+
+    async def _pump(self, queue: asyncio.Queue) -> None:
+        """Forward store events to every screen (the current one and those under it)."""
+        while True:
+            event = await queue.get()
+            if event.kind == "agent.updated" and self.agent and event.data.get("agent_id") == self.agent.id:
+                self.run_worker(self._refresh_agent(), group="agent", exclusive=True,
+                                exit_on_error=False)
+            for screen in self.screen_stack:
+                screen.post_message(EngineEvent(event))
+
+    async def _refresh_agent(self) -> None:
+        if self.agent is not None:
+            fresh = await self.store.agent(self.agent.email)
+            if fresh is not None:
+                self.agent = fresh
+                self.post_message(AgentChanged())
+
+    async def shutdown_engine(self) -> None:
+        self._stop.set()
+        if self.engine is not None or not self._engine_closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._engine_closed.wait(), 10)
+
+    async def action_quit(self) -> None:
+        await self.shutdown_engine()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        await self.shutdown_engine()
+
+    def rows_painted(self) -> None:
+        """The queue painted its first real rows: log start-up time once."""
+        if self.ready_ms is None:
+            self.ready_ms = (time.monotonic() - self.started_at) * 1000
+            log.info("ready in %d ms", self.ready_ms)
+            self.log.info(f"ready in {self.ready_ms:.0f} ms")
+
+    def _remember_theme(self, theme: Any) -> None:
+        if getattr(self, "_applying_stored_theme", False):
+            self._applying_stored_theme = False
+            return
+        if self.engine is not None:
+            self.run_worker(self.engine.store.set_setting("ui.theme", theme.name),
+                            group="settings", exit_on_error=False)
+
+    # ------------------------------------------------------------ worker errors
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker error reaches the agent as a notification, never a crash."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = str(error) if isinstance(error, USER_ERRORS) else f"{type(error).__name__}: {error}"
+            log.warning("worker %s failed: %s", event.worker.name, text)
+            self.notify(text, severity="error", markup=False)
+
+    def busy(self) -> bool:
+        """Whether any foreground worker is still running (tests wait on this)."""
+        return any(w.group not in BACKGROUND_GROUPS and w.state in (WorkerState.PENDING,
+                   WorkerState.RUNNING) for w in self.workers)
+
+    async def settle(self) -> None:
+        """Wait until foreground workers finished and their messages were handled."""
+        for _ in range(200):
+            await asyncio.sleep(0)
+            pending = [w for w in self.workers if w.group not in BACKGROUND_GROUPS
+                       and w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+            if pending:
+                await self.workers.wait_for_complete(pending)
+                continue
+            await asyncio.sleep(0.01)
+            if not self.busy() and not any(getattr(s, "dirty", False) for s in self.screen_stack):
+                return
+
+    # -------------------------------------------------------------- app actions
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_command_line(self) -> None:
+        self.action_command_line_with("")
+
+    def action_command_line_with(self, prefill: str) -> None:
+        from tui.screens.command_line import CommandLineScreen
+
+        def done(text: str | None) -> None:
+            if text:
+                self.execute(text)
+
+        self.push_screen(CommandLineScreen(prefill), done)
+
+    def execute(self, text: str) -> None:
+        """Run a ``:`` command (also used by the palette)."""
+        self.run_worker(self._execute(text), group="command", exit_on_error=False)
+
+    async def _execute(self, text: str) -> None:
+        try:
+            await run_command(self, text)
+        except USER_ERRORS as exc:
+            self.notify(str(exc), severity="error", markup=False)
+
+    def base_screen(self) -> Any:
+        """The top ticketty screen (under any modal, picker or palette)."""
+        from tui.screens.base import TickettyScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, TickettyScreen):
+                return screen
+        return self.screen
+
+    def current_ticket_id(self) -> int | None:
+        return self.base_screen().current_ticket_id()
+
+    def action_toggle_availability(self) -> None:
+        if self.agent is not None:
+            self.op_availability("away" if self.agent.availability == "available" else "available")
+
+    def action_channels(self) -> None:
+        """``:channels``: the channels screen, when that part of ticketty is installed."""
+        try:
+            from tui.screens.channels import ChannelsScreen  # type: ignore[import-not-found]
+        except ImportError:
+            self.notify("The channels screen is not available in this build.", markup=False)
+            return
+        self.push_screen(ChannelsScreen())
+
+    def open_ticket(self, ticket_id: int) -> None:
+        from tui.screens.ticket import TicketScreen
+
+        self.push_screen(TicketScreen(ticket_id))
+
+    # ----------------------------------------------------------------- desk ops
+    def desk_call(self, call: Callable[[Desk], Awaitable[Any]], done: str | None = None) -> Worker:
+        """Run one Desk call in a worker; errors become notifications."""
+
+        async def run() -> Any:
+            try:
+                result = await call(self.desk)
+            except USER_ERRORS as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return None
+            if done:
+                self.notify(done, markup=False, timeout=2)
+            return result
+
+        return self.run_worker(run(), group="desk", exit_on_error=False)
+
+    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker:
+        who = email or (f"team {team}" if team else "nobody")
+        return self.desk_call(lambda d: d.assign(ticket_id, email, team),
+                              f"#{ticket_id} assigned to {who}")
+
+    def op_status(self, ticket_id: int, status: str) -> Worker:
+        return self.desk_call(lambda d: d.set_status(ticket_id, status), f"#{ticket_id} is {status}")
+
+    def op_priority(self, ticket_id: int, priority: str) -> Worker:
+        return self.desk_call(lambda d: d.set_priority(ticket_id, priority),
+                              f"#{ticket_id} priority {priority}")
+
+    def op_pipeline(self, ticket_id: int, pipeline: str) -> Worker:
+        return self.desk_call(lambda d: d.set_pipeline(ticket_id, pipeline),
+                              f"#{ticket_id} moved to {pipeline}")
+
+    def op_close(self, ticket_id: int) -> Worker:
+        return self.desk_call(lambda d: d.close(ticket_id), f"#{ticket_id} closed")
+
+    def op_reopen(self, ticket_id: int) -> Worker:
+        return self.desk_call(lambda d: d.reopen(ticket_id), f"#{ticket_id} reopened")
+
+    def op_note(self, ticket_id: int, body: str) -> Worker:
+        return self.desk_call(lambda d: d.note(ticket_id, body), "note added")
+
+    def op_reply(self, ticket_id: int, body: str) -> Worker:
+        async def call(desk: Desk) -> Any:
+            result = await desk.reply(ticket_id, body)
+            if self.engine is not None and self.engine.is_leader:
+                self.engine.outbox.wake()
+            return result
+
+        return self.desk_call(call, "reply queued")
+
+    def op_retry(self, message_id: int) -> Worker:
+        async def call(desk: Desk) -> Any:
+            return await self.engine.outbox.retry(message_id=message_id)
+
+        return self.desk_call(call, "sending again")
+
+    def op_contact_owner(self, contact_id: int, email: str | None) -> Worker:
+        return self.desk_call(lambda d: d.store.set_contact_owner(contact_id, email),
+                              f"contact owner: {email or 'nobody'}")
+
+    def op_availability(self, availability: str) -> Worker:
+        async def call(desk: Desk) -> Any:
+            self.agent = await desk.set_availability(availability)
+            self.post_message(AgentChanged())
+
+        return self.desk_call(call, f"you are {availability}")
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    """``ticketty`` with no command: the TUI on ``--db`` (or the default database)."""
+    import os
+
+    from engine.cli.common import get_config
+    from engine.paths import default_db
+
+    started = time.monotonic()
+    if os.environ.get("TICKETTY_LOG"):
+        logging.basicConfig(filename=os.environ["TICKETTY_LOG"], level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = get_config(args)
+    db = default_db(getattr(args, "db", None) or config.database.path)
+    app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
+    app.run()
+    return app.return_code or 0

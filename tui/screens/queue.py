@@ -1,0 +1,308 @@
+"""The queue screen (the first screen): views with counts, the virtual ticket table, search.
+
+| key | action (binding id) |
+|---|---|
+| ``enter`` | open the ticket (``ticket.open``) |
+| ``tab`` / ``shift+tab`` | next / previous view (``view.next`` / ``view.previous``) |
+| ``1``…``9`` | view by number (``view.1``…) |
+| ``/`` | search: words + ``status:`` ``channel:`` ``assignee:`` ``priority:`` (``queue.search``) |
+| ``escape`` | clear the search (``queue.clear_search``) |
+| ``o`` | sort: activity → created → priority (``queue.sort``) |
+| ``n`` / ``N`` | next / previous unread ticket (``queue.next_unread`` / ``queue.previous_unread``) |
+| ``a`` / ``A`` | assign the ticket under the cursor / take it (``assign`` / ``assign.me``) |
+| ``c`` | close it (``close``) |
+| ``q`` | quit (``queue.quit``) |
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Label, Static
+
+from engine.models import Agent, Channel
+from engine.store import StoreError, TicketQuery
+from tui import pickers, search
+from tui.screens.base import TickettyScreen
+from tui.text import line
+from tui.widgets.status_bar import StatusBar
+from tui.widgets.ticket_table import TicketTable
+from tui.widgets.view_bar import BASE_VIEWS, View, ViewBar
+
+SORTS = ["activity", "created", "priority"]
+TICKET_KINDS = ("ticket.", "message.added", "message.delivery")
+
+
+class QueueScreen(TickettyScreen):
+    SCREEN_KIND = "queue"
+    HELP_TITLE = "queue"
+    DEFAULT_CSS = """
+    QueueScreen #search-row { height: 1; background: $panel; }
+    QueueScreen #search-row Label { width: 2; color: $accent; text-style: bold; }
+    QueueScreen #search-row Input { border: none; height: 1; padding: 0; width: 1fr;
+        background: $panel; }
+    QueueScreen #filter-line { height: 1; color: $accent; background: $surface; }
+    """
+    BINDINGS = [
+        Binding("slash", "search", "Search", id="queue.search"),
+        Binding("escape", "clear_search", "Clear search", show=False, id="queue.clear_search"),
+        Binding("tab", "next_view", "Next view", id="view.next"),
+        Binding("shift+tab", "previous_view", "Previous view", show=False, id="view.previous"),
+        *[Binding(str(n), f"view_number({n})", f"View {n}", show=False, id=f"view.{n}")
+          for n in range(1, 10)],
+        Binding("o", "sort", "Sort", id="queue.sort"),
+        Binding("n", "unread(1)", "Next unread", show=False, id="queue.next_unread"),
+        Binding("N", "unread(-1)", "Previous unread", show=False, id="queue.previous_unread"),
+        Binding("a", "assign", "Assign", id="assign"),
+        Binding("A", "take", "Take it", show=False, id="assign.me"),
+        Binding("c", "close_ticket", "Close", id="close"),
+        Binding("q", "app.quit", "Quit", id="queue.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: list[View] = list(BASE_VIEWS)
+        self.view_key = "open"
+        self.sort = "activity"
+        self.search = search.Search()
+        self.channels: list[Channel] = []
+        self.agents: list[Agent] = []
+        self._counts_loading = False
+        self._counts_dirty = False
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        yield ViewBar(id="views")
+        with Horizontal(id="search-row", classes="hidden"):
+            yield Label("/")
+            yield Input(placeholder="words status:open channel:NAME assignee:me|EMAIL|none "
+                        "priority:high", id="search")
+        yield Static(Text(""), id="filter-line", classes="hidden")
+        yield TicketTable(clock=self.tapp.clock, id="tickets")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    @property
+    def dirty(self) -> bool:
+        table = self.table
+        return table._loading or table._dirty or self._counts_loading or self._counts_dirty
+
+    def current_ticket_id(self) -> int | None:
+        ticket = self.table.current_ticket
+        return ticket.id if ticket else None
+
+    # ---------------------------------------------------------------- loading
+    def engine_ready(self) -> None:
+        if self._ready:
+            return
+        self._ready = True
+        self.table.focus()
+        self.load_table()
+        self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
+                        exit_on_error=False)
+
+    async def _load_directory(self) -> None:
+        self.channels = await self.tapp.store.channels()
+        self.agents = await self.tapp.store.agents()
+        self.views = list(BASE_VIEWS) + [
+            View(f"channel:{c.id}", c.name, c.id) for c in self.channels if c.enabled]
+        self.query_one(ViewBar).views = self.views
+        self.request_counts()
+
+    def base_query(self) -> TicketQuery:
+        agent = self.tapp.agent
+        view = next((v for v in self.views if v.key == self.view_key), self.views[0])
+        if view.channel_id is not None:
+            return TicketQuery(view="channel", channel_id=view.channel_id, sort=self.sort,
+                               agent_id=agent.id if agent else None)
+        return TicketQuery(view=view.key, agent_id=agent.id if agent else None, sort=self.sort)
+
+    def query_for(self, text: search.Search) -> TicketQuery:
+        return search.apply(self.base_query(), text, channels=self.channels, agents=self.agents,
+                            me=self.tapp.agent)
+
+    def load_table(self, *, keep: bool = False) -> None:
+        table = self.table
+        table.empty_text = ("No tickets match this search — Esc clears it." if not
+                            self.search.empty else "No tickets in this view — Tab switches views.")
+        current = table.current_ticket
+        table.load(self.tapp.store, self.query_for(self.search),
+                   keep=current.id if keep and current else None)
+        self.query_one(ViewBar).active = self.view_key
+        self._update_filter_line()
+
+    def request_counts(self) -> None:
+        if self._counts_loading:
+            self._counts_dirty = True
+            return
+        self._counts_loading = True
+        self.run_worker(self._load_counts(), group="queue-counts", exit_on_error=False)
+
+    async def _load_counts(self) -> None:
+        try:
+            agent = self.tapp.agent
+            counts = await self.tapp.store.view_counts(agent.id if agent else None)
+            self.query_one(ViewBar).counts = counts
+        finally:
+            self._counts_loading = False
+            if self._counts_dirty:
+                self._counts_dirty = False
+                self.request_counts()
+
+    def engine_event(self, event) -> None:  # noqa: ANN001
+        if not self._ready:
+            return
+        if event.kind.startswith(TICKET_KINDS):
+            self.table.request_reload()
+            self.request_counts()
+        elif event.kind.startswith(("channel.", "agent.")) and event.kind != "channel.health":
+            self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
+                            exit_on_error=False)
+
+    @on(TicketTable.RowsPainted)
+    def _painted(self, message: TicketTable.RowsPainted) -> None:
+        self.tapp.rows_painted()
+        if not self.query_one(ViewBar).counts:
+            self.request_counts()
+
+    @on(TicketTable.Highlighted)
+    def _highlighted(self, message: TicketTable.Highlighted) -> None:
+        self._update_status()
+
+    def _update_status(self) -> None:
+        table = self.table
+        total = table.total
+        where = f"{table.cursor + 1:,}/{total:,}" if total else "0"
+        self.query_one(StatusBar).info = f"{where} · sort: {self.sort}"
+
+    def _update_filter_line(self) -> None:
+        bar = self.query_one("#filter-line", Static)
+        if self.search.empty:
+            bar.add_class("hidden")
+            return
+        text = Text(" search: ")
+        text.append(line(self.query_one("#search", Input).value), "bold")
+        text.append("   (/ edit · esc clear)", "dim")
+        bar.update(text)
+        bar.remove_class("hidden")
+
+    # ------------------------------------------------------------------ views
+    def switch_view(self, key: str) -> None:
+        self.view_key = key
+        self.load_table()
+
+    def action_next_view(self) -> None:
+        self._step_view(1)
+
+    def action_previous_view(self) -> None:
+        self._step_view(-1)
+
+    def _step_view(self, step: int) -> None:
+        keys = [v.key for v in self.views]
+        index = keys.index(self.view_key) if self.view_key in keys else 0
+        self.switch_view(keys[(index + step) % len(keys)])
+
+    def action_view_number(self, number: int) -> None:
+        if number <= len(self.views):
+            self.switch_view(self.views[number - 1].key)
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.load_table()
+        self.notify(f"sorted by {self.sort}", timeout=1.5)
+
+    def action_unread(self, step: int) -> None:
+        table = self.table
+        rows = table.loaded_rows()
+        if step < 0:
+            rows = list(reversed(rows))
+        for index, ticket in rows:
+            if ticket.unread and (index - table.cursor) * step > 0:
+                table.move_to(index)
+                return
+        self.notify("no more unread tickets here", timeout=1.5)
+
+    # ----------------------------------------------------------------- search
+    def action_search(self) -> None:
+        self.query_one("#search-row").remove_class("hidden")
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.apply_search(event.value)
+
+    def apply_search(self, text: str) -> None:
+        box = self.query_one("#search", Input)
+        box.value = text
+        parsed = search.parse(text)
+        try:
+            self.query_for(parsed)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.search = parsed
+        self.query_one("#search-row").add_class("hidden")
+        self.table.focus()
+        self.load_table()
+
+    def action_clear_search(self) -> None:
+        self.query_one("#search-row").add_class("hidden")
+        self.query_one("#search", Input).value = ""
+        self.table.focus()
+        if not self.search.empty:
+            self.search = search.Search()
+            self.load_table()
+
+    # ------------------------------------------------------------- ticket ops
+    @on(TicketTable.Opened)
+    def _open(self, message: TicketTable.Opened) -> None:
+        self.tapp.open_ticket(message.ticket.id)
+
+    def action_assign(self) -> None:
+        ticket = self.table.current_ticket
+        if ticket:
+            self.run_worker(pickers.choose_assignee(self.tapp, ticket), group="pick",
+                            exit_on_error=False)
+
+    def action_take(self) -> None:
+        ticket = self.table.current_ticket
+        if ticket and self.tapp.agent:
+            self.tapp.op_assign(ticket.id, self.tapp.agent.email)
+
+    def action_close_ticket(self) -> None:
+        ticket = self.table.current_ticket
+        if ticket:
+            self.tapp.op_close(ticket.id)
+
+    # ------------------------------------------------------------- : commands
+    def command_view(self, arg: str) -> None:
+        wanted = arg.strip().lower()
+        aliases = {"open": "open", "all": "open", "mine": "mine", "me": "mine",
+                   "unassigned": "unassigned", "closed": "closed"}
+        if wanted in aliases:
+            self.switch_view(aliases[wanted])
+            return
+        for view in self.views:
+            if view.title.lower() == wanted or view.key == wanted:
+                self.switch_view(view.key)
+                return
+        raise StoreError(f"no view {arg!r} (unassigned, mine, open, closed or a channel name)")
+
+    def command_search(self, arg: str) -> None:
+        if arg.strip():
+            self.apply_search(arg)
+        else:
+            self.action_clear_search()
+
+    def command_sort(self, arg: str) -> None:
+        if arg not in SORTS:
+            raise StoreError(f"sort by {', '.join(SORTS)}")
+        self.sort = arg
+        self.load_table()

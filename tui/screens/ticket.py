@@ -1,0 +1,271 @@
+"""The ticket screen: the thread, the properties panel and the composer.
+
+| key | action (binding id) |
+|---|---|
+| ``r`` | reply to the customer (``reply``) |
+| ``n`` | internal note (``note``) |
+| ``ctrl+s`` | send the reply / note (``composer.send``) |
+| ``ctrl+r`` | insert a canned reply (``composer.canned``) |
+| ``a`` / ``A`` | assign (picker, with availability) / take it (``assign`` / ``assign.me``) |
+| ``s`` | status (``status``) |
+| ``p`` | priority (``priority``) |
+| ``P`` | pipeline (``pipeline``) |
+| ``T`` | team (``team``) |
+| ``O`` | contact owner (``contact.owner``) |
+| ``c`` / ``o`` | close / reopen (``close`` / ``reopen``) |
+| ``R`` | retry a failed send (``retry``) |
+| ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
+| ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Static
+
+from engine.channels.email_compose import render_signature
+from engine.models import Channel, Message
+from engine.store import StoreError
+from tui import pickers
+from tui.screens.base import TickettyScreen
+from tui.text import line
+from tui.widgets.composer import Composer
+from tui.widgets.properties import PropertiesPanel, TicketContext
+from tui.widgets.status_bar import StatusBar
+from tui.widgets.thread import ThreadView
+
+PROPERTY_KEYS = ("status", "pipeline", "priority", "assign", "assign.me", "team", "contact.owner",
+                 "close", "reopen", "reply", "note", "retry")
+
+
+class TicketScreen(TickettyScreen):
+    SCREEN_KIND = "ticket"
+    HELP_TITLE = "ticket"
+    DEFAULT_CSS = """
+    TicketScreen #ticket-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
+    TicketScreen #ticket-body { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="ticket.back"),
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("n", "note", "Note", id="note"),
+        Binding("a", "assign", "Assign", id="assign"),
+        Binding("A", "take", "Take it", show=False, id="assign.me"),
+        Binding("s", "status", "Status", id="status"),
+        Binding("p", "priority", "Priority", id="priority"),
+        Binding("P", "pipeline", "Pipeline", show=False, id="pipeline"),
+        Binding("T", "team", "Team", show=False, id="team"),
+        Binding("O", "owner", "Contact owner", show=False, id="contact.owner"),
+        Binding("c", "close_ticket", "Close", id="close"),
+        Binding("o", "reopen", "Reopen", id="reopen"),
+        Binding("R", "retry", "Retry failed send", show=False, id="retry"),
+    ]
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.ctx: TicketContext | None = None
+        self.messages: list[Message] = []
+        self._loading = False
+        self._dirty = False
+        self._first = True
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"#{self.ticket_id}"), id="ticket-title")
+        with Horizontal(id="ticket-body"):
+            yield ThreadView(clock=self.tapp.clock, tz=self.tapp.tz,
+                             retry_key=self._key("retry"), id="thread")
+            yield PropertiesPanel({k: self._key(k) for k in PROPERTY_KEYS}, tz=self.tapp.tz,
+                                  id="properties")
+        composer = Composer(id="composer")
+        composer.display = False
+        yield composer
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def _key(self, binding_id: str) -> str:
+        """The key bound to ``binding_id`` now (after the config's keymap)."""
+        keymap = getattr(self.app, "_keymap", {})
+        if binding_id in keymap:
+            return self.app.get_key_display(Binding(keymap[binding_id].split(",")[0], ""))
+        for b in self.BINDINGS:
+            if isinstance(b, Binding) and b.id == binding_id:
+                return self.app.get_key_display(Binding(b.key.split(",")[0], ""))
+        return ""
+
+    @property
+    def dirty(self) -> bool:
+        return self._loading or self._dirty
+
+    def current_ticket_id(self) -> int | None:
+        return self.ticket_id
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one(ThreadView)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    # ---------------------------------------------------------------- loading
+    def engine_ready(self) -> None:
+        self.thread.focus()
+        self.request_load()
+
+    def request_load(self) -> None:
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading = True
+        self.run_worker(self._load(), group="ticket-load", exit_on_error=False)
+
+    async def _load(self) -> None:
+        store = self.tapp.store
+        try:
+            ticket = await store.ticket(self.ticket_id)
+            if ticket is None:
+                self.notify(f"ticket #{self.ticket_id} no longer exists", severity="error")
+                self.dismiss()
+                return
+            messages = await store.messages(self.ticket_id)
+            channels = await store.channels()
+            agents = await store.agents()
+            contact = await store.contact(ticket.contact_id) if ticket.contact_id else None
+            channel = next((c for c in channels if c.id == ticket.channel_id), None)
+            self.ctx = TicketContext(ticket, contact, agents, channel,
+                                     reply_channel_for(channel, channels))
+            self.messages = messages
+            self._show({c.id: c.name for c in channels if c.id is not None})
+            if ticket.unread and self._first:
+                self.tapp.desk_call(lambda d: d.mark_read(self.ticket_id))
+            self._first = False
+        finally:
+            self._loading = False
+            if self._dirty:
+                self._dirty = False
+                self.request_load()
+
+    def _show(self, channel_names: dict[int, str]) -> None:
+        assert self.ctx is not None
+        t = self.ctx.ticket
+        title = Text(f"#{t.id} ")
+        title.append(line(t.subject) or "(no subject)")
+        title.append(f"  · {t.status} · {t.priority.value}", "dim")
+        self.query_one("#ticket-title", Static).update(title)
+        self.thread.set_messages(self.messages, channel_names, follow=self._first)
+        self.query_one(PropertiesPanel).show(self.ctx)
+        count = sum(1 for m in self.messages if m.direction.value != "system")
+        self.query_one(StatusBar).info = f"#{t.id} · {count} messages"
+
+    def engine_event(self, event) -> None:  # noqa: ANN001
+        if event.ticket_id == self.ticket_id or event.kind in ("agent.updated",
+                                                               "contact.updated"):
+            self.request_load()
+
+    # ------------------------------------------------------------- navigation
+    def action_back(self) -> None:
+        self.dismiss()
+
+    # --------------------------------------------------------------- composer
+    def action_reply(self) -> None:
+        self.command_reply("")
+
+    def action_note(self) -> None:
+        self.command_note("")
+
+    def command_reply(self, _arg: str) -> None:
+        ctx = self.ctx
+        agent = self.tapp.agent
+        signature: str | None = None
+        if ctx is not None and ctx.reply_channel is not None:
+            template = str(ctx.reply_channel.settings.get("signature") or "")
+            signature = render_signature(template, agent.name if agent else "")
+        to = line(ctx.ticket.contact_email) if ctx else ""
+        self.composer.open("reply", f"Reply to {to}" if to else "Reply", signature,
+                           self._key("composer.send") or "ctrl+s")
+
+    def command_note(self, _arg: str) -> None:
+        self.composer.open("note", "Internal note", "", self._key("composer.send") or "ctrl+s")
+
+    @on(Composer.Send)
+    def _send(self, message: Composer.Send) -> None:
+        body = message.body
+        if not body.strip():
+            self.notify("Nothing to send yet.", severity="warning")
+            return
+        op = self.tapp.op_reply if message.kind == "reply" else self.tapp.op_note
+        op(self.ticket_id, body)
+        self.composer.clear()
+        self.composer.display = False
+        self.thread.focus()
+
+    @on(Composer.Cancelled)
+    def _cancelled(self) -> None:
+        self.thread.focus()
+
+    @on(Composer.CannedWanted)
+    def _canned(self) -> None:
+        async def pick() -> None:
+            body = await pickers.choose_canned(self.tapp)
+            if body:
+                self.composer.insert(body)
+
+        self.run_worker(pick(), group="pick", exit_on_error=False)
+
+    # ------------------------------------------------------------- properties
+    def _pick(self, chooser) -> None:  # noqa: ANN001
+        if self.ctx is not None:
+            self.run_worker(chooser(self.tapp, self.ctx.ticket), group="pick",
+                            exit_on_error=False)
+
+    def action_assign(self) -> None:
+        self._pick(pickers.choose_assignee)
+
+    def action_take(self) -> None:
+        if self.tapp.agent is not None:
+            self.tapp.op_assign(self.ticket_id, self.tapp.agent.email)
+
+    def action_status(self) -> None:
+        self._pick(pickers.choose_status)
+
+    def action_priority(self) -> None:
+        self._pick(pickers.choose_priority)
+
+    def action_pipeline(self) -> None:
+        self._pick(pickers.choose_pipeline)
+
+    def action_team(self) -> None:
+        self._pick(pickers.choose_team)
+
+    def action_owner(self) -> None:
+        self._pick(pickers.choose_owner)
+
+    def action_close_ticket(self) -> None:
+        self.tapp.op_close(self.ticket_id)
+
+    def action_reopen(self) -> None:
+        self.tapp.op_reopen(self.ticket_id)
+
+    def action_retry(self) -> None:
+        failed = [m for m in self.messages
+                  if m.direction.value == "outbound" and m.delivery_state.value == "failed"]
+        if not failed:
+            self.notify("No failed sends on this ticket.", timeout=2)
+            return
+        if self.tapp.engine is None:
+            raise StoreError("the engine is not running")
+        self.tapp.op_retry(failed[-1].id)
+
+
+def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:
+    """The channel a reply goes out on (as :meth:`engine.desk.Desk.reply` picks it)."""
+    if channel is not None and channel.kind == "email":
+        return channel
+    emails = sorted((c for c in channels if c.kind == "email"),
+                    key=lambda c: (not c.enabled, c.id or 0))
+    return emails[0] if emails else None

@@ -1,0 +1,81 @@
+"""The ``/`` search language: free words (full-text) plus ``key:value`` filters.
+
+``printer status:pending channel:support assignee:me priority:high`` — words search subjects and
+message text; ``status:``, ``channel:`` (name or id), ``assignee:`` (email, ``me`` or ``none``)
+and ``priority:`` narrow the current view. A ``status:`` filter looks across open and closed
+tickets. Quote values with spaces: ``channel:"web form"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from dataclasses import dataclass, field
+
+from engine.models import PRIORITY_RANK, Agent, Channel
+from engine.store import StoreError, TicketQuery
+
+FILTER_KEYS = ("status", "channel", "assignee", "priority")
+
+
+@dataclass(frozen=True)
+class Search:
+    words: str = ""
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.words and not self.filters
+
+
+def parse(text: str) -> Search:
+    try:
+        parts = shlex.split(text)
+    except ValueError:
+        parts = text.split()
+    words: list[str] = []
+    filters: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition(":")
+        if sep and key.lower() in FILTER_KEYS and value:
+            filters[key.lower()] = value
+        else:
+            words.append(part)
+    return Search(" ".join(words), filters)
+
+
+def apply(base: TicketQuery, search: Search, *, channels: list[Channel], agents: list[Agent],
+          me: Agent | None) -> TicketQuery:
+    """``base`` narrowed by ``search``; unknown names raise :class:`StoreError`."""
+    changes: dict[str, object] = {"text": search.words or None}
+    f = search.filters
+    if "status" in f:
+        changes["status"] = f["status"]
+        changes["view"] = "all"
+        if base.view == "unassigned":
+            changes["unassigned"] = True
+        elif base.view == "mine":
+            changes["assignee_id"] = base.agent_id if base.agent_id is not None else -1
+    if "priority" in f:
+        if f["priority"] not in PRIORITY_RANK:
+            raise StoreError(f"priority must be one of {', '.join(PRIORITY_RANK)}")
+        changes["priority"] = f["priority"]
+    if "channel" in f:
+        wanted = f["channel"].lower()
+        match = next((c for c in channels if c.name.lower() == wanted or str(c.id) == wanted
+                      or c.kind == wanted), None)
+        if match is None:
+            raise StoreError(f"no channel named {f['channel']!r}")
+        changes["channel_id"] = match.id
+    if "assignee" in f:
+        who = f["assignee"].lower()
+        if who in ("none", "nobody", "-"):
+            changes["unassigned"] = True
+        else:
+            agent = me if who == "me" else next(
+                (a for a in agents if a.email == who or a.name.lower() == who
+                 or a.email.split("@")[0] == who), None)
+            if agent is None:
+                raise StoreError(f"no agent {f['assignee']!r}")
+            changes["assignee_id"] = agent.id
+    return dataclasses.replace(base, **changes)

@@ -1,0 +1,493 @@
+"""The queue: a Line-API view over SQL windows that stays instant at a million tickets.
+
+Nothing here holds "all the rows". The widget knows the view's row count (``virtual_size``), a
+small LRU of *pages* of :class:`~engine.models.Ticket` read by workers, and an LRU of rendered
+:class:`~textual.strip.Strip` rows. ``render_line`` only ever reads the caches: a missing page
+paints a placeholder and asks a worker for it (plus one page either side of the viewport), and
+the worker posts the rows back. Moving the cursor repaints two lines.
+
+Keys (ids in brackets, remappable from the config's ``[keymap]``):
+
+| key | action |
+|---|---|
+| ``j`` / ``down`` | next row (``cursor.down``) |
+| ``k`` / ``up`` | previous row (``cursor.up``) |
+| ``g`` / ``home`` | first row (``cursor.first``) |
+| ``G`` / ``end`` | last row (``cursor.last``) |
+| ``ctrl+d`` / ``pagedown`` | half a page down (``cursor.page_down``) |
+| ``ctrl+u`` / ``pageup`` | half a page up (``cursor.page_up``) |
+| ``enter`` | open the ticket (``ticket.open``) |
+
+For the benchmarks: :attr:`TicketTable.painted` is an :class:`asyncio.Event` set when real rows
+of the current load were rendered, :attr:`TicketTable.paint_count` counts rendered row lines,
+and :class:`TicketTable.RowsPainted` is posted once per load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from engine.models import Ticket
+from engine.store import TicketQuery
+from tui.text import line
+from tui.timefmt import ago, system_clock
+
+PAGE = 100  # rows per SQL window
+MAX_PAGES = 40  # pages kept in memory (4,000 tickets)
+MAX_STRIPS = 600  # rendered rows kept
+
+
+class TicketSource(Protocol):
+    """What the table reads from (the engine's :class:`~engine.store.Store` is one)."""
+
+    async def count_tickets(self, q: TicketQuery) -> int: ...
+    async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
+                           total: int | None = None) -> list[Ticket]: ...
+    async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None: ...
+
+
+COLUMNS: list[tuple[str, str, int]] = [
+    # key, title, width (0 = takes the rest)
+    ("mark", "", 2),
+    ("id", "#", 8),
+    ("channel", "CHANNEL", 11),
+    ("subject", "SUBJECT", 0),
+    ("contact", "CONTACT", 20),
+    ("status", "STATUS", 9),
+    ("priority", "PRIO", 7),
+    ("assignee", "ASSIGNEE", 15),
+    ("activity", "ACTIVITY", 9),
+]
+_DROP_ORDER = ["assignee", "contact", "channel", "priority"]  # dropped first on narrow screens
+
+
+def layout(width: int) -> list[tuple[str, str, int]]:
+    """The columns that fit ``width`` cells, the subject taking what is left."""
+    cols = list(COLUMNS)
+    for name in _DROP_ORDER:
+        fixed = sum(c[2] + 1 for c in cols)
+        if width - fixed >= 20:
+            break
+        cols = [c for c in cols if c[0] != name]
+    fixed = sum(c[2] + 1 for c in cols if c[2])
+    subject = max(8, width - fixed - 1)
+    return [(k, t, w or subject) for k, t, w in cols]
+
+
+def cell(ticket: Ticket, key: str, now: datetime) -> str:
+    if key == "mark":
+        return "●" if ticket.unread else " "
+    if key == "id":
+        return f"#{ticket.id}"
+    if key == "channel":
+        return line(ticket.channel_name or ticket.source.value)
+    if key == "subject":
+        return line(ticket.subject) or "(no subject)"
+    if key == "contact":
+        return line(ticket.contact_name or ticket.contact_email or "-")
+    if key == "status":
+        return ticket.status
+    if key == "priority":
+        return ticket.priority.value
+    if key == "assignee":
+        return line(ticket.assignee_name or "-")
+    return ago(ticket.last_activity_at, now)
+
+
+class TicketTable(ScrollView, can_focus=True):
+    """A virtual table of one queue view (see the module docstring for keys)."""
+
+    DEFAULT_CSS = """
+    TicketTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
+    TicketTable > .ticket-table--header { text-style: bold; background: $panel; color: $text-muted; }
+    TicketTable > .ticket-table--cursor { background: $block-cursor-blurred-background; }
+    TicketTable:focus > .ticket-table--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+    }
+    TicketTable > .ticket-table--unread { text-style: bold; }
+    TicketTable > .ticket-table--closed { color: $text-muted; }
+    TicketTable > .ticket-table--urgent { color: $error; text-style: bold; }
+    TicketTable > .ticket-table--high { color: $warning; }
+    TicketTable > .ticket-table--placeholder { color: $text-disabled; }
+    TicketTable > .ticket-table--empty { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {
+        "ticket-table--header", "ticket-table--cursor", "ticket-table--unread",
+        "ticket-table--closed", "ticket-table--urgent", "ticket-table--high",
+        "ticket-table--placeholder", "ticket-table--empty",
+    }
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="cursor.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="cursor.up"),
+        Binding("g,home", "first", "First", show=False, id="cursor.first"),
+        Binding("G,end", "last", "Last", show=False, id="cursor.last"),
+        Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False, id="cursor.page_down"),
+        Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="cursor.page_up"),
+        Binding("enter", "open", "Open", id="ticket.open"),
+    ]
+
+    class Opened(Message):
+        """Enter on a row."""
+
+        def __init__(self, ticket: Ticket) -> None:
+            super().__init__()
+            self.ticket = ticket
+
+    class Highlighted(Message):
+        """The cursor moved (or the view was reloaded)."""
+
+        def __init__(self, index: int, total: int) -> None:
+            super().__init__()
+            self.index = index
+            self.total = total
+
+    class RowsPainted(Message):
+        """Real rows of load ``generation`` were rendered (once per load)."""
+
+        def __init__(self, generation: int, total: int) -> None:
+            super().__init__()
+            self.generation = generation
+            self.total = total
+
+    class _Reloaded(Message):
+        def __init__(self, generation: int, query: TicketQuery, total: int, cursor: int,
+                     pages: dict[int, list[Ticket]]) -> None:
+            super().__init__()
+            self.generation, self.query, self.total = generation, query, total
+            self.cursor, self.pages = cursor, pages
+
+    class _PageLoaded(Message):
+        def __init__(self, generation: int, page: int, rows: list[Ticket]) -> None:
+            super().__init__()
+            self.generation, self.page, self.rows = generation, page, rows
+
+    def __init__(self, *, clock: Callable[[], datetime] = system_clock,
+                 empty_text: str = "No tickets here.", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.clock = clock
+        self.empty_text = empty_text
+        self.source: TicketSource | None = None
+        self.query = TicketQuery()
+        self.total = 0
+        self.loaded = False
+        self.cursor = 0
+        self.generation = 0  # the latest load asked for
+        self.shown_generation = -1  # the load on screen
+        self.requested_query = self.query
+        self.paint_count = 0
+        self._loading = False
+        self._dirty = False
+        self.painted = asyncio.Event()
+        self._painted_generation = -1
+        self._pages: LRUCache[int, list[Ticket]] = LRUCache(MAX_PAGES)
+        self._inflight: set[tuple[int, int]] = set()
+        self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(MAX_STRIPS)
+        self._layout_width = -1
+        self._columns: list[tuple[str, str, int]] = []
+
+    # ------------------------------------------------------------------ loading
+    def load(self, source: TicketSource, query: TicketQuery, *, keep: int | None = None,
+             cursor: int | None = None) -> None:
+        """Show ``query``: count it and read the window around the cursor, in a worker.
+
+        ``keep`` is a ticket id the cursor should stay on (live updates); otherwise the cursor
+        goes to ``cursor`` (default: the top).
+        """
+        self.source = source
+        self.requested_query = query
+        self._loading = True
+        self.generation += 1
+        self.painted.clear()
+        target = 0 if cursor is None else cursor
+        self.run_worker(self._reload(self.generation, source, query, keep, target),
+                        name=str(self.generation), group="ticket-table-load", exclusive=True,
+                        exit_on_error=False)
+
+    def request_reload(self) -> None:
+        """Reload soon: at most one load runs; changes during it cause one more (coalescing)."""
+        if self._loading:
+            self._dirty = True
+        else:
+            self.reload()
+
+    def on_worker_state_changed(self, event) -> None:  # noqa: ANN001 - Worker.StateChanged
+        from textual.worker import WorkerState
+
+        if event.worker.group == "ticket-table-load" and event.state in (
+                WorkerState.ERROR, WorkerState.CANCELLED) and event.worker.name == str(self.generation):
+            self._loading = False
+
+    def reload(self) -> None:
+        """Re-read the current view, keeping the cursor on its ticket."""
+        if self.source is not None:
+            current = self.current_ticket
+            self.load(self.source, self.requested_query, keep=current.id if current else None,
+                      cursor=self.cursor)
+
+    async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
+                      keep: int | None, cursor: int) -> None:
+        total = await source.count_tickets(query)
+        if keep is not None:
+            index = await source.index_of(query, keep)
+            if index is not None:
+                cursor = index
+        cursor = max(0, min(cursor, total - 1))
+        top = self._top_for(cursor, total)
+        pages: dict[int, list[Ticket]] = {}
+        for page in range(top // PAGE, (top + max(self.size.height, 1)) // PAGE + 1):
+            if page * PAGE < total:
+                pages[page] = await source.page_tickets(query, page * PAGE, PAGE, total)
+        self.post_message(self._Reloaded(generation, query, total, cursor, pages))
+
+    def on_ticket_table__reloaded(self, message: _Reloaded) -> None:
+        message.stop()
+        if message.generation != self.generation:
+            return
+        self._pages.clear()
+        self._strips.clear()
+        self._inflight.clear()
+        for page, rows in message.pages.items():
+            self._pages[page] = rows
+        top = self._top_for(message.cursor, message.total)
+        self.total = message.total
+        self.query = message.query
+        self.shown_generation = message.generation
+        self.loaded = True
+        self.cursor = message.cursor
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
+        self.scroll_to(y=top, animate=False, immediate=True)
+        self._prefetch()
+        self.refresh()
+        self.post_message(self.Highlighted(self.cursor, self.total))
+        self._loading = False
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+
+    def _top_for(self, cursor: int, total: int) -> int:
+        """Scroll offset that keeps the cursor where it was on screen, clamped."""
+        visible = max(1, self.size.height - 1)
+        offset = self.cursor - int(self.scroll_offset.y)
+        offset = max(0, min(offset, visible - 1))
+        return max(0, min(cursor - offset, total - visible))
+
+    def _prefetch(self) -> None:
+        """Ask for missing pages of the viewport and one page either side of it."""
+        if self.source is None or not self.loaded:
+            return
+        top = int(self.scroll_offset.y)
+        height = max(self.size.height, 1)
+        first = max(0, (top - PAGE) // PAGE)
+        last = min((self.total - 1) // PAGE, (top + height + PAGE) // PAGE)
+        for page in range(first, last + 1):
+            self._want(page)
+
+    def _want(self, page: int) -> None:
+        key = (self.shown_generation, page)
+        if page in self._pages or key in self._inflight or self.source is None:
+            return
+        self._inflight.add(key)
+        self.run_worker(self._fetch(self.shown_generation, self.source, self.query, page,
+                                    self.total),
+                        group="ticket-table-page", exit_on_error=False)
+
+    async def _fetch(self, generation: int, source: TicketSource, query: TicketQuery, page: int,
+                     total: int) -> None:
+        rows = await source.page_tickets(query, page * PAGE, PAGE, total)
+        self.post_message(self._PageLoaded(generation, page, rows))
+
+    def on_ticket_table__page_loaded(self, message: _PageLoaded) -> None:
+        message.stop()
+        self._inflight.discard((message.generation, message.page))
+        if message.generation != self.shown_generation:
+            return
+        self._pages[message.page] = message.rows
+        top = int(self.scroll_offset.y)
+        if message.page * PAGE <= top + self.size.height and (message.page + 1) * PAGE >= top:
+            self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._prefetch()
+
+    # ------------------------------------------------------------------- access
+    def row(self, index: int) -> Ticket | None:
+        """The ticket at ``index`` if its page is in memory."""
+        rows = self._pages.get(index // PAGE)
+        if rows is None:
+            return None
+        offset = index % PAGE
+        return rows[offset] if offset < len(rows) else None
+
+    @property
+    def current_ticket(self) -> Ticket | None:
+        return self.row(self.cursor) if self.loaded and self.total else None
+
+    def loaded_rows(self) -> list[tuple[int, Ticket]]:
+        out = []
+        for page in sorted(self._pages.keys()):
+            rows = self._pages.get(page) or []
+            out.extend((page * PAGE + i, t) for i, t in enumerate(rows))
+        return out
+
+    # ------------------------------------------------------------------- cursor
+    def move_to(self, index: int) -> None:
+        if not self.loaded or self.total == 0:
+            return
+        index = max(0, min(index, self.total - 1))
+        if index == self.cursor:
+            return
+        old, self.cursor = self.cursor, index
+        top = int(self.scroll_offset.y)
+        visible = max(1, self.size.height - 1)
+        if index < top:
+            self.scroll_to(y=index, animate=False, immediate=True)
+        elif index >= top + visible:
+            self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+        else:
+            self.refresh(Region(0, old - top + 1, self.size.width, 1),
+                         Region(0, index - top + 1, self.size.width, 1))
+        self.post_message(self.Highlighted(self.cursor, self.total))
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to(self.total - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + max(1, (self.size.height - 1) // 2))
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - max(1, (self.size.height - 1) // 2))
+
+    def action_open(self) -> None:
+        ticket = self.current_ticket
+        if ticket is not None:
+            self.post_message(self.Opened(ticket))
+
+    # ---------------------------------------------------------------- rendering
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        if self.loaded:
+            self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
+            self._prefetch()
+
+    def on_focus(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def refresh_times(self) -> None:
+        """Relative times age: drop the rendered rows (cheap: the pages stay)."""
+        self._strips.clear()
+        self.refresh()
+
+    def _columns_for(self, width: int) -> list[tuple[str, str, int]]:
+        if width != self._layout_width:
+            self._layout_width = width
+            self._columns = layout(width)
+        return self._columns
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = self._columns_for(width)
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("ticket-table--header")
+            return self._strip([t for _, t, _ in columns], columns, base + header, width)
+        if not self.loaded:
+            text = "Loading…" if y == 1 else ""
+            return self._message(text, "ticket-table--placeholder", width)
+        if self.total == 0:
+            middle = max(2, self.size.height // 2)
+            text = self.empty_text if y == middle else ""
+            self._mark_painted()
+            return self._message(text, "ticket-table--empty", width, center=True)
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= self.total:
+            return Strip.blank(width, base)
+        is_cursor = index == self.cursor
+        key = (index, is_cursor)
+        strip = self._strips.get(key)
+        if strip is not None:
+            self._mark_painted()
+            return strip
+        ticket = self.row(index)
+        if ticket is None:
+            self._want(index // PAGE)
+            return self._message("  …", "ticket-table--placeholder", width)
+        strip = self._render_row(ticket, is_cursor, columns, width)
+        self._strips[key] = strip
+        self.paint_count += 1
+        self._mark_painted()
+        return strip
+
+    def _mark_painted(self) -> None:
+        if self._painted_generation != self.generation and self.shown_generation == self.generation:
+            self._painted_generation = self.generation
+            self.painted.set()
+            self.post_message(self.RowsPainted(self.generation, self.total))
+
+    def _render_row(self, ticket: Ticket, is_cursor: bool, columns: list[tuple[str, str, int]],
+                    width: int) -> Strip:
+        style = self.rich_style
+        if not ticket.is_open:
+            style += self.get_component_rich_style("ticket-table--closed")
+        if ticket.unread:
+            style += self.get_component_rich_style("ticket-table--unread")
+        if is_cursor:
+            style += self.get_component_rich_style("ticket-table--cursor")
+        now = self.clock()
+        cells = [cell(ticket, key, now) for key, _, _ in columns]
+        styles: dict[int, Style] = {}
+        if not is_cursor and ticket.priority.value in ("urgent", "high"):
+            index = next(i for i, c in enumerate(columns) if c[0] in ("priority", "subject"))
+            for i, c in enumerate(columns):
+                if c[0] == "priority":
+                    index = i
+            styles[index] = style + self.get_component_rich_style(
+                f"ticket-table--{ticket.priority.value}")
+        return self._strip(cells, columns, style, width, styles)
+
+    @staticmethod
+    def _strip(cells: list[str], columns: list[tuple[str, str, int]], style: Style, width: int,
+               styles: dict[int, Style] | None = None) -> Strip:
+        segments = []
+        for i, (text, (_, _, w)) in enumerate(zip(cells, columns, strict=True)):
+            segments.append(Segment(set_cell_size(text, w) + " ", (styles or {}).get(i, style)))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _message(self, text: str, component: str, width: int, center: bool = False) -> Strip:
+        style = self.rich_style + self.get_component_rich_style(component)
+        text = set_cell_size(text, width)
+        if center:
+            text = set_cell_size(" " * max(0, (width - len(text.rstrip())) // 2) + text.rstrip(), width)
+        return Strip([Segment(text, style)], width)
