@@ -184,7 +184,9 @@ def test_dsn_details() -> None:
     assert m.extra["bounce_status"] == "5.1.1"
     assert m.extra["bounce_action"] == "failed"
     assert "user unknown" in m.extra["bounce_diagnostic"]
-    assert m.extra["bounce_reason"] == "bounced: nobody@customer.test — smtp; 550 5.1.1 user unknown"
+    assert (
+        m.extra["bounce_reason"] == "bounced: nobody@customer.test — smtp; 550 5.1.1 user unknown"
+    )
 
 
 def test_delayed_dsn_is_not_a_bounce() -> None:
