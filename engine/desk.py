@@ -9,6 +9,7 @@ import json
 import secrets
 from datetime import datetime
 
+from engine.channels.email_compose import make_message_id
 from engine.ingest import ingest
 from engine.models import (
     Agent,
@@ -28,10 +29,6 @@ from engine.store.directory import find_agent, require_agent
 
 def _domain(address: str | None) -> str:
     return address.split("@", 1)[1] if address and "@" in address else "ticketty.invalid"
-
-
-def make_message_id(ticket_id: int, message_id: int, domain: str) -> str:
-    return f"<ticketty.T{ticket_id}.M{message_id}.{secrets.token_hex(4)}@{domain}>"
 
 
 class Desk:
@@ -89,7 +86,8 @@ class Desk:
             )
             tx.execute("UPDATE tickets SET unread=0 WHERE id=?", (ticket_id,))
             settings = json.loads(channel["settings"]) if channel else {}
-            msgid = make_message_id(ticket_id, mid, _domain(settings.get("address")))
+            # the same Message-ID compose_reply derives from the outbox key: fixed at queue time
+            msgid = make_message_id(ticket_id, mid, f"reply:{mid}", _domain(settings.get("address")))
             tx.execute("UPDATE messages SET external_id=? WHERE id=?", (msgid, mid))
             tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msgid, ticket_id, mid))
             refs = [r[0] for r in tx.all(

@@ -34,9 +34,11 @@ class ImportReport:
     rows: int = 0
     created: int = 0
     duplicates: int = 0
+    quarantined: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"rows": self.rows, "created": self.created, "duplicates": self.duplicates}
+        return {"rows": self.rows, "created": self.created, "duplicates": self.duplicates,
+                "quarantined": self.quarantined}
 
 
 def _parse_time(value: str, where: str) -> datetime:

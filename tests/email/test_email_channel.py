@@ -1,0 +1,185 @@
+"""The email channel end to end: real SMTP in (forwarding listener), real IMAP (Dovecot),
+replies out through the outbox to a real aiosmtpd server, threading both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+import os
+import subprocess
+import sys
+import time
+from email.message import EmailMessage
+from email.policy import compat32
+from pathlib import Path
+
+import aiosmtplib
+from servers import free_port
+
+from engine.config import Config, EngineConfig
+from engine.desk import Desk, ensure_first_admin
+from engine.engine import Engine
+from engine.models import Channel
+from engine.store import TicketQuery
+
+BIN = str(Path(sys.executable).parent / "ticketty")
+
+
+def mail(subject: str, frm: str = "Carla Customer <carla@example.com>", body: str = "Hello",
+         msgid: str | None = None, to: str = "help@acme.test", **headers: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = frm
+    m["To"] = to
+    m["Subject"] = subject
+    m["Message-ID"] = msgid or email.utils.make_msgid(domain="example.com")
+    m["Date"] = headers.pop("Date", None) or email.utils.formatdate()
+    for k, v in headers.items():
+        m[k.replace("_", "-")] = v
+    m.set_content(body)
+    return m.as_bytes()
+
+
+async def wait_for(pred, timeout: float = 10.0):  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await pred()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
+    sink, sink_port = smtp_sink
+    listen = free_port()
+    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.2))
+    async with Engine(config, db_path) as engine:
+        store = engine.store
+        admin = await ensure_first_admin(store, "ada@acme.test", "Ada Lovelace")
+        await store.add_channel(Channel(kind="email", name="Support", settings={
+            "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": listen,
+            "smtp_host": "127.0.0.1", "smtp_port": sink_port, "smtp_security": "none",
+            "company_name": "Acme", "signature": "Cheers,\n{first_name} ({full_name})",
+        }))
+        assert await engine.wait_leader(5)
+
+        async def listening():
+            ch = await store.channel("Support")
+            return ch.health.get("listening")
+
+        await wait_for(listening)
+        first = mail("Printer on fire", msgid="<first@example.com>")
+        await aiosmtplib.send(first, sender="carla@example.com", recipients=["help@acme.test"],
+                              hostname="127.0.0.1", port=listen)
+        tickets = await wait_for(lambda: store.page_tickets(TicketQuery(view="open"), 0, 10))
+        t = tickets[0]
+        assert (t.subject, t.contact_email, t.contact_name) == ("Printer on fire", "carla@example.com",
+                                                                "Carla Customer")
+        # mail for an address that is not the channel's is refused at RCPT
+        try:
+            await aiosmtplib.send(mail("spam", to="x@other.test"), sender="a@b.co",
+                                  recipients=["x@other.test"], hostname="127.0.0.1", port=listen)
+            raise AssertionError("foreign recipient accepted")
+        except aiosmtplib.SMTPRecipientsRefused:
+            pass
+
+        desk = Desk(store, admin)
+        mid, _ = await desk.reply(t.id, "We are on it.")
+        engine.outbox.wake()
+
+        async def delivered():
+            msgs = await store.messages(t.id)
+            return next((m for m in msgs if m.id == mid and m.delivery_state.value == "sent"), None)
+
+        sent = await wait_for(delivered)
+        _, rcpts, raw = sink.messages[-1]
+        out = email.message_from_bytes(raw, policy=compat32)
+        assert rcpts == ["carla@example.com"]
+        assert out["Message-ID"] == sent.external_id
+        assert out["In-Reply-To"] == "<first@example.com>"
+        assert "<first@example.com>" in out["References"]
+        assert f"[#{t.id}]" in out["Subject"]
+        assert "Ada Lovelace at Acme" in out["From"] and "help@acme.test" in out["From"]
+        plain = next(p for p in out.walk() if p.get_content_type() == "text/plain")
+        text = plain.get_payload(decode=True).decode().replace("\r\n", "\n")
+        assert "We are on it." in text and "Cheers,\nAda (Ada Lovelace)" in text
+        assert any(p.get_content_type() == "text/html" for p in out.walk())
+
+        # the customer answers our reply: it threads into the same ticket
+        answer = mail("Re: Printer on fire", msgid="<second@example.com>", body="Still burning",
+                      In_Reply_To=out["Message-ID"], References=out["Message-ID"])
+        await aiosmtplib.send(answer, sender="carla@example.com", recipients=["help@acme.test"],
+                              hostname="127.0.0.1", port=listen)
+
+        async def threaded():
+            msgs = await store.messages(t.id)
+            return any(m.text.startswith("Still burning") for m in msgs)
+
+        await wait_for(threaded)
+        assert await store.count_tickets(TicketQuery(view="all")) == 1
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, "--db", str(db), *args], capture_output=True, text=True, timeout=60,
+                          env=os.environ.copy())
+
+
+def test_channels_add_sync_list_via_cli(db_path, mail_user):
+    settings = mail_user.settings()
+    sets = [f"{k}={v}" for k, v in settings.items()]
+    p = cli(db_path, "channels", "add", "email", "--name", "Inbox", *sum([["--set", s] for s in sets], []),
+            "--set", "default_priority=high", "--set", "routing=nobody", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["settings"]["imap_password"] == "********"
+    bad = cli(db_path, "channels", "add", "email", "--name", "X", "--set", "address=a@b.co",
+              "--set", "imap_host=h", "--set", "imap_colour=blue")
+    assert bad.returncode != 0 and "imap_colour" in bad.stderr
+    bad = cli(db_path, "channels", "add", "email", "--name", "Y", "--set", "address=a@b.co",
+              "--set", "imap_host=h", "--set", "imap_security=tls13")
+    assert bad.returncode != 0 and "imap_security" in bad.stderr
+
+    mail_user.append_many([mail(f"Question {i}", frm=f"c{i}@example.com") for i in range(3)])
+    mail_user.append(b"this is not an email at all\x00\xff")
+    p = cli(db_path, "channels", "sync", "Inbox", "--json")
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert report["fetched"] == 4 and report["tickets_created"] == 3
+    p = cli(db_path, "channels", "sync", "Inbox", "--json")
+    assert json.loads(p.stdout)["fetched"] == 0  # nothing fetched twice
+    quarantined = json.loads(cli(db_path, "quarantine", "list", "--json").stdout)
+    assert len(quarantined) == 1
+    listed = json.loads(cli(db_path, "channels", "list", "--json").stdout)
+    assert listed[0]["health"] in ("idle", "connected") and listed[0]["last_sync"]
+    tickets = json.loads(cli(db_path, "tickets", "list", "--json").stdout)
+    assert {t["priority"] for t in tickets} == {"high"}
+
+
+def test_dead_imap_server_shows_failing(db_path):
+    port = free_port()
+    p = cli(db_path, "channels", "add", "email", "--name", "Dead", "--set", "address=a@acme.test",
+            "--set", "imap_host=127.0.0.1", "--set", f"imap_port={port}", "--set", "imap_security=none")
+    assert p.returncode == 0, p.stderr
+    p = cli(db_path, "channels", "sync", "Dead")
+    assert p.returncode != 0 and "refused" in p.stderr.lower()
+    listed = json.loads(cli(db_path, "channels", "list", "--json").stdout)
+    assert listed[0]["health"].startswith("failing:")
+
+
+async def test_engine_imap_idle_push(db_path, mail_user):
+    config = Config(engine=EngineConfig(lease_seconds=3))
+    async with Engine(config, db_path) as engine:
+        store = engine.store
+        await ensure_first_admin(store, "ada@acme.test", "Ada")
+        await store.add_channel(Channel(kind="email", name="Inbox", settings=mail_user.settings()))
+
+        async def connected():
+            ch = await store.channel("Inbox")
+            return ch.health.get("connected")
+
+        await wait_for(connected, 15)
+        t0 = time.monotonic()
+        mail_user.append(mail("Pushed", frm="push@example.com"))
+        tickets = await wait_for(lambda: store.page_tickets(TicketQuery(view="open"), 0, 5), 10)
+        assert tickets[0].subject == "Pushed"
+        assert time.monotonic() - t0 < 5
