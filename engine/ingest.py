@@ -19,7 +19,9 @@ from engine.models import (
     Direction,
     InboundMessage,
     IngestResult,
+    RoutingMode,
     RoutingRule,
+    Strategy,
     TicketDefaults,
 )
 from engine.routing import Decision, RoutingContext, route
@@ -107,11 +109,15 @@ def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
                       contact_id: int) -> Decision:
     agents, members = batch.load_agents(tx)
     owner = tx.one("SELECT owner_id FROM contacts WHERE id=?", (contact_id,))
-    counts = {
-        r[0]: r[1]
-        for r in tx.all("SELECT assignee_id, count(*) FROM tickets WHERE is_open=1"
-                        " AND assignee_id IS NOT NULL GROUP BY assignee_id")
-    }
+    counts: dict[int, int] = {}
+    if rule.mode == RoutingMode.users_teams and (
+        rule.strategy == Strategy.least_open or rule.cap is not None
+    ):
+        # only these two look at loads; one index seek per agent (ix_t_assignee), not a scan
+        # of every assigned ticket, which made ingest quadratic in the size of the desk
+        for a in agents:
+            counts[a.id] = tx.one(
+                "SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1", (a.id,))[0]
     cursor = tx.one("SELECT value FROM kv WHERE key=?", (f"rr:{channel_id}",))
     ctx = RoutingContext(
         agents=agents, open_counts=counts, team_members=members,

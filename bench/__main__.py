@@ -1,0 +1,39 @@
+"""``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
+
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``. Each prints a table (or one JSON
+object with ``--json``) that includes the anchors measured in the same run and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCHES = {
+    "ingest": "email ingest vs bare stdlib parse (ratio target >= 0.25)",
+    "search": "FTS queries at N messages (p99 target < 100 ms at 1,000,000)",
+    "latency": "forwarded mail arrival -> visible in a second process",
+    "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="name", required=True, metavar="NAME")
+    for name, help_ in BENCHES.items():
+        sp = sub.add_parser(name, help=help_)
+        sp.add_argument("--json", action="store_true", help="print one JSON object")
+        importlib.import_module(f"bench.{name}").add_arguments(sp)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    importlib.import_module(f"bench.{args.name}").main(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Shared helpers: scratch directories on tmpfs, percentiles, output, a seeded workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SHM = Path("/dev/shm")
+
+
+@contextmanager
+def scratch(name: str, keep: str | None = None) -> Iterator[Path]:
+    """A throw-away directory, on tmpfs (``/dev/shm``) when the machine has one.
+
+    ``keep``: use this directory instead and leave it in place (for reusing a built store).
+    """
+    if keep:
+        path = Path(keep)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    base = SHM if SHM.is_dir() and os.access(SHM, os.W_OK) else None
+    path = Path(tempfile.mkdtemp(prefix=f"ticketty-bench-{name}-", dir=base))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def on_tmpfs(path: Path) -> bool:
+    try:
+        return str(path.resolve()).startswith(str(SHM))
+    except OSError:
+        return False
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100), nearest-rank, of ``values``."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))
+    return s[k]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict[str, Any]:
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": platform.platform(terse=True),
+        "load_1min": round(load, 2) if load is not None else None,
+    }
+
+
+def emit(name: str, result: dict[str, Any], as_json: bool) -> None:
+    """Print ``result`` as one JSON object, or as a two-column table."""
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    rows = [(k, v) for k, v in result.items() if not isinstance(v, dict)]
+    nested = [(k, v) for k, v in result.items() if isinstance(v, dict)]
+    width = max([len(k) for k, _ in rows] + [len(f"{k}.{kk}") for k, v in nested for kk in v] + [4])
+    print(f"bench {name}")
+    print("-" * (width + 24))
+    for k, v in rows:
+        print(f"{k:<{width}}  {_fmt(v)}")
+    for k, v in nested:
+        for kk, vv in v.items():
+            print(f"{k + '.' + kk:<{width}}  {_fmt(vv)}")
+    sys.stdout.flush()
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+async def seed_workspace(store: Any, agents: int = 4) -> Any:
+    """Admin + ``agents`` agents in one team + an email channel routing round-robin to it.
+
+    Returns the email channel. Routing is on so the benchmark pays for it like production.
+    """
+    from engine.desk import ensure_first_admin
+    from engine.models import Agent, Channel, RoutingMode, RoutingRule, TicketDefaults
+
+    await ensure_first_admin(store, "admin@acme.test", "Ada Admin")
+    team = await store.add_team("Support")
+    for i in range(agents):
+        await store.add_agent(Agent(email=f"agent{i}@acme.test", name=f"Agent {i}",
+                                    teams=[team.id]))
+    return await store.add_channel(Channel(
+        kind="email", name="Support mail",
+        settings={"address": "help@acme.test", "mode": "forwarding"},
+        defaults=TicketDefaults(status="new"),
+        routing=RoutingRule(mode=RoutingMode.users_teams, team_ids=[team.id]),
+    ))
