@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from engine.channels.base import ChannelAdapter
@@ -171,6 +173,76 @@ class EmailAdapter(ChannelAdapter):
         return {"fetched": fetched, "ingested": self.received - before,
                 "tickets_created": await self._count_tickets() - created_before,
                 "quarantined": self.quarantined}
+
+    async def import_history(self, *, since: date | None = None, status: str = "closed",
+                             progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+        """Import the mailbox's existing mail (all, or since a date) as tickets in ``status``.
+
+        No routing, no notifications; threads rebuild because each batch is ingested in date
+        order and the Message-ID is the key, so a rerun (or a crash halfway) duplicates nothing.
+        Afterwards the live channel starts after the newest imported UID.
+        """
+        from engine.channels.imap_client import ImapError, uid_set
+        from engine.importers import import_messages
+        from engine.mail_import import prepare
+
+        client = self._imap_client()
+        await client.connect()
+        try:
+            imap = client._require()
+            await imap.noop()
+            criteria = f"SINCE {since.strftime('%d-%b-%Y')}" if since else "ALL"
+            resp = await imap.uid_search(criteria, charset=None)
+            if resp.result != "OK":
+                raise ImapError(f"IMAP: UID SEARCH failed: {resp.lines[-1]!r}")
+            uids = sorted({int(x) for line in resp.lines[:-1] if isinstance(line, bytes)
+                           for x in line.split() if x.isdigit()})
+            report = {"found": len(uids), "created": 0, "duplicates": 0, "quarantined": 0}
+            if progress:
+                progress(0, len(uids))
+            from engine.channels.imap_client import parse_fetch
+
+            for i in range(0, len(uids), client.batch_size):
+                batch = uids[i:i + client.batch_size]
+                fetched = await imap.uid("fetch", uid_set(batch), "(UID BODY.PEEK[])")
+                if fetched.result != "OK":
+                    raise ImapError("IMAP: UID FETCH failed during the history import")
+                bad: list[tuple[str, str, bytes]] = []
+                messages = prepare([(f"imap uid {u}", raw) for u, raw in parse_fetch(fetched.lines)],
+                                   channel_id=self.channel.id, status=status, since=None,
+                                   quarantine=bad)
+                for where, reason, raw in bad:
+                    await self.store.add_quarantine("email:history", f"{where}: {reason}", raw,
+                                                    self.channel.id)
+                done = await import_messages(self.store, messages)
+                report["created"] += done.created
+                report["duplicates"] += done.duplicates
+                report["quarantined"] += len(bad)
+                if progress:
+                    progress(min(i + len(batch), len(uids)), len(uids))
+            await self.skip_existing(client)
+            return report
+        finally:
+            await client.close()
+
+    async def skip_existing(self, client: Any = None) -> int:
+        """Make the live channel start after the mail already in the folder (no history)."""
+        own = client is None
+        if own:
+            client = self._imap_client()
+            await client.connect()
+        try:
+            imap = client._require()
+            resp = await imap.uid_search("ALL", charset=None)
+            uids = [int(x) for line in resp.lines[:-1] if isinstance(line, bytes)
+                    for x in line.split() if x.isdigit()]
+            last = max(uids, default=0)
+            await _StoreSyncState(self.store, self.channel.id).put_sync_state(
+                self.settings.imap_folder, client.uidvalidity or 0, last)
+            return last
+        finally:
+            if own:
+                await client.close()
 
     async def _count_tickets(self) -> int:
         row = await self.store.read(lambda c: c.execute(

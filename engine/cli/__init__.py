@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
     demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long to run headless")
+    demo.add_argument("--db", dest="demo_db", metavar="PATH",
+                      help="where to keep the demo workspace (default: a fresh temporary file)")
     return p
 
 

@@ -149,6 +149,34 @@ async def cmd_sync(ctx: Context) -> int:
     return 0
 
 
+async def cmd_history(ctx: Context) -> int:
+    ctx.require_admin("importing history")
+    from datetime import date
+
+    from engine.cli import _progress
+
+    ch = await _channel(ctx, ctx.args.name)
+    if ch.kind != "email":
+        raise CLIError(f"{ch.name!r} is a {ch.kind} channel; history import is for email")
+    since = None
+    if ctx.args.since:
+        try:
+            since = date.fromisoformat(ctx.args.since)
+        except ValueError:
+            raise CLIError(f"--since {ctx.args.since!r} is not a date (YYYY-MM-DD)") from None
+    statuses = {s.name for p in await ctx.store.pipelines() for s in p.statuses}
+    if ctx.args.status not in statuses:
+        raise CLIError(f"status {ctx.args.status!r} is not a known status ({', '.join(sorted(statuses))})")
+    adapter = adapter_class(ch.kind)(ch, None)
+    adapter.store = ctx.store
+    report = await adapter.import_history(since=since, status=ctx.args.status,
+                                          progress=_progress("importing history"))
+    emit(ctx, {"channel": ch.name, **report},
+         f"{ch.name}: {report['found']} mails, {report['created']} new tickets,"
+         f" {report['duplicates']} already there, {report['quarantined']} quarantined")
+    return 0
+
+
 async def cmd_test(ctx: Context) -> int:
     ch = await _channel(ctx, ctx.args.name)
     problems = await adapter_class(ch.kind)(ch).test_connection()
@@ -186,6 +214,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     sy = s.add_parser("sync", parents=[common], help="one full fetch now; prints what it took in")
     sy.add_argument("name")
     sy.set_defaults(run=cmd_sync)
+    hi = s.add_parser("import-history", parents=[common],
+                      help="import a mailbox's existing mail as tickets (admins)")
+    hi.add_argument("name")
+    hi.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
+    hi.add_argument("--status", default="closed", help="status of the imported tickets (default closed)")
+    hi.set_defaults(run=cmd_history)
     te = s.add_parser("test", parents=[common], help="test a channel's connection")
     te.add_argument("name")
     te.set_defaults(run=cmd_test)

@@ -183,3 +183,32 @@ async def test_engine_imap_idle_push(db_path, mail_user):
         tickets = await wait_for(lambda: store.page_tickets(TicketQuery(view="open"), 0, 5), 10)
         assert tickets[0].subject == "Pushed"
         assert time.monotonic() - t0 < 5
+
+
+async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user):
+    from engine.channels.email import EmailAdapter
+    from engine.store import Store
+
+    mail_user.append_many([
+        mail("Old question", frm="old@example.com", msgid="<h1@example.com>",
+             Date="Mon, 05 Jan 2026 10:00:00 +0000"),
+        mail("Re: Old question", frm="old@example.com", msgid="<h2@example.com>",
+             In_Reply_To="<h1@example.com>", Date="Tue, 06 Jan 2026 10:00:00 +0000"),
+        mail("Newer", frm="new@example.com", msgid="<h3@example.com>",
+             Date="Mon, 02 Mar 2026 10:00:00 +0000"),
+    ])
+    async with Store(db_path) as store:
+        await ensure_first_admin(store, "ada@acme.test", "Ada")
+        ch = await store.add_channel(Channel(kind="email", name="Inbox", settings=mail_user.settings()))
+        adapter = EmailAdapter(ch)
+        adapter.store = store
+        seen = []
+        report = await adapter.import_history(status="closed", progress=lambda d, t: seen.append((d, t)))
+        assert report == {"found": 3, "created": 2, "duplicates": 0, "quarantined": 0}
+        assert seen[-1] == (3, 3)
+        again = await adapter.import_history(status="closed")
+        assert again["created"] == 0 and again["duplicates"] == 3
+        assert await store.count_tickets(TicketQuery(view="closed")) == 2
+        mail_user.append(mail("Fresh", frm="fresh@example.com"))
+        live = await adapter.sync_once()
+        assert live["fetched"] == 1 and live["tickets_created"] == 1
