@@ -84,7 +84,29 @@ class EmailAdapter(ChannelAdapter):
                                   trusted_addresses=await self._trusted())
         result = await ingest(self.store, msg)
         self.received += 1
+        if result.created_ticket and self.settings.auto_reply:
+            await self.store.write(self._queue_acknowledgement, msg, result)
         return result
+
+    def _queue_acknowledgement(self, tx: Any, msg: Any, result: IngestResult) -> bool:
+        """Queue the automatic acknowledgement — never to automatic mail, rate-limited per sender."""
+        from engine.outbox import enqueue
+
+        if msg.flags.auto_reply or msg.flags.bounce or msg.flags.list_mail:
+            return False
+        sender = msg.sender.lower()
+        day_ago = tx.now - 86400
+        sent = tx.one("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?", (sender, day_ago))[0]
+        if sent >= self.settings.auto_reply_limit:
+            return False
+        tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (sender, tx.now))
+        tx.execute("DELETE FROM auto_reply_log WHERE at < ?", (day_ago,))
+        text = self.settings.auto_reply_text.replace("{ticket}", f"#{result.ticket_id}")
+        enqueue(tx, kind="autoreply", channel_id=self.channel.id, ticket_id=result.ticket_id,
+                key=f"autoreply:{result.ticket_id}",
+                payload={"to": sender, "subject": msg.subject, "text": text, "automatic": True,
+                         "in_reply_to": msg.key if msg.key.startswith("<") else None})
+        return True
 
     async def _on_forward(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
         await self.ingest_raw(raw, "forwarding")
@@ -261,6 +283,7 @@ class EmailAdapter(ChannelAdapter):
             ticket_id=item.ticket_id or 0, message_id=item.message_id or 0,
             idempotency_key=item.idempotency_key, agent_name=p.get("agent_name"),
             in_reply_to=p.get("in_reply_to"), references=p.get("references") or [],
+            automatic=bool(p.get("automatic")),
         )
         try:
             await send_mail(self.settings, composed)

@@ -80,6 +80,21 @@ class EmailSettings(BaseModel):
         "are replaced by the sending agent's name.",
     )
 
+    # -- Automatic acknowledgement -----------------------------------------------------------
+    auto_reply: bool = Field(
+        False,
+        description="Acknowledge each new ticket by email automatically (never in answer to an "
+        "automatic mail, and at most auto_reply_limit per sender per day).",
+    )
+    auto_reply_text: str = Field(
+        "Thanks for writing to us. We received your message and will answer soon. "
+        "Your ticket number is {ticket}.",
+        description="Text of the automatic acknowledgement; {ticket} is the ticket number.",
+    )
+    auto_reply_limit: int = Field(
+        3, ge=1, le=100, description="Most automatic acknowledgements one sender gets per day."
+    )
+
     # -- Understanding ---------------------------------------------------------------------
     use_original_sender: bool = Field(
         True,

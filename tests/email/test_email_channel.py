@@ -212,3 +212,39 @@ async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user)
         mail_user.append(mail("Fresh", frm="fresh@example.com"))
         live = await adapter.sync_once()
         assert live["fetched"] == 1 and live["tickets_created"] == 1
+
+
+async def test_auto_acknowledgement_never_to_automatic_mail_and_rate_limited(db_path, smtp_sink):
+    sink, sink_port = smtp_sink
+    listen = free_port()
+    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.1))
+    async with Engine(config, db_path) as engine:
+        store = engine.store
+        await ensure_first_admin(store, "ada@acme.test", "Ada")
+        await store.add_channel(Channel(kind="email", name="Support", settings={
+            "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": listen,
+            "smtp_host": "127.0.0.1", "smtp_port": sink_port, "smtp_security": "none",
+            "auto_reply": True, "auto_reply_limit": 2}))
+        assert await engine.wait_leader(5)
+        await wait_for(lambda: _listening(store))
+        robot = mail("Out of office", frm="robot@example.com", Auto_Submitted="auto-replied")
+        await aiosmtplib.send(robot, sender="robot@example.com", recipients=["help@acme.test"],
+                              hostname="127.0.0.1", port=listen)
+        for i in range(4):
+            await aiosmtplib.send(mail(f"Question {i}"), sender="carla@example.com",
+                                  recipients=["help@acme.test"], hostname="127.0.0.1", port=listen)
+        await wait_for(lambda: _count(store, 5))
+        await asyncio.sleep(1.0)
+        acks = [email.message_from_bytes(raw, policy=compat32) for _, _, raw in sink.messages]
+        assert len(acks) == 2
+        assert all(a["Auto-Submitted"] == "auto-replied" for a in acks)
+        assert {r for _, rcpts, _ in sink.messages for r in rcpts} == {"carla@example.com"}
+
+
+async def _listening(store):
+    ch = await store.channel("Support")
+    return ch.health.get("listening")
+
+
+async def _count(store, n):
+    return await store.count_tickets(TicketQuery(view="all")) >= n
