@@ -176,6 +176,44 @@ async def cmd_quarantine_show(ctx: Context) -> int:
     return 0
 
 
+async def cmd_contacts_list(ctx: Context) -> int:
+    term = f"%{(ctx.args.search or '').lower()}%"
+
+    def fn(c):  # noqa: ANN001, ANN202
+        return c.execute(
+            "SELECT ct.id, ct.name, a.email AS owner,"
+            " (SELECT group_concat(value, ',') FROM contact_identities ci WHERE ci.contact_id=ct.id"
+            "  AND ci.kind='email') AS emails,"
+            " (SELECT count(*) FROM tickets t WHERE t.contact_id=ct.id) AS tickets"
+            " FROM contacts ct LEFT JOIN agents a ON a.id = ct.owner_id"
+            " WHERE lower(ct.name) LIKE ? OR EXISTS (SELECT 1 FROM contact_identities ci"
+            "  WHERE ci.contact_id=ct.id AND lower(ci.value) LIKE ?)"
+            " ORDER BY ct.id LIMIT ?", (term, term, ctx.args.limit)).fetchall()
+
+    rows = await ctx.store.read(fn)
+    data = [{"id": r["id"], "name": r["name"], "emails": (r["emails"] or "").split(",") if r["emails"] else [],
+             "owner": r["owner"], "tickets": r["tickets"]} for r in rows]
+    emit(ctx, data, table([[str(d["id"]), clean(d["name"]), ", ".join(d["emails"]), d["owner"] or "-",
+                            str(d["tickets"])] for d in data], ["ID", "NAME", "EMAILS", "OWNER", "TICKETS"])
+         if data else "no contacts")
+    return 0
+
+
+async def cmd_contacts_owner(ctx: Context) -> int:
+    def fn(c):  # noqa: ANN001, ANN202
+        return c.execute("SELECT contact_id FROM contact_identities WHERE kind='email' AND value=?",
+                         (ctx.args.contact.lower(),)).fetchone()
+
+    row = await ctx.store.read(fn)
+    if row is None:
+        raise CLIError(f"no contact with email {ctx.args.contact!r}")
+    owner = None if ctx.args.owner in ("none", "nobody") else ctx.args.owner
+    await ctx.store.set_contact_owner(row[0], owner)
+    emit(ctx, {"contact": ctx.args.contact, "owner": owner},
+         f"{ctx.args.contact} is now owned by {owner or 'nobody'}")
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("agents", help="agents of the help desk")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -224,6 +262,17 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--closed", required=True, help="closed statuses, comma-separated")
     add.set_defaults(run=cmd_pipelines_add)
     s.add_parser("list", parents=[common], help="list pipelines").set_defaults(run=cmd_pipelines_list)
+
+    p = sub.add_parser("contacts", help="customers")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cl = s.add_parser("list", parents=[common], help="list contacts")
+    cl.add_argument("--search", help="part of a name or address")
+    cl.add_argument("--limit", type=int, default=100)
+    cl.set_defaults(run=cmd_contacts_list)
+    co = s.add_parser("owner", parents=[common], help="set a contact's owner (routing: contact owner)")
+    co.add_argument("contact", metavar="CONTACT_EMAIL")
+    co.add_argument("owner", metavar="AGENT_EMAIL|none")
+    co.set_defaults(run=cmd_contacts_owner)
 
     p = sub.add_parser("quarantine", help="raw input that could not be ingested")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -194,3 +194,14 @@ def test_engine_command_runs_and_stops_on_sigterm(db_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_contacts_owner_drives_contact_owner_routing(db_path):
+    j(db_path, "agents", "add", "--email", "olive@acme.test", "--name", "Olive Owner")
+    j(db_path, "tickets", "create", "--subject", "first", "--from", "dana@example.com", "--name", "Dana")
+    contacts = j(db_path, "contacts", "list", "--search", "dana")
+    assert [c["emails"] for c in contacts] == [["dana@example.com"]]
+    j(db_path, "contacts", "owner", "dana@example.com", "olive@acme.test")
+    assert j(db_path, "contacts", "list")[0]["owner"] == "olive@acme.test"
+    p = run(db_path, "contacts", "owner", "nobody@example.com", "olive@acme.test", check=False)
+    assert p.returncode != 0 and "no contact" in p.stderr
