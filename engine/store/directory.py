@@ -181,6 +181,45 @@ class DirectoryMixin:
     async def team(self, name: str) -> Team | None:
         return next((t for t in await self.teams() if t.name == name), None)
 
+    async def update_team(self, name: str, *, rename: str | None = None,
+                          members: list[str] | None = None) -> Team:
+        """Rename a team and/or replace its members (agent emails)."""
+
+        def fn(tx: Tx) -> Team:
+            row = tx.one("SELECT id FROM teams WHERE name=?", (name,))
+            if row is None:
+                raise StoreError(f"no team named {name!r}")
+            team_id, new_name = row["id"], (rename or name).strip()
+            if new_name != name:
+                if tx.one("SELECT 1 FROM teams WHERE name=?", (new_name,)):
+                    raise StoreError(f"a team named {new_name!r} already exists")
+                tx.execute("UPDATE teams SET name=? WHERE id=?", (new_name, team_id))
+            if members is not None:
+                ids = [require_agent(tx.conn, email).id for email in members]
+                tx.execute("DELETE FROM team_members WHERE team_id=?", (team_id,))
+                for agent_id in ids:
+                    tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, agent_id))
+            ids = [r[0] for r in tx.conn.execute(
+                "SELECT agent_id FROM team_members WHERE team_id=?", (team_id,))]
+            tx.event("team.updated", team_id=team_id, name=new_name)
+            return Team(id=team_id, name=new_name, members=ids)
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def remove_team(self, name: str) -> None:
+        """Delete a team; its tickets keep their assignee and lose the team."""
+
+        def fn(tx: Tx) -> None:
+            row = tx.one("SELECT id FROM teams WHERE name=?", (name,))
+            if row is None:
+                raise StoreError(f"no team named {name!r}")
+            tx.execute("DELETE FROM team_members WHERE team_id=?", (row["id"],))
+            tx.execute("UPDATE tickets SET team_id=NULL WHERE team_id=?", (row["id"],))
+            tx.execute("DELETE FROM teams WHERE id=?", (row["id"],))
+            tx.event("team.removed", team_id=row["id"], name=name)
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
     # -------------------------------------------------------------- contacts
     async def contact(self, contact_id: int) -> Contact | None:
         return await self.read(load_contact, contact_id)  # type: ignore[attr-defined]
@@ -267,6 +306,13 @@ class DirectoryMixin:
 
         return await self.read(fn)  # type: ignore[attr-defined]
 
+    async def tickets_created_since(self, since: float) -> dict[int, int]:
+        """New tickets per channel id since a timestamp (the channels screen's "today")."""
+        rows = await self.read(lambda c: c.execute(  # type: ignore[attr-defined]
+            "SELECT channel_id, count(*) FROM tickets WHERE created_at >= ? AND channel_id"
+            " IS NOT NULL GROUP BY channel_id", (since,)).fetchall())
+        return {r[0]: r[1] for r in rows}
+
     async def channel(self, name_or_id: str | int) -> Channel | None:
         for ch in await self.channels():
             if ch.name == name_or_id or ch.id == name_or_id or str(ch.id) == str(name_or_id):
@@ -283,6 +329,40 @@ class DirectoryMixin:
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
+    async def set_pipeline_statuses(self, name: str, statuses: list[Status]) -> Pipeline:
+        """Replace a pipeline's statuses (new ones, order, open/closed). A status still used by
+        a ticket or a channel default cannot be dropped."""
+
+        def fn(tx: Tx) -> Pipeline:
+            row = tx.one("SELECT id FROM pipelines WHERE name=?", (name,))
+            if row is None:
+                raise StoreError(f"no pipeline named {name!r}")
+            if not any(not s.closed for s in statuses) or not any(s.closed for s in statuses):
+                raise StoreError("a pipeline needs at least one open and one closed status")
+            names = [s.name for s in statuses]
+            if len(set(names)) != len(names):
+                raise StoreError("a status name appears twice")
+            old = [r[0] for r in tx.conn.execute(
+                "SELECT name FROM statuses WHERE pipeline_id=?", (row["id"],))]
+            for dropped in set(old) - set(names):
+                if tx.one("SELECT 1 FROM tickets WHERE pipeline=? AND status=? LIMIT 1",
+                          (name, dropped)):
+                    raise StoreError(f"status {dropped!r} is still used by tickets")
+                for ch in tx.conn.execute("SELECT name, defaults FROM channels WHERE removed=0"):
+                    d = json.loads(ch["defaults"])
+                    if d.get("pipeline") == name and d.get("status") == dropped:
+                        raise StoreError(f"status {dropped!r} is the default of channel "
+                                         f"{ch['name']!r}")
+            tx.execute("DELETE FROM statuses WHERE pipeline_id=?", (row["id"],))
+            for pos, status in enumerate(statuses):
+                tx.execute("INSERT INTO statuses VALUES (?,?,?,?)",
+                           (row["id"], status.name, pos, int(status.closed)))
+            tx.cache.pop(f"pipeline:{name}", None)
+            tx.event("pipeline.updated", name=name)
+            return Pipeline(id=row["id"], name=name, statuses=statuses)
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
     # ------------------------------------------------------- canned replies
     async def add_canned(self, title: str, body: str) -> CannedReply:
         def fn(tx: Tx) -> CannedReply:
@@ -296,6 +376,16 @@ class DirectoryMixin:
             return CannedReply(id=rid, title=title, body=body)
 
         return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def remove_canned(self, title: str) -> None:
+        def fn(tx: Tx) -> None:
+            row = tx.one("SELECT id FROM canned_replies WHERE title=?", (title,))
+            if row is None:
+                raise StoreError(f"no canned reply titled {title!r}")
+            tx.execute("DELETE FROM canned_replies WHERE id=?", (row["id"],))
+            tx.event("canned.removed", canned_id=row["id"], title=title)
+
+        await self.write(fn)  # type: ignore[attr-defined]
 
     async def canned_replies(self) -> list[CannedReply]:
         def fn(c: sqlite3.Connection) -> list[CannedReply]:
