@@ -19,6 +19,8 @@ Each command names the same ``op_*`` call or screen action a key runs, so ``:clo
 | ``:theme <name>`` | switch theme (remembered) |
 | ``:away`` / ``:available`` | your availability |
 | ``:channels`` | the channels screen |
+| ``:connect email`` | the connect wizard (admins) |
+| ``:agents`` / ``:teams`` / ``:pipelines`` / ``:canned`` | admin screens (admins) |
 | ``:help`` / ``:quit`` | keys of this screen / quit |
 """
 
@@ -137,6 +139,16 @@ COMMANDS: list[Command] = [
     Command("help", "help", "Keys of this screen", lambda app, a: app.action_help()),
     Command("quit", "quit", "Quit ticketty", lambda app, a: app.call_later(app.action_quit)),
 ]
+
+
+def _install_admin_commands() -> None:
+    """``:connect``, ``:agents``, ``:teams``, ``:pipelines``, ``:canned`` (tui/screens/admin)."""
+    from tui.screens.admin.commands import admin_commands
+
+    COMMANDS.extend(admin_commands())
+
+
+_install_admin_commands()
 BY_NAME = {c.name: c for c in COMMANDS}
 ALIASES = {"q": "quit", "a": "assign", "s": "status", "p": "priority", "o": "open",
            "v": "view", "filter": "search", "f": "search"}

@@ -1,0 +1,78 @@
+"""Helpers of the admin TUI tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+BASE = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+NOW = BASE + timedelta(hours=4)
+SIZE = (120, 44)
+
+
+def frozen_clock() -> datetime:
+    return NOW
+
+
+def make_app(db: Path, *, agent: str = "ada@example.com", run_channels: bool = False) -> Any:
+    from engine.config import Config
+    from tui.app import TickettyApp
+
+    return TickettyApp(Config(), db, agent_email=agent, clock=frozen_clock, tz=UTC,
+                       run_channels=run_channels)
+
+
+async def until(pilot: Any, predicate: Callable[[], Any], what: str = "",
+                limit: float = 15.0) -> None:
+    """Let the app run until ``predicate()`` holds (workers first, then a short pause)."""
+    import asyncio
+    import contextlib
+    import time
+
+    app = pilot.app
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        busy = [w for w in app.workers if w.group not in ("engine", "events", "wizard")
+                and not w.is_finished]
+        if busy:  # a worker waiting on a dialog never completes: wait a little only
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(app.workers.wait_for_complete(busy), 0.5)
+        await pilot.pause(0.02)
+
+
+async def started(pilot: Any) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.engine is not None and app.agent is not None, "the engine")
+    await pilot.pause()
+
+
+def notifications(app: Any) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def push_step(pilot: Any, step: type, values: dict[str, Any], *, name: str = "helpdesk",
+                    extra: dict[str, Any] | None = None, number: int = 1) -> Any:
+    """Open one step of the email wizard directly (snapshots of a single step)."""
+    from tui.screens.wizard.email import EmailWizard
+
+    app = pilot.app
+    wizard = EmailWizard(app)
+    await wizard.load()
+    wizard.name = name
+    wizard.values.update(values)
+    wizard.extra.update(extra or {})
+    total = len(wizard.active_steps())
+    await app.push_screen(step(wizard, number, total))
+    await pilot.pause()
+    return wizard
+
+
+async def run_command(pilot: Any, text: str) -> None:
+    keys = {" ": "space", ":": "colon", "/": "slash", "@": "at", ".": "full_stop",
+            "-": "minus", ",": "comma"}
+    await pilot.press("colon", *[keys.get(ch, ch) for ch in text], "enter")
+    await pilot.pause()

@@ -1,0 +1,114 @@
+"""Agents: add, role, seat, skills, teams, working hours, availability (``:agents``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from engine.channels.setup import SettingError
+from engine.cli.admin import parse_hours
+from engine.cli.common import CLIError
+from engine.models import Agent, WorkingHours
+from tui.screens.admin.base import AdminListScreen
+from tui.widgets.settings_form import FieldSpec, specs_from_model
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class AgentForm(BaseModel):
+    """The agent form's declaration (one field per widget, descriptions as help)."""
+
+    email: str = Field(description="Login email; identifies the agent (cannot change later).")
+    name: str = Field(description="Full name, shown to colleagues and in signatures.")
+    role: Literal["agent", "admin"] = Field("agent", description="Admins set the desk up: "
+                                            "channels, agents, teams, pipelines, canned replies.")
+    seat: bool = Field(True, description="Only agents with a seat can be routed tickets.")
+    availability: Literal["available", "away"] = Field(
+        "available", description="Away agents get no routed tickets.")
+    skills: str = Field("", description="Comma-separated skills routing rules can ask for.")
+    teams: str = Field("", description="Comma-separated team names.")
+    working_hours: str = Field("", description="e.g. 'mon-fri 09:00-17:00 Europe/Paris'; "
+                               "empty = always working.")
+
+
+def hours_spec(wh: WorkingHours | None) -> str:
+    """WorkingHours → ``mon-fri 09:00-17:00 TZ`` (the form and CLI syntax)."""
+    if wh is None or not wh.days:
+        return ""
+    days = sorted(set(wh.days))
+    chunks: list[str] = []
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
+            j += 1
+        first, last = DAYS[days[i] - 1], DAYS[days[j] - 1]
+        chunks.append(first if i == j else f"{first}-{last}")
+        i = j + 1
+    return f"{','.join(chunks)} {wh.start:%H:%M}-{wh.end:%H:%M} {wh.tz}"
+
+
+def split(text: str) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
+class AgentsScreen(AdminListScreen):
+    HELP_TITLE = "agents"
+    TITLE = "Agents"
+    NOUN = "agent"
+    COLUMNS = ["Email", "Name", "Role", "Seat", "Availability", "Skills", "Teams", "Hours"]
+
+    async def load(self) -> tuple[list[Any], list[list[Any]]]:
+        agents = await self.tapp.store.agents()
+        names = {t.id: t.name for t in await self.tapp.store.teams()}
+        rows = [[a.email, a.name, a.role.value, "yes" if a.seat else "no", a.availability.value,
+                 ", ".join(a.skills), ", ".join(names.get(t, "?") for t in a.teams),
+                 hours_spec(a.working_hours) or "always"] for a in agents]
+        return agents, rows
+
+    def describe(self, item: Agent) -> str:
+        return item.email
+
+    async def form(self, item: Agent | None) -> tuple[list[FieldSpec], dict[str, Any]]:
+        values: dict[str, Any] = {}
+        if item is not None:
+            names = {t.id: t.name for t in await self.tapp.store.teams()}
+            values = {"email": item.email, "name": item.name, "role": item.role.value,
+                      "seat": item.seat, "availability": item.availability.value,
+                      "skills": ", ".join(item.skills),
+                      "teams": ", ".join(names.get(t, "") for t in item.teams),
+                      "working_hours": hours_spec(item.working_hours)}
+        else:
+            values = {"role": "agent", "seat": True, "availability": "available"}
+        return specs_from_model(AgentForm), values
+
+    async def save(self, values: dict[str, Any], item: Agent | None) -> None:
+        store = self.tapp.store
+        teams = {t.name: t.id for t in await store.teams()}
+        unknown = [t for t in split(values["teams"]) if t not in teams]
+        if unknown:
+            raise SettingError("teams", f"no team named {unknown[0]!r}")
+        try:
+            hours = parse_hours(values["working_hours"]) if values["working_hours"].strip() \
+                else None
+        except CLIError as exc:
+            raise SettingError("working_hours", str(exc).replace("--hours", "hours")) from None
+        if not values["name"].strip():
+            raise SettingError("name", "an agent needs a name")
+        fields = {"name": values["name"].strip(), "role": values["role"], "seat": values["seat"],
+                  "availability": values["availability"], "skills": split(values["skills"]),
+                  "teams": [teams[t] for t in split(values["teams"])], "working_hours": hours}
+        if item is None:
+            try:
+                agent = Agent(email=values["email"], **fields)
+            except ValueError:
+                raise SettingError("email", f"not a valid email address: {values['email']!r}") \
+                    from None
+            await store.add_agent(agent)
+            return
+        if values["email"].strip().lower() != item.email:
+            raise SettingError("email", "an agent's email cannot change")
+        if item.id == getattr(self.tapp.agent, "id", None) and values["role"] != "admin":
+            raise SettingError("role", "you cannot remove your own admin role")
+        await store.update_agent(item.email, **fields)

@@ -1,0 +1,192 @@
+"""Edit one channel: **Configuration** (sender, signature, attribution, connection) and
+**Automation** (default ticket properties and the routing rule).
+
+Both tabs are rendered from the same declarations as the wizard (the kind's settings model and
+``CHANNEL_KEYS``) and saved through :func:`engine.channels.setup.build_channel`, so an error
+names the key and is shown beside its field (the tab holding it comes to the front).
+
+| key | action (binding id) |
+|---|---|
+| ``ctrl+s`` | save (``channel_edit.save``) |
+| ``escape`` | back without saving (``channel_edit.back``) |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
+
+from engine.channels import adapter_class
+from engine.channels.setup import SettingError, build_channel
+from engine.models import Channel
+from engine.store import StoreError
+from tui.screens.base import TickettyScreen
+from tui.text import clean, line
+from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
+from tui.widgets.settings_form import FieldSpec, SettingsForm, defaults_of, specs_from_model
+
+#: per kind, the settings shown first on the Configuration tab (the rest follow as declared)
+FIRST: dict[str, list[str]] = {
+    "email": ["from_name_mode", "company_name", "address", "signature", "use_original_sender"],
+}
+MULTILINE = {"signature"}
+
+
+class ChannelEditScreen(TickettyScreen):
+    SCREEN_KIND = "channel_edit"
+    HELP_TITLE = "edit channel"
+    DEFAULT_CSS = """
+    ChannelEditScreen #edit-title { height: 1; padding: 0 1; background: $panel;
+        color: $primary; text-style: bold; }
+    ChannelEditScreen TabbedContent { height: 1fr; }
+    ChannelEditScreen TabPane { padding: 0; }
+    ChannelEditScreen VerticalScroll { padding: 1 2; }
+    ChannelEditScreen #edit-message { height: auto; padding: 0 2; color: $error; }
+    ChannelEditScreen #edit-message.-ok { color: $success; }
+    ChannelEditScreen #edit-buttons { height: 3; padding: 0 2; align-horizontal: right; }
+    ChannelEditScreen #edit-buttons Button { margin-left: 2; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="channel_edit.save"),
+        Binding("escape", "back", "Back", id="channel_edit.back"),
+    ]
+
+    def __init__(self, channel: Channel) -> None:
+        super().__init__()
+        self.channel = channel
+        self.model = adapter_class(channel.kind).settings_model
+        self.lists: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"Channel {line(self.channel.name)} ({self.channel.kind})"),
+                     id="edit-title")
+        yield TabbedContent(id="edit-tabs")
+        yield Static("", id="edit-message")
+        with Horizontal(id="edit-buttons"):
+            yield Button("Test connection", id="edit-test")
+            yield Button("Cancel", id="edit-cancel")
+            yield Button("Save", id="edit-save", variant="primary")
+        yield Footer()
+
+    def engine_ready(self) -> None:
+        self._load()
+
+    @work(exclusive=True, group="channel-edit", exit_on_error=False)
+    async def _load(self) -> None:
+        if self.lists is not None:
+            return
+        store = self.tapp.store
+        self.lists = {"agents": await store.agents(), "teams": await store.teams(),
+                      "pipelines": await store.pipelines()}
+        first = FIRST.get(self.channel.kind, [])
+        order = first + [k for k in self.model.model_fields if k not in first]
+        config = [FieldSpec("name", "Channel name", "text",
+                            "Shown in the queue and the channels list."),
+                  *specs_from_model(self.model, order, multiline=MULTILINE)]
+        tabs = self.query_one(TabbedContent)
+        await tabs.add_pane(TabPane("Configuration", VerticalScroll(SettingsForm(
+            config, {"name": self.channel.name, **defaults_of(self.model),
+                     **self.channel.settings}, id="config-form")),
+            id="tab-configuration"))
+        await tabs.add_pane(TabPane("Automation", VerticalScroll(
+            Static(Text("New tickets", style="bold underline")),
+            TicketPropertiesForm(self.lists["pipelines"], self.channel, id="properties"),
+            Static(Text("Routing", style="bold underline")),
+            RoutingForm(self.lists["agents"], self.lists["teams"], self.channel, id="routing")),
+            id="tab-automation"))
+        tabs.active = "tab-configuration"
+
+    def forms(self) -> list[tuple[str, Any]]:
+        return [("tab-configuration", self.query_one("#config-form", SettingsForm)),
+                ("tab-automation", self.query_one("#properties", TicketPropertiesForm)),
+                ("tab-automation", self.query_one("#routing", RoutingForm))]
+
+    def say(self, message: str, ok: bool = False) -> None:
+        widget = self.query_one("#edit-message", Static)
+        widget.set_class(ok, "-ok")
+        widget.update(Text(message))
+
+    def collect(self) -> tuple[str, Channel]:
+        """The edited channel (raises SettingError naming the key)."""
+        assert self.lists is not None
+        values: dict[str, Any] = {}
+        for _, form in self.forms():
+            values.update(form.values())
+        name = line(values.pop("name", "")) or self.channel.name
+        pipelines = {p.name: [s.name for s in p.statuses] for p in self.lists["pipelines"]}
+        channel = build_channel(self.channel.kind, name, values, settings_model=self.model,
+                                agents=self.lists["agents"], teams=self.lists["teams"],
+                                pipelines=pipelines, base=self.channel)
+        return name, channel
+
+    def show_error(self, exc: Exception) -> None:
+        key = getattr(exc, "key", "")
+        for _, form in self.forms():
+            form.show_errors({})
+        for pane, form in self.forms():
+            if key and form.has(key):
+                self.query_one(TabbedContent).active = pane
+                form.show_errors({key: str(exc).removeprefix(f"{key}: ")})
+                self.say(f"Not saved: {exc}")
+                return
+        self.say(f"Not saved: {exc}")
+
+    # ------------------------------------------------------------------ actions
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Button.Pressed, "#edit-cancel")
+    def _cancel(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#edit-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        if self.lists is not None:
+            self._save()
+
+    @work(exclusive=True, group="channel-edit", exit_on_error=False)
+    async def _save(self) -> None:
+        try:
+            name, channel = self.collect()
+            if name != self.channel.name and await self.tapp.store.channel(name) is not None:
+                raise SettingError("name", f"a channel named {name!r} already exists")
+            fresh = await self.tapp.store.channel(self.channel.id)
+            channel = channel.model_copy(update={"enabled": fresh.enabled if fresh else
+                                                 channel.enabled})
+            self.channel = await self.tapp.store.update_channel(channel)
+        except (SettingError, StoreError, ValueError) as exc:
+            self.show_error(exc)
+            return
+        for _, form in self.forms():
+            form.show_errors({})
+        self.say("Saved.", ok=True)
+        self.notify(f"Channel {self.channel.name!r} saved.", markup=False)
+
+    @on(Button.Pressed, "#edit-test")
+    def _test_pressed(self) -> None:
+        if self.lists is not None:
+            self._test()
+
+    @work(exclusive=True, group="channel-edit", exit_on_error=False)
+    async def _test(self) -> None:
+        try:
+            _, channel = self.collect()
+        except (SettingError, ValueError) as exc:
+            self.show_error(exc)
+            return
+        self.say("Testing the connection…", ok=True)
+        problems = await adapter_class(channel.kind)(channel).test_connection()
+        if problems:
+            self.say("Connection test failed: " + "; ".join(clean(p, multiline=False)
+                                                           for p in problems))
+        else:
+            self.say("Connection test passed.", ok=True)

@@ -1,0 +1,242 @@
+"""The connect-a-channel wizard framework: a kind declares its steps, the driver walks them.
+
+A :class:`Wizard` holds what the admin entered so far (``values``: the settings model's keys plus
+the channel-wide ``CHANNEL_KEYS``), the directory it offers (agents, teams, pipelines) and, once
+saved, the :class:`~engine.models.Channel`. :meth:`Wizard.run` runs in a worker and pushes one
+:class:`WizardStep` screen at a time with ``push_screen_wait``; a step answers ``"next"``,
+``"back"`` or ``"cancel"``. A step is validated before the wizard moves on: its
+:meth:`WizardStep.check` runs in a worker (it may log in to a server) and shows errors beside
+the fields; only a clean check dismisses the step.
+
+Keys on every step (binding ids): ``ctrl+n`` next (``wizard.next``), ``ctrl+b`` back
+(``wizard.back``), ``escape`` cancel (``wizard.cancel``); Enter in a one-line field is Next.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Static
+
+from engine.channels import adapter_class
+from engine.channels.setup import SettingError, build_channel
+from engine.models import Agent, Channel, Pipeline, Team
+from engine.store import StoreError
+
+if TYPE_CHECKING:
+    from tui.app import TickettyApp
+
+NEXT, BACK, CANCEL = "next", "back", "cancel"
+
+
+class Wizard:
+    """One run of a kind's wizard. Subclasses set ``kind``, ``title`` and ``steps``."""
+
+    kind: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    steps: ClassVar[list[type[WizardStep]]] = []
+
+    def __init__(self, app: TickettyApp) -> None:
+        self.app = app
+        self.name = ""
+        self.values: dict[str, Any] = {}
+        self.extra: dict[str, Any] = {}  # step choices that are not settings (preset, history…)
+        self.channel: Channel | None = None
+        self.agents: list[Agent] = []
+        self.teams: list[Team] = []
+        self.pipelines: list[Pipeline] = []
+
+    @property
+    def settings_model(self) -> Any:
+        return adapter_class(self.kind).settings_model
+
+    @property
+    def store(self) -> Any:
+        return self.app.store
+
+    async def load(self) -> None:
+        self.agents = await self.store.agents()
+        self.teams = await self.store.teams()
+        self.pipelines = await self.store.pipelines()
+
+    def active_steps(self) -> list[type[WizardStep]]:
+        return [s for s in self.steps if s.applies(self)]
+
+    async def run(self) -> Channel | None:
+        """Walk the steps; the saved channel when finished, None when cancelled."""
+        await self.load()
+        index = 0
+        while True:
+            steps = self.active_steps()
+            if index >= len(steps):
+                return self.channel
+            step = steps[index](self, index + 1, len(steps))
+            answer = await self.app.push_screen_wait(step)
+            if answer == CANCEL or answer is None:
+                return None
+            index = max(0, index - 1) if answer == BACK else index + 1
+
+    # ----------------------------------------------------------------- helpers
+    def build(self, **more: Any) -> Channel:
+        """The channel the values so far describe (raises SettingError naming the key)."""
+        pipelines = {p.name: [s.name for s in p.statuses] for p in self.pipelines}
+        return build_channel(self.kind, self.name, {**self.values, **more},
+                             settings_model=self.settings_model, agents=self.agents,
+                             teams=self.teams, pipelines=pipelines, base=None)
+
+    async def save(self, *, enabled: bool) -> Channel:
+        """Store the channel (added the first time, updated after); returns it."""
+        channel = self.build().model_copy(update={"enabled": enabled})
+        if self.channel is None:
+            self.channel = await self.store.add_channel(channel)
+        else:
+            channel = channel.model_copy(update={"id": self.channel.id,
+                                                 "health": self.channel.health})
+            self.channel = await self.store.update_channel(channel)
+        return self.channel
+
+    def adapter(self, channel: Channel | None = None) -> Any:
+        """An adapter for tests and imports outside the engine's running channels."""
+        cls = adapter_class(self.kind)
+        adapter = cls(channel or self.build())
+        adapter.store = self.store
+        return adapter
+
+
+class WizardStep(Screen[str]):
+    """One page of a wizard. Override ``TITLE``, ``body()`` and ``check()``."""
+
+    TITLE: ClassVar[str] = ""
+    NEXT_LABEL: ClassVar[str] = "Next"
+    DEFAULT_CSS = """
+    WizardStep { layout: vertical; }
+    WizardStep #wizard-head { height: 3; padding: 1 2 0 2; background: $panel; color: $primary;
+        text-style: bold; }
+    WizardStep #wizard-steps { height: 1; padding: 0 2; background: $panel; color: $text-muted; }
+    WizardStep #wizard-body { padding: 1 2; height: 1fr; }
+    WizardStep #wizard-message { padding: 0 2; height: auto; color: $error; }
+    WizardStep #wizard-message.-ok { color: $success; }
+    WizardStep #wizard-buttons { height: 3; padding: 0 2; align-horizontal: right; }
+    WizardStep #wizard-buttons Button { margin-left: 2; }
+    WizardStep .wizard-note { margin: 0 0 1 0; }
+    """
+    BINDINGS = [
+        Binding("ctrl+n", "next", "Next", id="wizard.next"),
+        Binding("ctrl+b", "back", "Back", id="wizard.back"),
+        Binding("escape", "cancel", "Cancel", id="wizard.cancel"),
+    ]
+
+    def __init__(self, wizard: Wizard, number: int, total: int) -> None:
+        super().__init__()
+        self.wizard = wizard
+        self.number = number
+        self.total = total
+        self.checking = False
+
+    @classmethod
+    def applies(cls, wizard: Wizard) -> bool:
+        """Whether this step is part of the wizard given the answers so far."""
+        return True
+
+    @property
+    def tapp(self) -> TickettyApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"{self.wizard.title} — step {self.number} of {self.total}: "
+                          f"{self.TITLE}"), id="wizard-head")
+        titles = [s.TITLE for s in self.wizard.active_steps()]
+        trail = Text()
+        for i, title in enumerate(titles, 1):
+            if i > 1:
+                trail.append(" › ", "dim")
+            trail.append(f"{i} {title}", "bold reverse" if i == self.number else "")
+        yield Static(trail, id="wizard-steps")
+        with VerticalScroll(id="wizard-body"):
+            yield from self.body()
+        yield Static("", id="wizard-message")
+        with Horizontal(id="wizard-buttons"):
+            yield from self.extra_buttons()
+            yield Button("Cancel", id="wizard-cancel")
+            yield Button("Back", id="wizard-back", disabled=self.number == 1)
+            yield Button(self.NEXT_LABEL, id="wizard-next", variant="primary")
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def extra_buttons(self) -> ComposeResult:
+        yield from ()
+
+    async def check(self) -> bool:
+        """Read the fields into the wizard and validate; show errors and return False if bad."""
+        return True
+
+    def say(self, message: str | Text, *, error: bool = True) -> None:
+        widget = self.query_one("#wizard-message", Static)
+        widget.set_class(not error, "-ok")
+        widget.update(message if isinstance(message, Text) else Text(message))
+
+    def show_setting_error(self, exc: SettingError | StoreError, forms: list[Any]) -> bool:
+        """Put a SettingError beside its field if one of ``forms`` has it, else on the message."""
+        key = getattr(exc, "key", "")
+        text = str(exc).removeprefix(f"{key}: ") if key else str(exc)
+        for form in forms:
+            if key and form.has(key):
+                form.show_errors({key: text})
+                return True
+        self.say(str(exc))
+        return False
+
+    # ----------------------------------------------------------------- actions
+    def action_next(self) -> None:
+        if not self.checking:
+            self._advance()
+
+    @work(exclusive=True, group="wizard-step", exit_on_error=False)
+    async def _advance(self) -> None:
+        self.checking = True
+        self.query_one("#wizard-next", Button).disabled = True
+        try:
+            ok = await self.check()
+        except (SettingError, StoreError, ValueError) as exc:
+            self.say(str(exc))
+            ok = False
+        except Exception as exc:  # noqa: BLE001 - a server or disk problem, shown in words
+            self.say(f"{type(exc).__name__}: {exc}")
+            ok = False
+        finally:
+            self.checking = False
+            self.query_one("#wizard-next", Button).disabled = False
+        if ok:
+            self.dismiss(NEXT)
+
+    def action_back(self) -> None:
+        if self.number > 1 and not self.checking:
+            self.dismiss(BACK)
+
+    def action_cancel(self) -> None:
+        self.workers.cancel_group(self, "wizard-step")
+        self.dismiss(CANCEL)
+
+    @on(Button.Pressed, "#wizard-next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#wizard-back")
+    def _back_pressed(self) -> None:
+        self.action_back()
+
+    @on(Button.Pressed, "#wizard-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_next()

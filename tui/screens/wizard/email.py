@@ -1,0 +1,508 @@
+"""The team email wizard: the seven steps of ``:connect email``.
+
+1. Mailbox — Gmail, Office 365 (servers filled in), another IMAP+SMTP server, or forwarding to
+   ticketty's own SMTP listener (the address to forward to is shown).
+2. Credentials — IMAP and SMTP logins, then a real connection test; what failed is shown
+   beside the field and in words.
+3. Details — sender name mode, company, from address, signature with a token inserter and a
+   live preview of a reply (plain or HTML).
+4. Ticket properties — 5. Routing — shared with every kind (:mod:`tui.widgets.channel_forms`).
+6. History — none / all / since a date, into a chosen status, with a progress bar. The channel
+   is saved (disabled) here so imported tickets belong to it.
+7. Connect and finish — the channel is enabled and starts receiving.
+
+Every field is rendered from :class:`engine.channels.email_settings.EmailSettings`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from email import message_from_bytes, policy
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, ProgressBar, RadioButton, RadioSet, Static
+
+from engine.channels.email_compose import compose_reply
+from engine.channels.email_settings import EmailSettings
+from engine.models import Channel, RoutingMode, TicketDefaults
+from tui.screens.wizard.base import Wizard, WizardStep
+from tui.text import clean, line
+from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
+from tui.widgets.settings_form import (
+    FieldSpec,
+    SettingsForm,
+    defaults_of,
+    model_errors,
+    specs_from_model,
+)
+
+PROVIDERS = [
+    ("gmail", "Gmail / Google Workspace"),
+    ("office365", "Office 365 / Outlook.com"),
+    ("imap", "Another mail server (IMAP + SMTP)"),
+    ("forwarding", "Forwarding to ticketty's own SMTP listener"),
+]
+PRESETS: dict[str, dict[str, Any]] = {
+    "gmail": {"mode": "imap", "imap_host": "imap.gmail.com", "imap_port": 993,
+              "imap_security": "ssl", "smtp_host": "smtp.gmail.com", "smtp_port": 587,
+              "smtp_security": "starttls"},
+    "office365": {"mode": "imap", "imap_host": "outlook.office365.com", "imap_port": 993,
+                  "imap_security": "ssl", "smtp_host": "smtp.office365.com", "smtp_port": 587,
+                  "smtp_security": "starttls"},
+    "imap": {"mode": "imap"},
+    "forwarding": {"mode": "forwarding"},
+}
+IMAP_FIELDS = ["imap_host", "imap_port", "imap_security", "imap_user", "imap_password",
+               "imap_folder"]
+SMTP_FIELDS = ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password"]
+DETAIL_FIELDS = ["from_name_mode", "company_name", "address", "signature", "use_original_sender"]
+TOKENS = [("full_name", "Full name"), ("first_name", "First name"), ("last_name", "Last name")]
+SAMPLE_TEXT = "Hello,\n\nThanks for writing in: we are looking into it and will get back to you."
+
+
+def merged(wizard: Wizard) -> dict[str, Any]:
+    return {**defaults_of(EmailSettings), **{k: v for k, v in wizard.values.items()
+                                             if k in EmailSettings.model_fields}}
+
+
+def forward_target(values: dict[str, Any]) -> str:
+    return f"smtp://{values.get('forward_listen_host')}:{values.get('forward_listen_port')}"
+
+
+def sketch(wizard: Wizard) -> Channel | None:
+    """The channel as entered so far, for forms that show its defaults and routing."""
+    try:
+        return wizard.build()
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------ step 1
+class MailboxStep(WizardStep):
+    TITLE = "Mailbox"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        provider = w.extra.get("provider", "gmail")
+        yield Label("Where does the mailbox live?", classes="sf-label")
+        with RadioSet(id="provider"):
+            for key, label in PROVIDERS:
+                yield RadioButton(label, value=key == provider, name=key)
+        values = merged(w)
+        yield SettingsForm([FieldSpec("name", "Channel name", "text",
+                                      "A short name for the queue and the channels list.",
+                                      placeholder="support")], {"name": w.name}, id="name-form")
+        yield SettingsForm(specs_from_model(
+            EmailSettings, ["address", "forward_listen_host", "forward_listen_port"],
+            labels={"address": "Email address"}), values, id="mailbox-form")
+        yield Static("", id="forward-note", classes="wizard-note")
+
+    def on_mount(self) -> None:
+        self.query_one("#provider", RadioSet).focus()
+        self._show(self.wizard.extra.get("provider", "gmail"))
+
+    @property
+    def provider(self) -> str:
+        pressed = self.query_one("#provider", RadioSet).pressed_button
+        return pressed.name if pressed is not None and pressed.name else "gmail"
+
+    def _show(self, provider: str) -> None:
+        form = self.query_one("#mailbox-form", SettingsForm)
+        forwarding = provider == "forwarding"
+        form.show("forward_listen_host", forwarding)
+        form.show("forward_listen_port", forwarding)
+        note = self.query_one("#forward-note", Static)
+        note.display = forwarding
+        if forwarding:
+            values = form.values()
+            address = values.get("address") or "your address"
+            note.update(Text.assemble(
+                ("Forward mail for ", ""), (line(address), "bold"), (" to ", ""),
+                (forward_target(values), "bold"),
+                ("\nPoint your mail provider's forwarding (or MX relay) there; ticketty's "
+                 "listener accepts mail for this address only.", "dim")))
+
+    @on(RadioSet.Changed)
+    def _provider_changed(self) -> None:
+        self._show(self.provider)
+
+    @on(SettingsForm.Changed)
+    def _field_changed(self) -> None:
+        self._show(self.provider)
+
+    async def check(self) -> bool:
+        w = self.wizard
+        name = line(self.query_one("#name-form", SettingsForm).value("name"))
+        form = self.query_one("#mailbox-form", SettingsForm)
+        values = form.values()
+        errors = {}
+        if not name:
+            errors["name"] = "give the channel a name"
+        elif any(c.name == name for c in await w.store.channels()
+                 if w.channel is None or c.id != w.channel.id):
+            errors["name"] = f"a channel named {name!r} already exists"
+        self.query_one("#name-form", SettingsForm).show_errors(errors)
+        provider = self.provider
+        keys = ["address"] + (["forward_listen_host", "forward_listen_port"]
+                              if provider == "forwarding" else [])
+        bad = model_errors(EmailSettings, {**merged(w), **values, "mode": "forwarding"}, keys)
+        form.show_errors(bad)
+        if errors or bad:
+            return False
+        w.name = name
+        w.values.update(values)
+        if w.extra.get("provider") != provider:
+            w.values.update(PRESETS[provider])
+            w.extra["provider"] = provider
+            for key in ("imap_user", "smtp_user"):
+                if provider in ("gmail", "office365") or key == "imap_user":
+                    w.values[key] = values["address"]
+        return True
+
+
+# ------------------------------------------------------------------------------ step 2
+class CredentialsStep(WizardStep):
+    TITLE = "Credentials"
+
+    def fields(self) -> list[str]:
+        return (IMAP_FIELDS if merged(self.wizard)["mode"] == "imap" else []) + SMTP_FIELDS
+
+    def body(self) -> ComposeResult:
+        imap = merged(self.wizard)["mode"] == "imap"
+        yield Static(Text("Log-ins for reading the mailbox (IMAP) and sending replies (SMTP). "
+                          "Next tests both for real." if imap else
+                          "Forwarded mail arrives by itself; replies leave through your SMTP "
+                          "server. Next tests it for real."), classes="wizard-note")
+        yield SettingsForm(specs_from_model(EmailSettings, self.fields()), merged(self.wizard),
+                           id="credentials-form")
+        yield Static("", id="test-result")
+
+    def extra_buttons(self) -> ComposeResult:
+        yield Button("Test connection", id="wizard-test")
+
+    @on(Button.Pressed, "#wizard-test")
+    def _test_pressed(self) -> None:
+        self.run_worker(self._test_only(), group="wizard-step", exclusive=True,
+                        exit_on_error=False)
+
+    async def _test_only(self) -> None:
+        await self.check()
+
+    async def check(self) -> bool:
+        w = self.wizard
+        form = self.query_one("#credentials-form", SettingsForm)
+        values = form.values()
+        bad = model_errors(EmailSettings, {**merged(w), **values}, values)
+        form.show_errors(bad)
+        result = self.query_one("#test-result", Static)
+        if bad:
+            result.update("")
+            return False
+        w.values.update(values)
+        result.update(Text("Testing the connection…", style="dim"))
+        self.say("")
+        problems = await w.adapter().test_connection()
+        if not problems:
+            what = "IMAP and SMTP" if "imap_host" in values else "SMTP"
+            result.update(Text(f"✓ {what} log-in worked.", style="green"))
+            return True
+        form.show_errors(self._beside(problems))
+        out = Text()
+        for problem in problems:
+            out.append(f"✗ {clean(problem)}\n", "red")
+        result.update(out)
+        self.say("The connection test failed; fix what is marked and try again.")
+        return False
+
+    @staticmethod
+    def _beside(problems: list[str]) -> dict[str, str]:
+        """Each problem beside the field most likely at fault."""
+        out: dict[str, str] = {}
+        for problem in problems:
+            proto, _, reason = problem.partition(": ")
+            prefix = "imap" if proto.upper() == "IMAP" else "smtp"
+            low = reason.lower()
+            if any(w in low for w in ("login", "auth", "password", "credential")):
+                key = f"{prefix}_password"
+            elif any(w in low for w in ("tls", "ssl", "certificate", "starttls")):
+                key = f"{prefix}_security"
+            elif any(w in low for w in ("folder", "mailbox", "select")):
+                key = "imap_folder" if prefix == "imap" else f"{prefix}_host"
+            else:
+                key = f"{prefix}_host"
+            out.setdefault(key, clean(reason, multiline=False))
+        return out
+
+
+# ------------------------------------------------------------------------------ step 3
+class DetailsStep(WizardStep):
+    TITLE = "Details"
+
+    def body(self) -> ComposeResult:
+        agent = self.tapp.agent
+        example = agent.name if agent else "Ada"
+        yield SettingsForm(specs_from_model(
+            EmailSettings, DETAIL_FIELDS, multiline=["signature"],
+            labels={"address": "From address", "from_name_mode": "Sender name",
+                    "use_original_sender": "Credit forwarded mail to its original sender"},
+            choices={"from_name_mode": [(f"Agent and company ({line(example)} at Company)",
+                                         "agent_and_company"), ("Company only", "company")]}),
+            merged(self.wizard), id="details-form")
+        with Horizontal(id="tokens"):
+            yield Label("Insert: ")
+            for key, label in TOKENS:
+                yield Button(label, id=f"token-{key}", classes="token")
+        yield SettingsForm([FieldSpec("as_html", "Preview as HTML", "bool",
+                                      "Show the HTML alternative the customer's mail client "
+                                      "renders instead of the plain text.")],
+                           {"as_html": False}, id="preview-mode")
+        yield Label("Preview of a reply", classes="sf-label")
+        yield Static("", id="preview")
+
+    DEFAULT_CSS = """
+    DetailsStep #tokens { height: 3; margin: 0 0 1 0; }
+    DetailsStep #tokens Label { padding: 1 1 0 0; }
+    DetailsStep #tokens Button { margin-right: 1; min-width: 12; }
+    DetailsStep #preview { border: round $primary; padding: 0 1; width: 80; height: auto; }
+    """
+
+    def on_mount(self) -> None:
+        self.refresh_preview()
+
+    @on(SettingsForm.Changed)
+    def _changed(self) -> None:
+        self.refresh_preview()
+
+    @on(Button.Pressed, ".token")
+    def _insert_token(self, event: Button.Pressed) -> None:
+        key = (event.button.id or "").removeprefix("token-")
+        area = self.query_one("#details-form", SettingsForm).widget("signature")
+        area.insert("{" + key + "}")  # type: ignore[attr-defined]
+        area.focus()
+
+    def refresh_preview(self) -> None:
+        values = {**merged(self.wizard), **self.query_one("#details-form", SettingsForm).values()}
+        as_html = self.query_one("#preview-mode", SettingsForm).value("as_html")
+        agent = self.tapp.agent
+        settings = EmailSettings.model_construct(**values)
+        address = str(values.get("address") or "")
+        if "@" not in address:
+            self.query_one("#preview", Static).update(Text("(enter a from address)", "dim"))
+            return
+        composed = compose_reply(
+            settings, to="jane@example.com", subject="Where is my order?", text=SAMPLE_TEXT,
+            ticket_id=1042, message_id=1, idempotency_key="preview",
+            agent_name=agent.name if agent else "Ada Admin", in_reply_to="<question@example.com>",
+            date=self.tapp.clock())
+        mail = message_from_bytes(composed.raw, policy=policy.default)
+        part = mail.get_body(preferencelist=("html",) if as_html else ("plain",))
+        body = part.get_content() if part is not None else ""  # type: ignore[union-attr]
+        text = Text()
+        text.append("From: ", "bold")
+        text.append(line(mail["From"]) + "\n")
+        text.append("Subject: ", "bold")
+        text.append(line(mail["Subject"]) + "\n\n")
+        text.append(clean(body).rstrip())
+        self.query_one("#preview", Static).update(text)
+
+    async def check(self) -> bool:
+        form = self.query_one("#details-form", SettingsForm)
+        values = form.values()
+        bad = model_errors(EmailSettings, {**merged(self.wizard), **values}, values)
+        if form.show_errors(bad):
+            return False
+        self.wizard.values.update(values)
+        return True
+
+
+# ------------------------------------------------------------------------------ step 4
+class PropertiesStep(WizardStep):
+    TITLE = "Ticket properties"
+
+    def body(self) -> ComposeResult:
+        yield Static(Text("New tickets from this channel start with these properties."),
+                     classes="wizard-note")
+        yield TicketPropertiesForm(self.wizard.pipelines, sketch(self.wizard), id="properties")
+
+    async def check(self) -> bool:
+        form = self.query_one(TicketPropertiesForm)
+        self.wizard.values.update(form.values())
+        form.clear_errors()
+        try:
+            self.wizard.build()
+        except ValueError as exc:
+            if getattr(exc, "key", "").startswith("default_"):
+                self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+                return False
+        return True
+
+
+# ------------------------------------------------------------------------------ step 5
+class RoutingStep(WizardStep):
+    TITLE = "Routing"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        yield RoutingForm(w.agents, w.teams, sketch(w), id="routing")
+
+    async def check(self) -> bool:
+        form = self.query_one(RoutingForm)
+        self.wizard.values.update(form.values())
+        form.show_errors({})
+        try:
+            self.wizard.build()
+        except ValueError as exc:
+            self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+            return False
+        return True
+
+
+# ------------------------------------------------------------------------------ step 6
+class HistoryStep(WizardStep):
+    TITLE = "History"
+    CHOICES = [("none", "None — start with mail that arrives from now on"),
+               ("all", "All mail in the mailbox"), ("since", "Mail since a date")]
+
+    DEFAULT_CSS = """
+    HistoryStep #history-progress { margin: 1 0; }
+    """
+
+    @property
+    def forwarding(self) -> bool:
+        return merged(self.wizard)["mode"] == "forwarding"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        if self.forwarding:
+            yield Static(Text("A forwarding channel has no mailbox to import from: mail "
+                              "forwarded from now on becomes tickets."), classes="wizard-note")
+            return
+        choice = w.extra.get("history", "none")
+        yield Label("Import the mail already in the mailbox?", classes="sf-label")
+        with RadioSet(id="history"):
+            for key, label in self.CHOICES:
+                yield RadioButton(label, value=key == choice, name=key)
+        pipeline = next((p for p in w.pipelines
+                         if p.name == w.values.get("default_pipeline")), w.pipelines[0])
+        statuses = [(s.name + (" (closed)" if s.closed else ""), s.name)
+                    for s in pipeline.statuses]
+        yield SettingsForm([
+            FieldSpec("since", "Since", "text", "Import mail received on or after this date.",
+                      placeholder="YYYY-MM-DD"),
+            FieldSpec("status", "Status of imported tickets", "choice",
+                      "Old conversations usually go in as closed.", statuses),
+        ], {"since": w.extra.get("since", ""),
+            "status": w.extra.get("history_status", pipeline.first_closed)}, id="history-form")
+        with Vertical(id="history-run"):
+            yield ProgressBar(total=None, show_eta=False, id="history-progress")
+            yield Static("", id="history-result")
+
+    def on_mount(self) -> None:
+        if not self.forwarding:
+            self._show()
+            self.query_one("#history-run").display = False
+
+    @property
+    def choice(self) -> str:
+        pressed = self.query_one("#history", RadioSet).pressed_button
+        return pressed.name if pressed is not None and pressed.name else "none"
+
+    @on(RadioSet.Changed)
+    def _show(self) -> None:
+        form = self.query_one("#history-form", SettingsForm)
+        form.show("since", self.choice == "since")
+        form.show("status", self.choice != "none")
+
+    def _progress(self, done: int, total: int) -> None:
+        bar = self.query_one("#history-progress", ProgressBar)
+        bar.update(total=max(total, 1), progress=done)
+        self.query_one("#history-result", Static).update(Text(f"{done} of {total} mails"))
+
+    async def check(self) -> bool:
+        w = self.wizard
+        if self.forwarding:
+            await w.save(enabled=False)
+            return True
+        form = self.query_one("#history-form", SettingsForm)
+        values = form.values()
+        since: date | None = None
+        if self.choice == "since":
+            try:
+                since = date.fromisoformat(values["since"].strip())
+            except ValueError:
+                form.show_errors({"since": "a date like 2024-01-31"})
+                return False
+        form.clear_errors()
+        w.extra.update(history=self.choice, since=values["since"], history_status=values["status"])
+        channel = await w.save(enabled=False)
+        adapter = w.adapter(channel)
+        self.query_one("#history-run").display = True
+        result = self.query_one("#history-result", Static)
+        if self.choice == "none":
+            result.update(Text("Skipping the mail already there…"))
+            await adapter.skip_existing()
+            w.extra["report"] = None
+            return True
+        report = await adapter.import_history(since=since, status=values["status"],
+                                              progress=self._progress)
+        w.extra["report"] = report
+        result.update(Text(f"{report['found']} mails: {report['created']} new tickets, "
+                           f"{report['duplicates']} already there, "
+                           f"{report['quarantined']} quarantined"))
+        return True
+
+
+# ------------------------------------------------------------------------------ step 7
+class FinishStep(WizardStep):
+    TITLE = "Connect"
+    NEXT_LABEL = "Connect and finish"
+
+    def body(self) -> ComposeResult:
+        w = self.wizard
+        channel = w.channel or sketch(w)
+        yield Static(self.summary(channel), id="summary")
+
+    def summary(self, channel: Channel | None) -> Text:
+        w = self.wizard
+        text = Text()
+        if channel is None:
+            return Text("Nothing to connect yet.")
+        adapter = w.adapter(channel)
+        d: TicketDefaults = channel.defaults
+        by_id = {a.id: a for a in w.agents}
+        team_names = {t.id: t.name for t in w.teams}
+        rule = channel.routing
+        if rule.mode == RoutingMode.users_teams:
+            who = [by_id[i].name for i in rule.agent_ids if i in by_id]
+            who += [f"team {team_names[i]}" for i in rule.team_ids if i in team_names]
+            routing = ", ".join(who)
+        else:
+            routing = "nobody" if rule.mode == RoutingMode.nobody else "the contact's owner"
+        if rule.mode != RoutingMode.nobody:
+            routing += " (only available agents)" if rule.only_available else ""
+        report = w.extra.get("report")
+        history = ("none" if not report else
+                   f"{report['created']} tickets imported from {report['found']} mails")
+        rows = [("Channel", channel.name), ("Kind", "team email"), ("Address", adapter.address()),
+                ("New tickets", f"{d.pipeline} · {d.status} · {d.priority.value}"),
+                ("Routing", routing), ("History", history)]
+        for label, value in rows:
+            text.append(f"{label:<13}", "bold")
+            text.append(line(value) + "\n")
+        text.append("\nConnect to enable the channel: it starts receiving at once.", "dim")
+        return text
+
+    async def check(self) -> bool:
+        await self.wizard.save(enabled=True)
+        return True
+
+
+class EmailWizard(Wizard):
+    kind = "email"
+    title = "Connect team email"
+    steps = [MailboxStep, CredentialsStep, DetailsStep, PropertiesStep, RoutingStep,
+             HistoryStep, FinishStep]
