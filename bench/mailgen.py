@@ -6,7 +6,7 @@ gb2312 in quoted-printable, base64 and 8bit; encoded-word subjects and names; a 
 ``Received``/DKIM headers like real mail; about a third are customer replies whose
 ``In-Reply-To``/``References`` point at an earlier mail of the same conversation.
 
-Words follow a Zipf-like distribution over :data:`VOCAB`, so the search benchmark has
+Words follow a Zipf–Mandelbrot distribution over :data:`VOCAB`, so the search benchmark has
 common, medium and rare terms to look for.
 """
 
@@ -66,11 +66,13 @@ def _vocab(rng: random.Random, size: int = 6000) -> list[str]:
 
 
 VOCAB = _vocab(random.Random(7))
-# Zipf-ish cumulative weights: word i has weight 1/(i+1)
+# Zipf–Mandelbrot cumulative weights: word i has weight 1/(i+8), so the most common word is
+# in ~40 % of messages, rank 100 in ~5 %, rank 3000 in ~0.2 % (pure 1/(i+1) put the top word
+# in 92 % of messages — no support word is that common)
 _CUM: list[float] = []
 _acc = 0.0
 for _i in range(len(VOCAB)):
-    _acc += 1.0 / (_i + 1)
+    _acc += 1.0 / (_i + 8)
     _CUM.append(_acc)
 
 

@@ -7,9 +7,11 @@ many of them in one transaction; :class:`TicketsMixin` wraps them for async call
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from engine.models import (
@@ -126,6 +128,55 @@ def fts_query(text: str) -> str:
     quoted = [f'"{w}"' for w in words]
     quoted[-1] += "*"
     return " ".join(quoted)
+
+
+class SearchCache:
+    """Ticket ids matching a text search, reused while the database has not changed.
+
+    A queue search runs ``count_tickets`` and ``page_tickets`` (and ``index_of``) with the
+    same text; the FTS part is the expensive one, so it is evaluated once and kept until any
+    connection commits (``PRAGMA data_version``) or this one writes (``total_changes``).
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
+
+    def ticket_ids(self, conn: sqlite3.Connection, text: str) -> str:
+        """The matching ticket ids as a JSON list (for ``json_each``)."""
+        expr = fts_query(text)
+        version = (id(conn), conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        hit = self._entries.get(expr)
+        if hit is not None and hit[0] == version:
+            self._entries.move_to_end(expr)
+            return hit[1]
+        # the tickets of the most recent SEARCH_CAP * 4 matching messages; the FTS is read for
+        # rowids only and mapped through messages (cheaper than the FTS content row, and a
+        # deleted message no longer counts)
+        ids = [r[0] for r in conn.execute(
+            "SELECT DISTINCT m.ticket_id FROM messages m WHERE m.id IN"
+            " (SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            (expr, SEARCH_CAP * 4))]
+        value = json.dumps(ids)
+        self._entries[expr] = (version, value)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+
+def _source(conn: sqlite3.Connection, q: TicketQuery,
+            search: SearchCache | None) -> tuple[str, str, list[object]]:
+    """``(FROM clause, WHERE clause, params)`` of a query.
+
+    With a text, the (bounded) list of matching ticket ids drives the query — ``CROSS JOIN``
+    keeps SQLite from scanning a status index over every open ticket and probing the list.
+    """
+    if not q.text:
+        where, params = q.where()
+        return "tickets t", where, params
+    ids = (search or SearchCache()).ticket_ids(conn, q.text)
+    where, params = replace(q, text=None).where()
+    return "json_each(?) j CROSS JOIN tickets t ON t.id = j.value", where, [ids, *params]
 
 
 # ------------------------------------------------------------------ sync mutations
@@ -305,24 +356,25 @@ def set_pipeline(tx: Tx, ticket_id: int, pipeline: str, agent_id: int | None = N
 
 
 # ------------------------------------------------------------------- sync reads
-def count_tickets(conn: sqlite3.Connection, q: TicketQuery) -> int:
-    where, params = q.where()
-    return conn.execute(f"SELECT count(*) FROM tickets t{where}", params).fetchone()[0]
+def count_tickets(conn: sqlite3.Connection, q: TicketQuery,
+                  search: SearchCache | None = None) -> int:
+    src, where, params = _source(conn, q, search)
+    return conn.execute(f"SELECT count(*) FROM {src}{where}", params).fetchone()[0]
 
 
 def page_tickets(conn: sqlite3.Connection, q: TicketQuery, offset: int, limit: int,
-                 total: int | None = None) -> list[Ticket]:
+                 total: int | None = None, search: SearchCache | None = None) -> list[Ticket]:
     """Rows ``offset .. offset+limit`` of a view; deep offsets are read from the far end."""
-    where, params = q.where()
+    src, where, params = _source(conn, q, search)
     if total is not None and offset > total // 2:
         start = max(0, total - offset - limit)
         n = min(limit, total - offset)
         if n <= 0:
             return []
-        ids_sql = f"SELECT t.id FROM tickets t{where}{q.order(reverse=True)} LIMIT ? OFFSET ?"
+        ids_sql = f"SELECT t.id FROM {src}{where}{q.order(reverse=True)} LIMIT ? OFFSET ?"
         ids = [r[0] for r in conn.execute(ids_sql, [*params, n, start])][::-1]
     else:
-        ids_sql = f"SELECT t.id FROM tickets t{where}{q.order()} LIMIT ? OFFSET ?"
+        ids_sql = f"SELECT t.id FROM {src}{where}{q.order()} LIMIT ? OFFSET ?"
         ids = [r[0] for r in conn.execute(ids_sql, [*params, limit, offset])]
     if not ids:
         return []
@@ -331,13 +383,14 @@ def page_tickets(conn: sqlite3.Connection, q: TicketQuery, offset: int, limit: i
     return [ticket_from_row(rows[i]) for i in ids if i in rows]
 
 
-def index_of(conn: sqlite3.Connection, q: TicketQuery, ticket_id: int) -> int | None:
+def index_of(conn: sqlite3.Connection, q: TicketQuery, ticket_id: int,
+             search: SearchCache | None = None) -> int | None:
     """Position of a ticket in a view (to keep the cursor on it after a change)."""
     row = conn.execute("SELECT activity_at, created_at, prio FROM tickets WHERE id=?",
                        (ticket_id,)).fetchone()
     if row is None:
         return None
-    where, params = q.where()
+    src, where, params = _source(conn, q, search)
     if q.sort == "created":
         cond, cp = "(t.created_at > ? OR (t.created_at = ? AND t.id > ?))", [row[1], row[1], ticket_id]
     elif q.sort == "priority":
@@ -347,7 +400,7 @@ def index_of(conn: sqlite3.Connection, q: TicketQuery, ticket_id: int) -> int | 
     else:
         cond, cp = "(t.activity_at > ? OR (t.activity_at = ? AND t.id > ?))", [row[0], row[0], ticket_id]
     joiner = " AND " if where else " WHERE "
-    return conn.execute(f"SELECT count(*) FROM tickets t{where}{joiner}{cond}", [*params, *cp]).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {src}{where}{joiner}{cond}", [*params, *cp]).fetchone()[0]
 
 
 def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
@@ -399,15 +452,23 @@ def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int
 class TicketsMixin:
     """Async ticket reads; mutations go through :class:`engine.service.Desk`."""
 
+    @property
+    def _search(self) -> SearchCache:
+        cache = self.__dict__.get("_search_cache")
+        if cache is None:
+            cache = self.__dict__["_search_cache"] = SearchCache()
+        return cache
+
     async def count_tickets(self, q: TicketQuery) -> int:
-        return await self.read(count_tickets, q)  # type: ignore[attr-defined]
+        return await self.read(count_tickets, q, self._search)  # type: ignore[attr-defined]
 
     async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
                            total: int | None = None) -> list[Ticket]:
-        return await self.read(page_tickets, q, offset, limit, total)  # type: ignore[attr-defined]
+        return await self.read(  # type: ignore[attr-defined]
+            page_tickets, q, offset, limit, total, self._search)
 
     async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None:
-        return await self.read(index_of, q, ticket_id)  # type: ignore[attr-defined]
+        return await self.read(index_of, q, ticket_id, self._search)  # type: ignore[attr-defined]
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.read(get_ticket, ticket_id)  # type: ignore[attr-defined]
