@@ -1,0 +1,60 @@
+"""Each benchmark runs on a small N and returns its documented keys (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(*argv: str, timeout: int = 240) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "bench", *argv, "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_ingest_small():
+    r = bench("ingest", "--n", "300", "--batch", "100")
+    for key in ("mails_per_s", "bare_parse_per_s", "ratio"):
+        assert r[key] > 0, key
+    assert r["pipeline"]["messages"] >= 300  # inbound mails (+ routing notes)
+    assert r["pipeline"]["quarantined"] == 0
+    assert r["machine"]["cpus"]
+
+
+def test_search_small():
+    r = bench("search", "--messages", "3000", "--rounds", "1")
+    assert r["messages"] == 3000
+    assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]
+    assert r["max_hits"] > 0  # the queries do find something
+
+
+def test_latency_small():
+    r = bench("latency", "--n", "5")
+    assert r["missing"] == 0
+    assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]
+
+
+def test_queue_small():
+    pytest.importorskip("textual")
+    r = bench("queue", "--tickets", "2000")
+    for key in ("first_paint_ms", "key_p50_ms", "key_p99_ms", "rss_mb"):
+        assert r[key] > 0, key
+    assert r["rows_in_view"] > 0
+
+
+def test_mailgen_is_deterministic_and_parseable():
+    from bench.mailgen import Mailgen
+    from engine.channels.email_parse import parse_email
+
+    a, b = Mailgen(3).mails(50), Mailgen(3).mails(50)
+    assert a == b
+    parsed = [parse_email(raw, channel_id=1) for raw in a]
+    assert any(m.in_reply_to for m in parsed)  # some replies thread to earlier mails
+    assert len({m.key for m in parsed}) == 50
