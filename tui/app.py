@@ -49,11 +49,15 @@ class TickettyApp(App[int]):
     CSS_PATH = str(STYLESHEET)
     COMMANDS = App.COMMANDS | {CommandProvider}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("colon", "command_line", "Command", id="command_line"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette"),
-        Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
+                tooltip="Quit ticketty"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys of this screen"),
+        Binding("colon", "command_line", "Command", id="command_line",
+                tooltip="Command line (:assign, :status, :view …)"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette",
+                tooltip="Command palette"),
+        Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability",
+                tooltip="Toggle available / away (routing skips away agents)"),
     ]
 
     agent: reactive[Agent | None] = reactive(None, always_update=True)

@@ -47,19 +47,29 @@ class QueueScreen(TickettyScreen):
     QueueScreen #filter-line { height: 1; color: $accent; background: $surface; }
     """
     BINDINGS = [
-        Binding("slash", "search", "Search", id="queue.search"),
-        Binding("escape", "clear_search", "Clear search", show=False, id="queue.clear_search"),
-        Binding("tab", "next_view", "Next view", id="view.next"),
+        Binding("slash", "search", "Search", id="queue.search",
+                tooltip="Search: words and status: channel: assignee: priority:"),
+        Binding("escape", "clear_search", "Clear search", show=False, id="queue.clear_search",
+                tooltip="Clear the search"),
+        Binding("tab", "next_view", "Next view", id="view.next",
+                tooltip="Next view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="view.previous"),
         *[Binding(str(n), f"view_number({n})", f"View {n}", show=False, id=f"view.{n}")
           for n in range(1, 10)],
-        Binding("o", "sort", "Sort", id="queue.sort"),
-        Binding("n", "unread(1)", "Next unread", show=False, id="queue.next_unread"),
-        Binding("N", "unread(-1)", "Previous unread", show=False, id="queue.previous_unread"),
-        Binding("a", "assign", "Assign", id="assign"),
-        Binding("A", "take", "Take it", show=False, id="assign.me"),
-        Binding("c", "close_ticket", "Close", id="close"),
-        Binding("q", "app.quit", "Quit", id="queue.quit"),
+        Binding("o", "sort", "Sort", id="queue.sort",
+                tooltip="Sort by activity, created or priority"),
+        Binding("n", "unread(1)", "Next unread", show=False, id="queue.next_unread",
+                tooltip="Next unread ticket"),
+        Binding("N", "unread(-1)", "Previous unread", show=False, id="queue.previous_unread",
+                tooltip="Previous unread ticket"),
+        Binding("a", "assign", "Assign", id="assign",
+                tooltip="Assign the ticket under the cursor"),
+        Binding("A", "take", "Take it", show=False, id="assign.me",
+                tooltip="Take it: assign to yourself"),
+        Binding("c", "close_ticket", "Close", id="close",
+                tooltip="Close the ticket under the cursor"),
+        Binding("q", "app.quit", "Quit", id="queue.quit",
+                tooltip="Quit ticketty"),
     ]
 
     def __init__(self) -> None:

@@ -136,7 +136,7 @@ class TicketTable(ScrollView, can_focus=True):
         Binding("G,end", "last", "Last", show=False, id="cursor.last"),
         Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False, id="cursor.page_down"),
         Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="cursor.page_up"),
-        Binding("enter", "open", "Open", id="ticket.open"),
+        Binding("enter", "open", "Open", id="ticket.open", tooltip="Open the ticket"),
     ]
 
     class Opened(Message):

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Whole-app smoke test: the real `ticketty` in a private tmux server, on a temporary database
+# seeded through the CLI, driven with keys and checked with capture-pane.
+#
+#   scripts/tmux-smoke.sh            # exit 0 on success; prints the failing screen otherwise
+#   TICKETTY=/path/to/ticketty scripts/tmux-smoke.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TICKETTY=${TICKETTY:-$ROOT/.venv/bin/ticketty}
+WORK=$(mktemp -d)
+SOCK="ticketty-smoke-$$"
+export XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data"
+DB="$WORK/smoke.db"
+LOG="$WORK/ticketty.log"
+
+cleanup() {
+    tmux -L "$SOCK" kill-server 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+screen() { tmux -L "$SOCK" capture-pane -p -t smoke 2>/dev/null || true; }
+
+fail() {
+    echo "tmux-smoke: FAILED: $*" >&2
+    echo "---- screen ----" >&2
+    screen >&2
+    echo "---- log ----" >&2
+    cat "$LOG" >&2 2>/dev/null || true
+    exit 1
+}
+
+# wait_for TEXT [SECONDS]: poll the screen until TEXT shows up
+wait_for() {
+    local text=$1 limit=${2:-10} i
+    for ((i = 0; i < limit * 20; i++)); do
+        if screen | grep -qF -- "$text"; then return 0; fi
+        sleep 0.05
+    done
+    fail "did not see '$text' within ${limit}s"
+}
+
+# wait_gone TEXT [SECONDS]: poll until TEXT is no longer on screen
+wait_gone() {
+    local text=$1 limit=${2:-10} i
+    for ((i = 0; i < limit * 20; i++)); do
+        if ! screen | grep -qF -- "$text"; then return 0; fi
+        sleep 0.05
+    done
+    fail "'$text' still on screen after ${limit}s"
+}
+
+keys() { tmux -L "$SOCK" send-keys -t smoke "$@"; }
+text() { tmux -L "$SOCK" send-keys -t smoke -l -- "$1"; }
+
+# ---------------------------------------------------------------- seed through the CLI
+"$TICKETTY" --db "$DB" tickets create --subject "Printer on fire" --from jane@example.org \
+    --name "Jane Doe" --body "It is smoking." >/dev/null
+"$TICKETTY" --db "$DB" tickets create --subject "[bold]Literal[/bold] subject" \
+    --from mallory@example.com --name "Mallory" --body "markup must stay literal" >/dev/null
+
+# ---------------------------------------------------------------- start the real app
+tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 \
+    "TICKETTY_LOG='$LOG' '$TICKETTY' --db '$DB'"
+
+wait_for "Printer on fire" 15
+wait_for "[bold]Literal[/bold] subject"
+wait_for "All open 2"
+
+# search narrows the queue, Esc clears it
+keys /
+wait_for "priority:high"
+text "Printer"
+keys Enter
+wait_for "search: Printer"
+wait_gone "Literal[/bold] subject"
+keys Escape
+wait_for "[bold]Literal[/bold] subject"
+
+# open the top ticket, add a note, change the status from the command line
+keys Enter
+wait_for "markup must stay literal"
+keys n
+wait_for "Internal note"
+text "smoke test note"
+keys C-s
+wait_for "internal note ·"
+wait_for "smoke test note"
+keys :
+wait_for "assign me · status pending"
+text "status pending"
+keys Enter
+wait_for "status changed from new to pending"
+
+# help, then back to the queue on the same row
+keys '?'
+wait_for "Keys — ticket"
+wait_for "Reply to the customer"
+keys Escape
+wait_gone "Keys — ticket"
+keys Escape
+wait_for "All open 2"
+wait_for "pending"
+
+# quit cleanly
+keys C-q
+for ((i = 0; i < 100; i++)); do
+    tmux -L "$SOCK" has-session -t smoke 2>/dev/null || break
+    sleep 0.05
+done
+tmux -L "$SOCK" has-session -t smoke 2>/dev/null && fail "ticketty did not quit on ctrl+q"
+grep -q "ready in" "$LOG" || fail "no 'ready in N ms' in the log"
+"$TICKETTY" --db "$DB" tickets list --status pending | grep -qF "Literal" \
+    || fail "the status change did not reach the database"
+echo "tmux-smoke: ok ($(grep -o 'ready in [0-9]* ms' "$LOG" | head -1))"
