@@ -303,12 +303,17 @@ class TickettyApp(App[int]):
 
     def op_reply(self, ticket_id: int, body: str) -> Worker:
         async def call(desk: Desk) -> Any:
-            result = await desk.reply(ticket_id, body)
-            if self.engine is not None and self.engine.is_leader:
-                self.engine.outbox.wake()
-            return result
+            message_id, outbox_id = await desk.reply(ticket_id, body)
+            if outbox_id is None:
+                self.notify("The reply was saved but cannot be sent: no email channel.",
+                            severity="warning", markup=False)
+            else:
+                self.notify("Reply queued.", markup=False, timeout=2)
+                if self.engine is not None and self.engine.is_leader:
+                    self.engine.outbox.wake()
+            return message_id, outbox_id
 
-        return self.desk_call(call, "reply queued")
+        return self.desk_call(call)
 
     def op_retry(self, message_id: int) -> Worker:
         async def call(desk: Desk) -> Any:

@@ -22,7 +22,7 @@ class Composer(Vertical):
     Composer.-note { border-top: heavy $warning; }
     Composer #composer-title { text-style: bold; color: $primary; }
     Composer.-note #composer-title { color: $warning; }
-    Composer TextArea { height: 8; border: none; padding: 0; }
+    Composer TextArea, Composer TextArea:focus { height: 8; border: none; padding: 0; }
     Composer #composer-signature { color: $text-muted; max-height: 6; }
     """
     BINDINGS = [

@@ -196,6 +196,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._pages: LRUCache[int, list[Ticket]] = LRUCache(MAX_PAGES)
         self._inflight: set[tuple[int, int]] = set()
         self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(MAX_STRIPS)
+        self._styles: dict[str, Style] | None = None
         self._layout_width = -1
         self._columns: list[tuple[str, str, int]] = []
 
@@ -271,6 +272,8 @@ class TicketTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
         self.scroll_to(y=top, animate=False, immediate=True)
         self._prefetch()
+        if self.total > PAGE:
+            self._want((self.total - 1) // PAGE)  # `G` is instant (read from the far end)
         self.refresh()
         self.post_message(self.Highlighted(self.cursor, self.total))
         self._loading = False
@@ -389,7 +392,18 @@ class TicketTable(ScrollView, can_focus=True):
     # ---------------------------------------------------------------- rendering
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles = None
         self._strips.clear()
+
+    def _style(self, component: str = "") -> Style:
+        """The widget's style (plus a component's), cached: ``rich_style`` walks the DOM."""
+        if self._styles is None:
+            base = self.rich_style
+            styles = {"": base}
+            for name in self.COMPONENT_CLASSES:
+                styles[name] = base + self.get_component_rich_style(name)
+            self._styles = styles
+        return self._styles[component]
 
     def on_resize(self) -> None:
         self._strips.clear()
@@ -398,10 +412,12 @@ class TicketTable(ScrollView, can_focus=True):
             self._prefetch()
 
     def on_focus(self) -> None:
+        self._styles = None
         self._strips.clear()
         self.refresh()
 
     def on_blur(self) -> None:
+        self._styles = None
         self._strips.clear()
         self.refresh()
 
@@ -419,10 +435,10 @@ class TicketTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         columns = self._columns_for(width)
-        base = self.rich_style
+        base = self._style()
         if y == 0:
-            header = self.get_component_rich_style("ticket-table--header")
-            return self._strip([t for _, t, _ in columns], columns, base + header, width)
+            header = self._style("ticket-table--header")
+            return self._strip([t for _, t, _ in columns], columns, header, width)
         if not self.loaded:
             text = "Loading…" if y == 1 else ""
             return self._message(text, "ticket-table--placeholder", width)
@@ -458,13 +474,13 @@ class TicketTable(ScrollView, can_focus=True):
 
     def _render_row(self, ticket: Ticket, is_cursor: bool, columns: list[tuple[str, str, int]],
                     width: int) -> Strip:
-        style = self.rich_style
+        style = self._style()
         if not ticket.is_open:
-            style += self.get_component_rich_style("ticket-table--closed")
+            style += self._style("ticket-table--closed")
         if ticket.unread:
-            style += self.get_component_rich_style("ticket-table--unread")
+            style += self._style("ticket-table--unread")
         if is_cursor:
-            style += self.get_component_rich_style("ticket-table--cursor")
+            style += self._style("ticket-table--cursor")
         now = self.clock()
         cells = [cell(ticket, key, now) for key, _, _ in columns]
         styles: dict[int, Style] = {}
@@ -473,8 +489,7 @@ class TicketTable(ScrollView, can_focus=True):
             for i, c in enumerate(columns):
                 if c[0] == "priority":
                     index = i
-            styles[index] = style + self.get_component_rich_style(
-                f"ticket-table--{ticket.priority.value}")
+            styles[index] = style + self._style(f"ticket-table--{ticket.priority.value}")
         return self._strip(cells, columns, style, width, styles)
 
     @staticmethod
@@ -486,7 +501,7 @@ class TicketTable(ScrollView, can_focus=True):
         return Strip(segments).adjust_cell_length(width, style)
 
     def _message(self, text: str, component: str, width: int, center: bool = False) -> Strip:
-        style = self.rich_style + self.get_component_rich_style(component)
+        style = self._style(component)
         text = set_cell_size(text, width)
         if center:
             text = set_cell_size(" " * max(0, (width - len(text.rstrip())) // 2) + text.rstrip(), width)
