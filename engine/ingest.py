@@ -195,7 +195,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
             tx, subject=msg.subject or _first_line(msg.text), contact_id=contact_id,
             channel_id=msg.channel_id, pipeline=pipeline, status=status,
             priority=msg.extra.get("priority") or defaults.priority, source=msg.source, at=at,
-            thread_key=thread_key,
+            thread_key=thread_key, updated_at=tx.now,
         )
         created = True
     message_id = add_message(
@@ -205,6 +205,9 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
         delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
         attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
+        # a ticket created just above already has this activity time, unread and updated_at:
+        # skip the UPDATE (it rewrote five indexes on activity_at for nothing)
+        touch=not created,
     )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = reopen(tx, ticket_id, reason="reopened by a customer reply")

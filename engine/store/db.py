@@ -37,6 +37,9 @@ T = TypeVar("T")
 FOLLOW_INTERVAL = 0.05  # seconds between data_version polls of the cross-process follower
 
 
+_to_json = json.JSONEncoder(default=str).encode  # one encoder, not one per event
+
+
 def ts(dt: datetime | None) -> float | None:
     return None if dt is None else dt.timestamp()
 
@@ -59,6 +62,7 @@ class Tx:
     events: list[tuple[int, float, str, int | None, dict[str, Any]]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
     cache: dict[str, Any] = field(default_factory=dict)  # per-transaction lookups (pipelines …)
+    _pending: list[tuple[Any, ...]] = field(default_factory=list)
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -70,12 +74,24 @@ class Tx:
         return self.conn.execute(sql, params).fetchall()
 
     def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
-        payload = json.dumps(data, default=str)
-        cur = self.conn.execute(
+        """Record an event; the rows are written in one ``executemany`` before commit."""
+        self._pending.append((self.now, kind, ticket_id, self.origin, _to_json(data), data))
+
+    def flush_events(self) -> None:
+        """Write the pending events (``StoreBase.write`` calls this just before COMMIT)."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        self.conn.executemany(
             "INSERT INTO events(at, kind, ticket_id, origin, data) VALUES (?,?,?,?,?)",
-            (self.now, kind, ticket_id, self.origin, payload),
+            [p[:5] for p in pending],
         )
-        self.events.append((cur.lastrowid, self.now, kind, ticket_id, data))
+        # AUTOINCREMENT ids of rows inserted back to back under the write lock are consecutive
+        last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        first = last - len(pending) + 1
+        self.events.extend(
+            (first + i, at, kind, tid, data) for i, (at, kind, tid, _, _, data) in enumerate(pending)
+        )
 
     def built_events(self) -> list[Event]:
         return [Event(id=i, at=dt(at), kind=k, ticket_id=t, data=d) for i, at, k, t, d in self.events]
@@ -170,6 +186,7 @@ class StoreBase:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     result = fn(tx, *args, **kwargs)
+                    tx.flush_events()
                     conn.execute("COMMIT")
                     return result
                 except BaseException:

@@ -185,6 +185,7 @@ def create_ticket(
     pipeline: str, status: str | None, priority: Priority | str,
     source: Source | str = Source.channel, at: float | None = None,
     assignee_id: int | None = None, team_id: int | None = None, thread_key: str | None = None,
+    updated_at: float | None = None,
 ) -> int:
     pipe = get_pipeline(tx, pipeline)
     status = status or pipe.first_open
@@ -197,8 +198,8 @@ def create_ticket(
         " assignee_id, team_id, source, unread, thread_key, created_at, updated_at, activity_at,"
         " closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)",
         (subject, pipeline, status, int(not st.closed), PRIORITY_RANK[str(priority)], channel_id,
-         contact_id, assignee_id, team_id, str(source), thread_key, at, at, at,
-         at if st.closed else None),
+         contact_id, assignee_id, team_id, str(source), thread_key, at,
+         updated_at if updated_at is not None else at, at, at if st.closed else None),
     )
     tid = cur.lastrowid
     tx.event("ticket.created", tid, channel_id=channel_id, assignee_id=assignee_id)
@@ -440,11 +441,18 @@ def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int
                              (agent_id if agent_id is not None else -1,)).fetchone()[0],
         "open": open_n,
         "closed": conn.execute("SELECT count(*) FROM tickets WHERE is_open=0").fetchone()[0],
+        # distinct channel ids by a loose index scan, then one covering-index count each
+        # (the GROUP BY plan read every open ticket's row: 0.7 s at a million tickets)
         **{
             f"channel:{r[0]}": r[1]
             for r in conn.execute(
-                "SELECT channel_id, count(*) FROM tickets WHERE is_open=1 AND channel_id IS NOT NULL"
-                " GROUP BY channel_id")
+                "WITH RECURSIVE ch(id) AS ("
+                " SELECT min(channel_id) FROM tickets WHERE channel_id IS NOT NULL"
+                " UNION ALL SELECT (SELECT min(channel_id) FROM tickets WHERE channel_id > ch.id)"
+                " FROM ch WHERE ch.id IS NOT NULL)"
+                " SELECT id, (SELECT count(*) FROM tickets t WHERE t.channel_id = ch.id"
+                " AND t.is_open = 1) AS n FROM ch WHERE id IS NOT NULL")
+            if r[1]
         },
     }
 
