@@ -328,6 +328,8 @@ async def test_live_updates_keep_cursor_on_ticket(seeded):
         assert table.row(0).id == result.ticket_id
         assert table.current_ticket.id == chosen and table.cursor == 3
         assert app.screen.query_one("#views").counts["open"] == 12
+        # a queue scrolled to the top stays there: the new ticket is the first visible row
+        assert table.scroll_offset.y == 0
 
 
 async def test_availability_toggle_and_status_bar(seeded):
@@ -397,3 +399,20 @@ async def test_empty_database_shows_empty_state(empty_db):
         table = app.screen.table
         assert table.loaded and table.total == 0
         assert app.ready_ms is not None
+
+
+async def test_new_tickets_appear_at_the_top_of_a_short_window(seeded):
+    """More tickets than rows on screen: a queue at the top stays at the top as mail arrives."""
+    db, ids = seeded
+    app = make_app(db)
+    async with app.run_test(size=(130, 12)) as pilot:
+        await ready(pilot)
+        table = app.screen.table
+        await pilot.press("j")
+        chosen = table.current_ticket.id
+        desk = Desk(app.store, app.agent)
+        new = await desk.create_ticket(subject="Arrived just now", from_email="late@example.com")
+        await settle(pilot)
+        assert table.scroll_offset.y == 0
+        assert table.row(0).id == new.ticket_id
+        assert table.current_ticket.id == chosen and table.cursor == 2

@@ -282,8 +282,14 @@ class TicketTable(ScrollView, can_focus=True):
             self.reload()
 
     def _top_for(self, cursor: int, total: int) -> int:
-        """Scroll offset that keeps the cursor where it was on screen, clamped."""
+        """Scroll offset that keeps the cursor where it was on screen, clamped.
+
+        A view scrolled to the top stays at the top while the cursor is still on screen, so new
+        tickets appear at the top as they arrive (the cursor moves down with its ticket).
+        """
         visible = max(1, self.size.height - 1)
+        if int(self.scroll_offset.y) == 0 and cursor < visible:
+            return 0
         offset = self.cursor - int(self.scroll_offset.y)
         offset = max(0, min(offset, visible - 1))
         return max(0, min(cursor - offset, total - visible))
