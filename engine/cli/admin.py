@@ -124,6 +124,39 @@ async def cmd_teams_list(ctx: Context) -> int:
     return 0
 
 
+async def cmd_teams_edit(ctx: Context) -> int:
+    ctx.require_admin("editing teams")
+    members = None
+    if ctx.args.members is not None:
+        members = [m.strip() for m in ctx.args.members.split(",") if m.strip()]
+    team = await ctx.store.update_team(ctx.args.name, rename=ctx.args.rename, members=members)
+    emit(ctx, team.model_dump(), f"updated team {team.name}")
+    return 0
+
+
+async def cmd_teams_remove(ctx: Context) -> int:
+    ctx.require_admin("removing teams")
+    await ctx.store.remove_team(ctx.args.name)
+    emit(ctx, {"removed": ctx.args.name}, f"removed team {ctx.args.name}")
+    return 0
+
+
+async def cmd_canned_remove(ctx: Context) -> int:
+    ctx.require_admin("editing canned replies")
+    await ctx.store.remove_canned(ctx.args.title)
+    emit(ctx, {"removed": ctx.args.title}, f"removed canned reply {ctx.args.title!r}")
+    return 0
+
+
+async def cmd_pipelines_edit(ctx: Context) -> int:
+    ctx.require_admin("editing pipelines")
+    statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
+    statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
+    pipeline = await ctx.store.set_pipeline_statuses(ctx.args.name, statuses)
+    emit(ctx, pipeline.model_dump(), f"updated pipeline {pipeline.name}")
+    return 0
+
+
 async def cmd_canned_add(ctx: Context) -> int:
     ctx.require_admin("editing canned replies")
     reply = await ctx.store.add_canned(ctx.args.title, ctx.args.body)
@@ -245,6 +278,14 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--members", help="comma-separated agent emails")
     add.set_defaults(run=cmd_teams_add)
     s.add_parser("list", parents=[common], help="list teams").set_defaults(run=cmd_teams_list)
+    ed = s.add_parser("edit", parents=[common], help="rename a team or set its members (admins)")
+    ed.add_argument("name")
+    ed.add_argument("--rename")
+    ed.add_argument("--members", help="comma-separated agent emails (replaces the members)")
+    ed.set_defaults(run=cmd_teams_edit)
+    rm = s.add_parser("remove", parents=[common], help="remove a team (admins)")
+    rm.add_argument("name")
+    rm.set_defaults(run=cmd_teams_remove)
 
     p = sub.add_parser("canned", help="canned replies")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -253,6 +294,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--body", required=True)
     add.set_defaults(run=cmd_canned_add)
     s.add_parser("list", parents=[common], help="list canned replies").set_defaults(run=cmd_canned_list)
+    rm = s.add_parser("remove", parents=[common], help="remove a canned reply (admins)")
+    rm.add_argument("title")
+    rm.set_defaults(run=cmd_canned_remove)
 
     p = sub.add_parser("pipelines", help="pipelines and their statuses")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -262,6 +306,12 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--closed", required=True, help="closed statuses, comma-separated")
     add.set_defaults(run=cmd_pipelines_add)
     s.add_parser("list", parents=[common], help="list pipelines").set_defaults(run=cmd_pipelines_list)
+    ed = s.add_parser("edit", parents=[common],
+                      help="replace a pipeline's statuses: add, reorder (admins)")
+    ed.add_argument("name")
+    ed.add_argument("--open", required=True, help="open statuses in order, comma-separated")
+    ed.add_argument("--closed", required=True, help="closed statuses, comma-separated")
+    ed.set_defaults(run=cmd_pipelines_edit)
 
     p = sub.add_parser("contacts", help="customers")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
