@@ -28,7 +28,6 @@ async def until(pilot: Any, predicate: Callable[[], Any], what: str = "",
                 limit: float = 15.0) -> None:
     """Let the app run until ``predicate()`` holds (workers first, then a short pause)."""
     import asyncio
-    import contextlib
     import time
 
     app = pilot.app
@@ -38,9 +37,9 @@ async def until(pilot: Any, predicate: Callable[[], Any], what: str = "",
             raise AssertionError(f"timed out waiting for {what or predicate}")
         busy = [w for w in app.workers if w.group not in ("engine", "events", "wizard")
                 and not w.is_finished]
-        if busy:  # a worker waiting on a dialog never completes: wait a little only
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(app.workers.wait_for_complete(busy), 0.5)
+        tasks = [w._task for w in busy if w._task is not None]
+        if tasks:  # a worker waiting on a dialog never ends: wait a little (never cancel it)
+            await asyncio.wait(tasks, timeout=0.2, return_when=asyncio.FIRST_COMPLETED)
         await pilot.pause(0.02)
 
 
@@ -71,7 +70,12 @@ async def push_step(pilot: Any, step: type, values: dict[str, Any], *, name: str
     return wizard
 
 
-async def run_command(pilot: Any, text: str) -> None:
+async def run_command(pilot: Any, text: str, *, typed: bool = False) -> None:
+    """Run a ``:`` command: typed key by key into the command line, or (faster) directly."""
+    if not typed:
+        pilot.app.execute(text)
+        await pilot.pause()
+        return
     keys = {" ": "space", ":": "colon", "/": "slash", "@": "at", ".": "full_stop",
             "-": "minus", ",": "comma"}
     await pilot.press("colon", *[keys.get(ch, ch) for ch in text], "enter")

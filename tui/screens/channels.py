@@ -36,7 +36,7 @@ from tui.text import line
 from tui.timefmt import ago
 from tui.widgets.status_bar import StatusBar
 
-COLUMNS = ["Name", "Kind", "Address", "Enabled", "Health", "Last sync", "Today"]
+COLUMNS = ["Name", "Kind", "Enabled", "Health", "Last sync", "Today", "Address"]
 KIND_LABELS = {"email": "email"}
 
 
@@ -133,9 +133,9 @@ class ChannelsScreen(TickettyScreen):
         sync = ch.health.get("last_sync_at")
         when = ago(datetime.fromtimestamp(sync, UTC), now) if sync else "-"
         return [Text(line(ch.name), "bold"), Text(KIND_LABELS.get(ch.kind, ch.kind)),
-                Text(line(address)), Text("on" if ch.enabled else "off",
-                                          "green" if ch.enabled else "dim"),
-                Text(line(words), health_style(words)), Text(when), Text(str(today))]
+                Text("on" if ch.enabled else "off", "green" if ch.enabled else "dim"),
+                Text(line(words), health_style(words)), Text(when), Text(str(today)),
+                Text(line(address))]
 
     def current_id(self) -> int | None:
         if not self.channels or self.table.row_count == 0:

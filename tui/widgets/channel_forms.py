@@ -117,7 +117,8 @@ class RoutingForm(Vertical):
         for team in self.teams:
             label = Text("team ", style="dim")
             label.append(line(team.name))
-            label.append(f"  ({len(team.members)} members)", "dim")
+            count = len(team.members)
+            label.append(f"  ({count} member{'s' if count != 1 else ''})", "dim")
             out.append(Selection(label, f"team:{team.name}", team.id in self.chosen_teams))
         for agent in self.agents:
             label = Text(line(agent.name))

@@ -135,15 +135,21 @@ class SettingsForm(Vertical):
     DEFAULT_CSS = """
     SettingsForm { height: auto; }
     SettingsForm .sf-row { height: auto; margin: 0 0 1 0; }
-    SettingsForm .sf-label { text-style: bold; }
     SettingsForm .sf-line { height: auto; }
-    SettingsForm .sf-line Input { width: 50; }
-    SettingsForm .sf-line Select { width: 50; }
-    SettingsForm .sf-line Switch { width: auto; }
-    SettingsForm .sf-line TextArea { width: 70; height: 6; }
-    SettingsForm .sf-error { width: 1fr; color: $error; padding: 1 0 0 2; height: auto; }
-    SettingsForm .sf-help { color: $text-muted; }
-    SettingsForm .sf-row.-invalid Input, SettingsForm .sf-row.-invalid TextArea { border: tall $error; }
+    SettingsForm .sf-label { width: 24; text-style: bold; padding: 0 1 0 0; }
+    SettingsForm .sf-line Input { width: 46; height: 1; border: none; padding: 0 1;
+        background: $boost; }
+    SettingsForm .sf-line Input:focus { background: $primary 25%; }
+    SettingsForm .sf-line Select { width: 46; height: 1; }
+    SettingsForm .sf-line Select > SelectCurrent { border: none; height: 1; padding: 0 1;
+        background: $boost; }
+    SettingsForm .sf-line Select:focus > SelectCurrent { background: $primary 25%; }
+    SettingsForm .sf-line Select > SelectOverlay { width: 46; }
+    SettingsForm .sf-line Switch { width: auto; height: 1; border: none; padding: 0; }
+    SettingsForm .sf-line TextArea { width: 70; height: 5; border: none; background: $boost; }
+    SettingsForm .sf-error { width: 1fr; color: $error; padding: 0 0 0 2; height: auto; }
+    SettingsForm .sf-help { color: $text-muted; padding: 0 0 0 24; }
+    SettingsForm .sf-row.-invalid .sf-label { color: $error; }
     """
 
     class Changed(Message):
@@ -169,8 +175,8 @@ class SettingsForm(Vertical):
     def compose(self) -> ComposeResult:
         for spec in self.specs.values():
             with Vertical(classes="sf-row", id=f"row-{spec.key}"):
-                yield Label(Text(spec.label), classes="sf-label")
                 with Horizontal(classes="sf-line"):
+                    yield Label(Text(spec.label), classes="sf-label")
                     yield self._widget(spec, self.initial.get(spec.key))
                     yield Static("", classes="sf-error", id=f"error-{spec.key}")
                 if spec.help:

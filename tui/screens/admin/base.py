@@ -3,7 +3,7 @@
 A subclass names its ``TITLE`` and ``COLUMNS`` and implements :meth:`AdminListScreen.load`
 (rows from the store), :meth:`AdminListScreen.form` (the declaration and current values of a
 record) and :meth:`AdminListScreen.save` (validate and store; raise ``SettingError(key, …)`` to
-put a message beside a field). Removal is optional (:meth:`AdminListScreen.remove`).
+put a message beside a field). Removal is optional (:meth:`AdminListScreen.delete_item`).
 
 | key | action (binding id) |
 |---|---|
@@ -178,7 +178,7 @@ class AdminListScreen(TickettyScreen):
     async def save(self, values: dict[str, Any], item: Any) -> None:
         raise NotImplementedError
 
-    async def remove(self, item: Any) -> None:
+    async def delete_item(self, item: Any) -> None:
         raise StoreError(f"a {self.NOUN} cannot be removed here")
 
     def describe(self, item: Any) -> str:
@@ -227,7 +227,7 @@ class AdminListScreen(TickettyScreen):
         if not sure:
             return
         try:
-            await self.remove(item)
+            await self.delete_item(item)
         except (StoreError, ValueError) as exc:
             self.notify(str(exc), severity="error", markup=False)
             return

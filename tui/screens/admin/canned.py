@@ -47,5 +47,5 @@ class CannedScreen(AdminListScreen):
         if item is not None and item.title != title:
             await store.remove_canned(item.title)
 
-    async def remove(self, item: CannedReply) -> None:
+    async def delete_item(self, item: CannedReply) -> None:
         await self.tapp.store.remove_canned(item.title)

@@ -54,5 +54,5 @@ class TeamsScreen(AdminListScreen):
         else:
             await store.update_team(item.name, rename=name, members=members)
 
-    async def remove(self, item: Team) -> None:
+    async def delete_item(self, item: Team) -> None:
         await self.tapp.store.remove_team(item.name)

@@ -245,29 +245,38 @@ class DetailsStep(WizardStep):
     def body(self) -> ComposeResult:
         agent = self.tapp.agent
         example = agent.name if agent else "Ada"
-        yield SettingsForm(specs_from_model(
-            EmailSettings, DETAIL_FIELDS, multiline=["signature"],
-            labels={"address": "From address", "from_name_mode": "Sender name",
-                    "use_original_sender": "Credit forwarded mail to its original sender"},
-            choices={"from_name_mode": [(f"Agent and company ({line(example)} at Company)",
-                                         "agent_and_company"), ("Company only", "company")]}),
-            merged(self.wizard), id="details-form")
-        with Horizontal(id="tokens"):
-            yield Label("Insert: ")
-            for key, label in TOKENS:
-                yield Button(label, id=f"token-{key}", classes="token")
-        yield SettingsForm([FieldSpec("as_html", "Preview as HTML", "bool",
-                                      "Show the HTML alternative the customer's mail client "
-                                      "renders instead of the plain text.")],
-                           {"as_html": False}, id="preview-mode")
-        yield Label("Preview of a reply", classes="sf-label")
-        yield Static("", id="preview")
+        with Horizontal(id="details-columns"):
+            with Vertical(id="details-left"):
+                yield SettingsForm(specs_from_model(
+                    EmailSettings, DETAIL_FIELDS, multiline=["signature"],
+                    labels={"address": "From address", "from_name_mode": "Sender name",
+                            "use_original_sender": "Credit original sender"},
+                    choices={"from_name_mode": [(f"{line(example)} at Company",
+                                                 "agent_and_company"),
+                                                ("Company only", "company")]}),
+                    merged(self.wizard), id="details-form")
+                with Horizontal(id="tokens"):
+                    yield Label("Insert in signature")
+                    for key, label in TOKENS:
+                        yield Button(label, id=f"token-{key}", classes="token")
+                yield SettingsForm([FieldSpec("as_html", "Preview as HTML", "bool",
+                                              "Show the HTML alternative mail clients render.")],
+                                   {"as_html": False}, id="preview-mode")
+            with Vertical(id="details-right"):
+                yield Label("Preview of a reply", classes="sf-label")
+                yield Static("", id="preview")
 
     DEFAULT_CSS = """
-    DetailsStep #tokens { height: 3; margin: 0 0 1 0; }
-    DetailsStep #tokens Label { padding: 1 1 0 0; }
-    DetailsStep #tokens Button { margin-right: 1; min-width: 12; }
-    DetailsStep #preview { border: round $primary; padding: 0 1; width: 80; height: auto; }
+    DetailsStep #details-columns { height: auto; }
+    DetailsStep #details-left { width: 1fr; height: auto; }
+    DetailsStep #details-right { width: 50; height: auto; }
+    DetailsStep #details-left .sf-line Input, DetailsStep #details-left .sf-line Select,
+    DetailsStep #details-left .sf-line Select > SelectOverlay { width: 34; }
+    DetailsStep #details-left .sf-line TextArea { width: 40; }
+    DetailsStep #tokens { height: 1; margin: 0 0 1 0; }
+    DetailsStep #tokens Label { width: 24; padding: 0 1 0 0; text-style: bold; }
+    DetailsStep #tokens Button { margin-right: 1; min-width: 12; height: 1; border: none; }
+    DetailsStep #preview { border: round $primary; padding: 0 1; width: 50; height: auto; }
     """
 
     def on_mount(self) -> None:

@@ -1,0 +1,72 @@
+"""Snapshots of the channels screen, the edit tabs and each step of the email wizard.
+
+Deterministic: a frozen clock, fixed host names and ports (no test server in these), and
+the wizard steps are opened directly with fixed answers.
+"""
+
+from __future__ import annotations
+
+import pytest
+from admin_helpers import SIZE, make_app, push_step, run_command, started, until
+
+from tui.screens.wizard import email as steps
+
+MAILBOX = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.test",
+           "imap_port": 993, "imap_security": "ssl", "imap_user": "help@acme.test",
+           "smtp_host": "smtp.acme.test", "smtp_port": 587, "smtp_security": "starttls",
+           "company_name": "Acme", "signature": "Cheers,\n{first_name}\nAcme Support"}
+
+
+def test_channels_screen(snap_compare, admin_db):
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await started(pilot)
+        await run_command(pilot, "channels")
+        await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False), "channels")
+
+    assert snap_compare(make_app(admin_db), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.parametrize("tab", ["configuration", "automation"])
+def test_channel_edit(snap_compare, admin_db, tab):
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        from textual.widgets import TabbedContent
+
+        await started(pilot)
+        await run_command(pilot, "channels")
+        await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False), "channels")
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(pilot.app.screen, "lists", None), "edit")
+        pilot.app.screen.query_one(TabbedContent).active = f"tab-{tab}"
+        await pilot.pause()
+
+    assert snap_compare(make_app(admin_db), terminal_size=SIZE, run_before=run_before)
+
+
+STEPS = [
+    (steps.MailboxStep, {"address": "help@acme.test"}, {"provider": "gmail"}),
+    (steps.MailboxStep, {"address": "help@acme.test"}, {"provider": "forwarding"}),
+    (steps.CredentialsStep, MAILBOX, {"provider": "imap"}),
+    (steps.DetailsStep, MAILBOX, {}),
+    (steps.PropertiesStep, MAILBOX, {}),
+    (steps.RoutingStep, {**MAILBOX, "routing": "users_teams",
+                         "routing_targets": "bob@example.com"}, {}),
+    (steps.HistoryStep, MAILBOX, {"history": "since", "since": "2025-01-01"}),
+    (steps.FinishStep, {**MAILBOX, "default_priority": "high"}, {}),
+]
+
+
+@pytest.mark.parametrize("number", range(len(STEPS)),
+                         ids=["mailbox", "mailbox-forwarding", "credentials", "details",
+                              "properties", "routing", "history", "finish"])
+def test_email_wizard_step(snap_compare, bare_db, number):
+    step, values, extra = STEPS[number]
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
+        await started(pilot)
+        position = steps.EmailWizard.steps.index(step) + 1
+        await push_step(pilot, step, values, extra=extra, number=position)
+        if extra.get("provider") == "forwarding":
+            pilot.app.screen.query_one("#provider").query("RadioButton").last().value = True
+        await pilot.pause()
+
+    assert snap_compare(make_app(bare_db), terminal_size=SIZE, run_before=run_before)
