@@ -122,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.command is None or args.command == "demo":
+            # Textual paints at most 60 frames/s by default: a key waits up to a whole frame
+            # for its repaint. 120 halves that wait (docs/performance.md); the user's value wins.
+            import os
+
+            os.environ.setdefault("TEXTUAL_FPS", "120")
         if args.command is None:
             from tui.app import run_tui
 
