@@ -273,8 +273,6 @@ class EmailAdapter(ChannelAdapter):
 
     # -------------------------------------------------------------------- sending
     async def send(self, item: OutboxItem) -> str | None:
-        from engine.channels.smtp_sender import EmailSendError, send_mail
-
         p = item.payload
         if not p.get("to"):
             raise PermanentError("the contact has no email address to reply to")
@@ -285,6 +283,12 @@ class EmailAdapter(ChannelAdapter):
             in_reply_to=p.get("in_reply_to"), references=p.get("references") or [],
             automatic=bool(p.get("automatic")),
         )
+        return await self._deliver(composed)
+
+    async def _deliver(self, composed: Any) -> str:
+        """Send over SMTP; a refusal that will not change (bad address …) is permanent."""
+        from engine.channels.smtp_sender import EmailSendError, send_mail
+
         try:
             await send_mail(self.settings, composed)
         except EmailSendError as exc:
@@ -295,21 +299,13 @@ class EmailAdapter(ChannelAdapter):
 
     async def send_notification(self, item: OutboxItem) -> str | None:
         """An automatic mail to an agent (e.g. a ticket routed to them while away)."""
-        from engine.channels.smtp_sender import EmailSendError, send_mail
-
         p = item.payload
         composed = compose_reply(
             self.settings, to=p["to"], subject=p["subject"], text=p["text"],
             ticket_id=item.ticket_id or 0, message_id=0, idempotency_key=item.idempotency_key,
             agent_name=None, automatic=True,
         )
-        try:
-            await send_mail(self.settings, composed)
-        except EmailSendError as exc:
-            if not getattr(exc, "transient", True):
-                raise PermanentError(str(exc)) from exc
-            raise
-        return composed.message_id
+        return await self._deliver(composed)
 
     # ----------------------------------------------------------------- connection
     async def test_connection(self) -> list[str]:

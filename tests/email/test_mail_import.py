@@ -4,19 +4,8 @@ from __future__ import annotations
 
 import json
 import mailbox
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-from test_email_channel import mail
-
-BIN = str(Path(sys.executable).parent / "ticketty")
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN, "--db", str(db), *args], capture_output=True, text=True, timeout=60,
-                          env=os.environ.copy())
+from test_email_channel import cli, mail
 
 
 def history() -> list[bytes]:
