@@ -8,7 +8,7 @@ which run a :class:`engine.desk.Desk` call in a worker and report errors as noti
 
 App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
 (``command_line``), ``ctrl+p`` palette (``palette``), ``ctrl+t`` available/away
-(``availability``), ``ctrl+q`` quit (``app.quit``).
+(``availability``), ``C`` channels (``channels``), ``ctrl+q`` quit (``app.quit``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ class TickettyApp(App[int]):
                 tooltip="Command palette"),
         Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability",
                 tooltip="Toggle available / away (routing skips away agents)"),
+        Binding("C", "channels", "Channels", show=False, id="channels",
+                tooltip="Channels: health, connect, edit, enable/disable"),
     ]
 
     agent: reactive[Agent | None] = reactive(None, always_update=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
 from admin_helpers import SIZE, make_app, notifications, run_command, started, until
 
 from tui.screens.channels import ChannelsScreen
@@ -131,3 +132,12 @@ async def test_edit_tabs_save_and_error_beside_field(admin_db):
         assert ch.defaults.priority.value == "high"
         assert ch.routing.mode.value == "users_teams" and ch.routing.agent_ids == [2]
         assert ch.enabled
+
+
+async def test_channels_key_from_the_queue(admin_db):
+    app = make_app(admin_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ChannelsScreen) and app.screen.loaded,
+                    "the channels screen")
