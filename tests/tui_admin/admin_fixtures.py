@@ -1,4 +1,8 @@
-"""Fixtures of the admin TUI tests: a small seeded directory (fixed times), copied per test."""
+"""Fixtures of the admin TUI tests: a small seeded directory (fixed times), copied per test.
+
+Not a ``conftest.py``: tests/tui's helpers import their conftest by module name, and a second
+``conftest`` module here would shadow it. Test modules import these fixtures explicitly.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from admin_helpers import BASE, NOW
+
+__all__ = ["admin_db", "admin_template", "bare_db", "bare_template", "seed"]
 
 
 async def seed(path: Path, *, channels: bool = True) -> None:

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
+
 BIN = [str(Path(sys.executable).parent / "ticketty")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
 from admin_helpers import SIZE, make_app, notifications, run_command, started, until
 from textual.widgets import RadioSet, SelectionList
 
