@@ -9,7 +9,6 @@ import json
 import secrets
 from datetime import datetime
 
-from engine.channels.email_compose import make_message_id
 from engine.ingest import ingest
 from engine.models import (
     Agent,
@@ -87,6 +86,8 @@ class Desk:
             tx.execute("UPDATE tickets SET unread=0 WHERE id=?", (ticket_id,))
             settings = json.loads(channel["settings"]) if channel else {}
             # the same Message-ID compose_reply derives from the outbox key: fixed at queue time
+            from engine.channels.email_compose import make_message_id
+
             msgid = make_message_id(ticket_id, mid, f"reply:{mid}", _domain(settings.get("address")))
             tx.execute("UPDATE messages SET external_id=? WHERE id=?", (msgid, mid))
             tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msgid, ticket_id, mid))
