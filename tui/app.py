@@ -38,7 +38,7 @@ from tui.messages import AgentChanged, EngineEvent, EngineReady
 from tui.timefmt import system_clock
 
 log = logging.getLogger("ticketty.tui")
-BACKGROUND_GROUPS = {"engine", "events"}
+BACKGROUND_GROUPS = {"engine", "events", "wizard", "demo"}
 USER_ERRORS = (StoreError, ValueError)
 
 
