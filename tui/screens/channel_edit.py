@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Static, TabbedContent, TabPane
+from textual.widgets import Button, Static, TabbedContent, TabPane
 
 from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
@@ -29,6 +29,7 @@ from engine.store import StoreError
 from tui.screens.base import TickettyScreen
 from tui.text import clean, line
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import FieldSpec, SettingsForm, defaults_of, specs_from_model
 
 #: per kind, the settings shown first on the Configuration tab (the rest follow as declared)
@@ -72,7 +73,7 @@ class ChannelEditScreen(TickettyScreen):
             yield Button("Test connection", id="edit-test")
             yield Button("Cancel", id="edit-cancel")
             yield Button("Save", id="edit-save", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     def engine_ready(self) -> None:
         self._load()

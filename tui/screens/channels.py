@@ -24,7 +24,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from engine.channels import adapter_class
 from engine.cli.channels import health_words
@@ -34,6 +34,7 @@ from tui.screens.base import TickettyScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.text import line
 from tui.timefmt import ago
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
 
 COLUMNS = ["Name", "Kind", "Enabled", "Health", "Last sync", "Today", "Address"]
@@ -82,7 +83,7 @@ class ChannelsScreen(TickettyScreen):
         yield table
         yield Static("", id="channels-empty")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> DataTable:

@@ -21,13 +21,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from engine.models import Agent, Channel
 from engine.store import StoreError, TicketQuery
 from tui import pickers, search
 from tui.screens.base import TickettyScreen
 from tui.text import line
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.ticket_table import TicketTable
 from tui.widgets.view_bar import BASE_VIEWS, View, ViewBar
@@ -93,7 +94,7 @@ class QueueScreen(TickettyScreen):
         yield Static(Text(""), id="filter-line", classes="hidden")
         yield TicketTable(clock=self.tapp.clock, id="tickets")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TicketTable:
@@ -124,7 +125,10 @@ class QueueScreen(TickettyScreen):
         self.views = list(BASE_VIEWS) + [
             View(f"channel:{c.id}", c.name, c.id) for c in self.channels if c.enabled]
         self.query_one(ViewBar).views = self.views
-        self.request_counts()
+        if self.table.painted.is_set():
+            self.request_counts()
+        # else: counts wait for the first rows (``_painted``) — one reader connection serves
+        # both, and the rows are what the agent is waiting for
 
     def base_query(self) -> TicketQuery:
         agent = self.tapp.agent

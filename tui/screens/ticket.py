@@ -25,7 +25,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from engine.channels.email_compose import render_signature
 from engine.models import Channel, Message
@@ -34,6 +34,7 @@ from tui import pickers
 from tui.screens.base import TickettyScreen
 from tui.text import line
 from tui.widgets.composer import Composer
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.properties import PropertiesPanel, TicketContext
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.thread import ThreadView
@@ -98,7 +99,7 @@ class TicketScreen(TickettyScreen):
         composer.display = False
         yield composer
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def _key(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` now (after the config's keymap)."""

@@ -25,13 +25,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Static
+from textual.widgets import Button, DataTable, Static
 
 from engine.channels.setup import SettingError
 from engine.store import StoreError
 from tui.screens.base import TickettyScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.text import line
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import FieldSpec, SettingsForm
 from tui.widgets.status_bar import StatusBar
 
@@ -135,7 +136,7 @@ class AdminListScreen(TickettyScreen):
         table.add_columns(*self.COLUMNS)
         yield table
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> DataTable:

@@ -22,12 +22,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 
 from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from tui.app import TickettyApp
@@ -166,7 +167,7 @@ class WizardStep(Screen[str]):
             yield Button("Cancel", id="wizard-cancel")
             yield Button("Back", id="wizard-back", disabled=self.number == 1)
             yield Button(self.NEXT_LABEL, id="wizard-next", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     def body(self) -> ComposeResult:
         yield from ()
