@@ -1,6 +1,6 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
-NAME is one of ``ingest``, ``search``, ``latency``, ``queue``. Each prints a table (or one JSON
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -15,6 +15,7 @@ BENCHES = {
     "search": "FTS queries at N messages (p99 target < 100 ms at 1,000,000)",
     "latency": "forwarded mail arrival -> visible in a second process",
     "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
+    "startup": "process start -> first rows of the queue in tmux at N tickets",
 }
 
 

@@ -58,3 +58,10 @@ def test_mailgen_is_deterministic_and_parseable():
     parsed = [parse_email(raw, channel_id=1) for raw in a]
     assert any(m.in_reply_to for m in parsed)  # some replies thread to earlier mails
     assert len({m.key for m in parsed}) == 50
+
+
+def test_startup_small():
+    r = bench("startup", "--tickets", "500", "--runs", "1")
+    assert r["tickets"] == 500
+    assert r["first_rows_ms"] > 0 and len(r["first_rows_runs_ms"]) == 1
+    assert r["python_start_ms"] > 0 and r["textual_start_ms"] > 0
