@@ -138,3 +138,22 @@ def test_attachments_and_no_recipient() -> None:
     assert att.get_filename() == "log.txt" and att.get_content() == "line\n"
     with pytest.raises(ValueError):
         compose(to=[])
+
+
+def test_html_signature_used_in_html_part_with_escaped_names():
+    import email as email_lib
+    from email.policy import compat32
+
+    from engine.channels.email_compose import compose_reply
+    from engine.channels.email_settings import EmailSettings
+
+    settings = EmailSettings(address="help@acme.test", mode="forwarding", company_name="Acme",
+                             signature="{full_name}\nAcme",
+                             signature_html="<b>{full_name}</b> — <i>Acme</i>")
+    out = compose_reply(settings, to="c@example.com", subject="Hi", text="Hello", ticket_id=1,
+                        message_id=2, idempotency_key="k", agent_name="Ann <script>")
+    msg = email_lib.message_from_bytes(out.raw, policy=compat32)
+    parts = {p.get_content_type(): p.get_payload(decode=True).decode() for p in msg.walk()
+             if not p.is_multipart()}
+    assert "<b>Ann &lt;script&gt;</b> — <i>Acme</i>" in parts["text/html"]
+    assert "Ann <script>\nAcme" in parts["text/plain"].replace("\r\n", "\n")

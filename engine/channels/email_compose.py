@@ -62,8 +62,11 @@ def split_name(full_name: str) -> tuple[str, str]:
     return parts[0], " ".join(parts[1:])
 
 
-def render_signature(template: str, agent_name: str) -> str:
-    """Fill ``{full_name}``, ``{first_name}``, ``{last_name}``; other braces stay as written."""
+def render_signature(template: str, agent_name: str, *, escape_html: bool = False) -> str:
+    """Fill ``{full_name}``, ``{first_name}``, ``{last_name}``; other braces stay as written.
+
+    ``escape_html``: the template is HTML, so the names are escaped before they go in.
+    """
     if not template:
         return ""
     first, last = split_name(agent_name)
@@ -72,6 +75,8 @@ def render_signature(template: str, agent_name: str) -> str:
         "first_name": first,
         "last_name": last,
     }
+    if escape_html:
+        values = {k: html.escape(v) for k, v in values.items()}
     return _TOKEN_RE.sub(lambda m: values[m.group(1)], template)
 
 
@@ -167,7 +172,10 @@ def compose_reply(
     body = (text or "").replace("\r\n", "\n").rstrip()
     plain = f"{body}\n\n-- \n{sig}\n" if sig else f"{body}\n"
     html_body = text_to_html(body)
-    if sig:
+    html_sig = render_signature(settings.signature_html, agent_name or "", escape_html=True)
+    if html_sig.strip():
+        html_body += f'\n<div class="signature">{html_sig}</div>'
+    elif sig:
         html_body += (
             '\n<div class="signature">-- <br>\n'
             + html.escape(sig).replace("\n", "<br>\n")

@@ -79,6 +79,11 @@ class EmailSettings(BaseModel):
         description="Signature appended to replies; {full_name}, {first_name} and {last_name} "
         "are replaced by the sending agent's name.",
     )
+    signature_html: str = Field(
+        "",
+        description="Optional HTML signature for the HTML part of replies (same name tokens); "
+        "empty = the plain signature, escaped.",
+    )
 
     # -- Automatic acknowledgement -----------------------------------------------------------
     auto_reply: bool = Field(

@@ -59,7 +59,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 IMAP_FIELDS = ["imap_host", "imap_port", "imap_security", "imap_user", "imap_password",
                "imap_folder"]
 SMTP_FIELDS = ["smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_password"]
-DETAIL_FIELDS = ["from_name_mode", "company_name", "address", "signature", "use_original_sender"]
+DETAIL_FIELDS = ["from_name_mode", "company_name", "address", "signature", "signature_html",
+                 "use_original_sender"]
 TOKENS = [("full_name", "Full name"), ("first_name", "First name"), ("last_name", "Last name")]
 SAMPLE_TEXT = "Hello,\n\nThanks for writing in: we are looking into it and will get back to you."
 
@@ -248,9 +249,10 @@ class DetailsStep(WizardStep):
         with Horizontal(id="details-columns"):
             with Vertical(id="details-left"):
                 yield SettingsForm(specs_from_model(
-                    EmailSettings, DETAIL_FIELDS, multiline=["signature"],
+                    EmailSettings, DETAIL_FIELDS, multiline=["signature", "signature_html"],
                     labels={"address": "From address", "from_name_mode": "Sender name",
-                            "use_original_sender": "Credit original sender"},
+                            "use_original_sender": "Credit original sender",
+                            "signature_html": "HTML signature"},
                     choices={"from_name_mode": [(f"{line(example)} at Company",
                                                  "agent_and_company"),
                                                 ("Company only", "company")]}),
