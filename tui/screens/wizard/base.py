@@ -80,6 +80,11 @@ class Wizard:
             step = steps[index](self, index + 1, len(steps))
             answer = await self.app.push_screen_wait(step)
             if answer == CANCEL or answer is None:
+                if self.channel is not None and not self.channel.enabled:
+                    # saved (disabled) by the history step: say so rather than leave it unseen
+                    self.app.notify(f"Channel {self.channel.name!r} was saved but stays disabled;"
+                                    " enable it on the channels screen (space) when ready.",
+                                    title="Wizard cancelled", timeout=8)
                 return None
             index = max(0, index - 1) if answer == BACK else index + 1
 
