@@ -198,17 +198,30 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
             thread_key=thread_key, updated_at=tx.now,
         )
         created = True
-    message_id = add_message(
-        tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
-        author_name=msg.sender_name or msg.sender,
-        author_email=msg.sender.lower() if msg.sender_kind == "email" else None,
-        contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
-        delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
-        attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
-        # a ticket created just above already has this activity time, unread and updated_at:
-        # skip the UPDATE (it rewrote five indexes on activity_at for nothing)
-        touch=not created,
-    )
+    ours = msg.extra.get("history_outbound")  # an imported answer of ours (mail history)
+    if ours:
+        agent = tx.one("SELECT id, name FROM agents WHERE email=?", (ours["author_email"],))
+        message_id = add_message(
+            tx, ticket_id, direction=Direction.outbound, text=msg.text, html=msg.html,
+            author_name=(agent["name"] if agent else "") or ours.get("author_name")
+            or ours["author_email"],
+            author_email=ours["author_email"], agent_id=agent["id"] if agent else None,
+            external_id=msg.key, channel_id=msg.channel_id, delivery_state=DeliveryState.sent,
+            at=at, subject=msg.subject or None,
+            attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
+        )
+    else:
+        message_id = add_message(
+            tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
+            author_name=msg.sender_name or msg.sender,
+            author_email=msg.sender.lower() if msg.sender_kind == "email" else None,
+            contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
+            delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
+            attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
+            # a ticket created just above already has this activity time, unread and
+            # updated_at: skip the UPDATE (it rewrote five indexes on activity_at for nothing)
+            touch=not created,
+        )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = reopen(tx, ticket_id, reason="reopened by a customer reply")
     if msg.sender_kind == "email":

@@ -45,8 +45,11 @@ def iter_raw(fmt: str, path: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def prepare(raws: list[tuple[str, bytes]], *, channel_id: int | None, status: str,
-            since: datetime | None, quarantine: list[tuple[str, str, bytes]]
-            ) -> list[InboundMessage]:
+            since: datetime | None, quarantine: list[tuple[str, str, bytes]],
+            ours: set[str] | frozenset[str] = frozenset()) -> list[InboundMessage]:
+    """Parse and order mail for import. Mail *from* one of ``ours`` (the channel's address,
+    our agents) is history of our own answers: it goes in as an outbound message, credited to
+    the agent, on the recipient's ticket — never as a ticket from ourselves."""
     out: list[InboundMessage] = []
     for where, raw in raws:
         try:
@@ -56,9 +59,33 @@ def prepare(raws: list[tuple[str, bytes]], *, channel_id: int | None, status: st
             continue
         if since is not None and msg.received_at < since:
             continue
-        out.append(msg.model_copy(update={"import_status": status, "source": Source.import_}))
+        msg = msg.model_copy(update={"import_status": status, "source": Source.import_})
+        author = str(msg.extra.get("from_address") or msg.sender).lower()
+        if author in ours:
+            msg = _as_outbound(msg, raw, author, ours)
+            if msg is None:
+                continue  # between ourselves only: not a customer conversation
+        out.append(msg)
     out.sort(key=lambda m: m.received_at)
     return out
+
+
+def _as_outbound(msg: InboundMessage, raw: bytes, author: str, ours: set[str] | frozenset[str]
+                 ) -> InboundMessage | None:
+    from email.parser import BytesHeaderParser
+    from email.policy import compat32
+    from email.utils import getaddresses
+
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    recipients = [(n, a.lower()) for n, a in getaddresses(headers.get_all("To", []) +
+                                                          headers.get_all("Cc", [])) if "@" in a]
+    customer = next(((n, a) for n, a in recipients if a not in ours), None)
+    if customer is None:
+        return None
+    extra = {**msg.extra, "history_outbound": {"author_email": author,
+                                               "author_name": msg.extra.get("from_name") or ""}}
+    return msg.model_copy(update={"sender": customer[1], "sender_name": customer[0],
+                                  "extra": extra, "ticket_hint": None})
 
 
 async def import_mail(store: Store, fmt: str, path: Path, *, status: str = "closed",
@@ -85,10 +112,21 @@ async def import_mail(store: Store, fmt: str, path: Path, *, status: str = "clos
         when = when.replace(tzinfo=UTC)
     quarantine: list[tuple[str, str, bytes]] = []
     messages = prepare(list(iter_raw(fmt, Path(path))), channel_id=channel_id, status=status,
-                       since=when, quarantine=quarantine)
+                       since=when, quarantine=quarantine, ours=await our_addresses(store, channel_id))
     for where, reason, raw in quarantine:
         await store.add_quarantine(f"import:{fmt}", f"{where}: {reason}", raw, channel_id)
     report = await import_messages(store, messages, progress)
     report.rows += len(quarantine)
     report.quarantined = len(quarantine)
     return report
+
+
+async def our_addresses(store: Store, channel_id: int | None) -> set[str]:
+    """The channel's own address(es) and every agent's: who "we" are in a mail archive."""
+    ours = {a.email for a in await store.agents()}
+    for channel in await store.channels():
+        if channel.kind == "email" and (channel_id is None or channel.id == channel_id):
+            address = channel.settings.get("address")
+            if address:
+                ours.add(str(address).lower())
+    return ours

@@ -206,7 +206,9 @@ class EmailAdapter(ChannelAdapter):
         """
         from engine.channels.imap_client import ImapError, uid_set
         from engine.importers import import_messages
-        from engine.mail_import import prepare
+        from engine.mail_import import our_addresses, prepare
+
+        ours = await our_addresses(self.store, self.channel.id)
 
         client = self._imap_client()
         await client.connect()
@@ -232,7 +234,7 @@ class EmailAdapter(ChannelAdapter):
                 bad: list[tuple[str, str, bytes]] = []
                 messages = prepare([(f"imap uid {u}", raw) for u, raw in parse_fetch(fetched.lines)],
                                    channel_id=self.channel.id, status=status, since=None,
-                                   quarantine=bad)
+                                   quarantine=bad, ours=ours)
                 for where, reason, raw in bad:
                     await self.store.add_quarantine("email:history", f"{where}: {reason}", raw,
                                                     self.channel.id)

@@ -56,3 +56,26 @@ def test_eml_import_and_bad_path(db_path, tmp_path):
     assert json.loads(cli(db_path, "import", "eml", str(tmp_path / "one.eml"), "--json").stdout)["created"] == 1
     p = cli(db_path, "import", "maildir", str(tmp_path / "nope"))
     assert p.returncode != 0 and "no such file" in p.stderr
+
+
+def test_our_own_answers_in_the_archive_become_outbound_messages(db_path, tmp_path):
+    for email, name in (("ada@acme.test", "Ada Agent"), ("bob@acme.test", "Bob Agent")):
+        assert cli(db_path, "agents", "add", "--email", email, "--name", name).returncode == 0
+    box = mailbox.mbox(str(tmp_path / "sent.mbox"))
+    box.add(mail("Broken pedal", frm="Cleo <cleo@example.com>", msgid="<c1@example.com>",
+                 Date="Mon, 02 Feb 2026 10:00:00 +0000"))
+    box.add(mail("Re: Broken pedal", frm="Ada Agent <ada@acme.test>", to="Cleo <cleo@example.com>",
+                 msgid="<r1@acme.test>", In_Reply_To="<c1@example.com>", body="We'll send a new one.",
+                 Date="Mon, 02 Feb 2026 11:00:00 +0000"))
+    box.add(mail("Re: Broken pedal", frm="Cleo <cleo@example.com>", msgid="<c2@example.com>",
+                 In_Reply_To="<r1@acme.test>", body="Thanks!", Date="Mon, 02 Feb 2026 12:00:00 +0000"))
+    box.add(mail("Lunch?", frm="ada@acme.test", to="bob@acme.test", msgid="<int@acme.test>",
+                 Date="Mon, 02 Feb 2026 12:30:00 +0000"))  # between colleagues: not a ticket
+    box.flush()
+    report = json.loads(cli(db_path, "import", "mbox", str(tmp_path / "sent.mbox"), "--json").stdout)
+    assert report["created"] == 1
+    tickets = json.loads(cli(db_path, "tickets", "list", "--view", "all", "--json").stdout)
+    assert len(tickets) == 1 and tickets[0]["contact"]["email"] == "cleo@example.com"
+    shown = json.loads(cli(db_path, "tickets", "show", str(tickets[0]["id"]), "--json").stdout)
+    thread = [(m["direction"], m["author"]) for m in shown["messages"] if m["direction"] != "system"]
+    assert thread == [("inbound", "Cleo"), ("outbound", "Ada Agent"), ("inbound", "Cleo")]
