@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -164,6 +165,9 @@ class TickettyApp(App[int]):
     def rows_painted(self) -> None:
         """The queue painted its first real rows: log start-up time once."""
         if self.ready_ms is None:
+            # everything built so far (modules, CSS, widgets, themes) lives as long as the app:
+            # keep it out of the cyclic collector so gen-2 passes don't stall a keypress
+            gc.freeze()
             self.ready_ms = (time.monotonic() - self.started_at) * 1000
             log.info("ready in %d ms", self.ready_ms)
             self.log.info(f"ready in {self.ready_ms:.0f} ms")

@@ -438,6 +438,53 @@ class TicketTable(ScrollView, can_focus=True):
             self._columns = layout(width)
         return self._columns
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual's per-line pipeline, minus the copies that defeat its own caches.
+
+        Textual's ``StylesCache`` wraps every line it gets from :meth:`render_line` in a new
+        :class:`Strip` and re-runs the line filters (``ANSIToTruecolor``) on it — for all ~44
+        rows each time the table scrolls, although the rows are cached in ``_strips``. With
+        no border, padding, outline, tint, hatch or opacity (the table's CSS) that wrapper is
+        the identity, so the cached strip itself goes through the filters: ``Strip`` caches
+        filter, crop and divide results per object, and a row already on screen costs a few
+        dict lookups when the table scrolls. Anything else takes Textual's path.
+        """
+        if not self._plain_box():
+            return super().render_lines(crop)
+        width = self.region.width
+        base_background, background = self.background_colors
+        filters = self.get_line_filters()
+        x1, x2 = crop.column_span
+        cropped = (x1, x2) != (0, width)
+        out = []
+        top = int(self.scroll_offset.y) - 1
+        cached = self._strips.get if self.loaded else None
+        for y in crop.line_range:
+            index = top + y
+            strip = None
+            if cached is not None and y and index < self.total:
+                strip = cached((index, index == self.cursor))
+            if strip is None:
+                strip = self.render_line(y)
+            if strip.cell_length != width:
+                inner, _ = self._styles_cache.get_inner_outer(base_background, background)
+                strip = strip.adjust_cell_length(width, inner.rich_style)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            if cropped:
+                strip = strip.crop(x1, x2)
+            out.append(strip)
+        return out
+
+    def _plain_box(self) -> bool:
+        styles = self.styles
+        return (not any(styles.gutter) and not styles.border_top[0] and not styles.outline_top[0]
+                and not styles.outline_left[0] and not styles.outline_right[0]
+                and not styles.outline_bottom[0] and not styles.tint.a and self.opacity == 1.0
+                and styles.text_opacity == 1.0 and self.content_region.size == self.region.size
+                and not (styles.has_rule("hatch") and styles.hatch != "none")
+                and not (self.auto_links and self.hover_style._link_id))
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         columns = self._columns_for(width)
@@ -501,9 +548,20 @@ class TicketTable(ScrollView, can_focus=True):
     @staticmethod
     def _strip(cells: list[str], columns: list[tuple[str, str, int]], style: Style, width: int,
                styles: dict[int, Style] | None = None) -> Strip:
+        # one segment per run of same-styled columns: every segment costs Textual's line
+        # filters and the compositor's cuts again on each repaint
         segments = []
+        run: list[str] = []
+        run_style = style
         for i, (text, (_, _, w)) in enumerate(zip(cells, columns, strict=True)):
-            segments.append(Segment(set_cell_size(text, w) + " ", (styles or {}).get(i, style)))
+            cell_style = styles.get(i, style) if styles else style
+            if cell_style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run_style = cell_style
+            run.append(set_cell_size(text, w) + " ")
+        if run:
+            segments.append(Segment("".join(run), run_style))
         return Strip(segments).adjust_cell_length(width, style)
 
     def _message(self, text: str, component: str, width: int, center: bool = False) -> Strip:
