@@ -292,12 +292,22 @@ class EmailAdapter(ChannelAdapter):
         from engine.channels.smtp_sender import EmailSendError, send_mail
 
         try:
-            await send_mail(self.settings, composed)
+            await send_mail(self.settings, composed, token_getter=self._token_getter())
         except EmailSendError as exc:
             if not getattr(exc, "transient", True):
                 raise PermanentError(str(exc)) from exc
             raise
         return composed.message_id
+
+    def _token_getter(self) -> Any:
+        """XOAUTH2 access tokens for SMTP (refreshed via httpx), one provider per adapter."""
+        if not self.settings.oauth_provider:
+            return None
+        if getattr(self, "_tokens", None) is None:
+            from engine.channels.email_oauth import OAuthTokenProvider
+
+            self._tokens = OAuthTokenProvider(self.settings)
+        return self._tokens
 
     async def send_notification(self, item: OutboxItem) -> str | None:
         """An automatic mail to an agent (e.g. a ticket routed to them while away)."""

@@ -282,3 +282,72 @@ def test_kill_9_mid_imap_sync_then_rerun_loses_and_duplicates_nothing(db_path, m
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == n
     assert conn.execute("SELECT count(*) FROM messages WHERE direction='inbound'").fetchone()[0] == n
     assert conn.execute("SELECT count(DISTINCT external_id) FROM messages").fetchone()[0] == n
+
+
+async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
+    """A reply from an OAuth (Gmail/Office 365 style) channel: the access token is refreshed
+    over HTTP (httpx) from a local token endpoint and presented with SASL XOAUTH2 to a real
+    SMTP server (aiosmtpd) that checks it."""
+    import base64
+    import http.server
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from engine.channels.email import EmailAdapter
+    from engine.outbox import Outbox
+    from engine.store import Store
+
+    class Token(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - stdlib name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"access_token": "fresh-token", "expires_in": 3600}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Token)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    received: list[bytes] = []
+    logins: list[str] = []
+
+    class Handler:
+        async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd's hook name
+            decoded = base64.b64decode(args[1]).decode()
+            logins.append(decoded)
+            ok = decoded == "user=help@acme.test\x01auth=Bearer fresh-token\x01\x01"
+            return AuthResult(success=ok, handled=False)
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            received.append(envelope.original_content or envelope.content)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, auth_require_tls=False)
+    controller.start()
+    try:
+        async with Store(db_path) as store:
+            admin = await ensure_first_admin(store, "ada@acme.test", "Ada")
+            ch = await store.add_channel(Channel(kind="email", name="Gmail", settings={
+                "address": "help@acme.test", "mode": "forwarding", "smtp_host": "127.0.0.1",
+                "smtp_port": port, "smtp_security": "none", "oauth_provider": "gmail",
+                "oauth_client_id": "cid", "oauth_refresh_token": "refresh",
+                "oauth_token_url": f"http://127.0.0.1:{httpd.server_address[1]}/token"}))
+            desk = Desk(store, admin)
+            r = await desk.create_ticket(subject="Hi", from_email="c@example.com", body="hello",
+                                         channel_id=ch.id)
+            _, oid = await desk.reply(r.ticket_id, "Answer")
+            adapter = EmailAdapter(ch)
+            adapter.store = store
+            outbox = Outbox(store, senders={"reply": adapter.send})
+            assert await outbox.deliver(await outbox.item(oid)) == "sent"
+    finally:
+        controller.stop()
+        httpd.shutdown()
+    assert logins == ["user=help@acme.test\x01auth=Bearer fresh-token\x01\x01"]
+    assert len(received) == 1 and b"Answer" in received[0]
