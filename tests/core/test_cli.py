@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from crash import kill_9_after_tickets
 
 BIN = str(Path(sys.executable).parent / "ticketty")
 
@@ -153,22 +154,7 @@ def test_kill_9_mid_import_then_rerun_has_no_duplicates(db_path, tmp_path):
     path = tmp_path / "big.csv"
     n = 30000
     write_csv(path, n)
-    proc = subprocess.Popen([BIN, "--db", str(db_path), "import", "csv", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    seen = 0
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
-        try:
-            conn = sqlite3.connect(db_path, timeout=5)
-            seen = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-            conn.close()
-        except sqlite3.Error:
-            continue
-        if seen > 0:
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    seen = kill_9_after_tickets([BIN, "--db", str(db_path), "import", "csv", str(path)], db_path)
     assert 0 < seen < n, "the import must be killed halfway"
     report = j(db_path, "import", "csv", str(path))
     assert report["created"] + report["duplicates"] == n

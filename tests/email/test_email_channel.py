@@ -251,30 +251,17 @@ async def _count(store, n):
 
 
 def test_kill_9_mid_imap_sync_then_rerun_loses_and_duplicates_nothing(db_path, mail_user):
-    import signal
     import sqlite3
+
+    from crash import kill_9_after_tickets
 
     n = 400
     mail_user.append_many([mail(f"Bulk {i}", frm=f"bulk{i}@example.com", msgid=f"<bulk{i}@example.com>")
                            for i in range(n)])
     sets = sum([["--set", f"{k}={v}"] for k, v in mail_user.settings().items()], [])
     assert cli(db_path, "channels", "add", "email", "--name", "Inbox", *sets).returncode == 0
-    proc = subprocess.Popen([BIN, "--db", str(db_path), "channels", "sync", "Inbox"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seen = 0
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-        try:
-            conn = sqlite3.connect(db_path, timeout=5)
-            seen = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-            conn.close()
-        except sqlite3.Error:
-            continue
-        if seen >= 20:
-            break
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    seen = kill_9_after_tickets([BIN, "--db", str(db_path), "channels", "sync", "Inbox"], db_path,
+                                at_least=20)
     assert 0 < seen < n, "the sync must be killed halfway"
     p = cli(db_path, "channels", "sync", "Inbox", "--json")
     assert p.returncode == 0, p.stderr
