@@ -102,6 +102,7 @@ class TickettyApp(App[int]):
 
         self.push_screen(QueueScreen())
         self.run_worker(self._run_engine(), name="engine", group="engine", exit_on_error=False)
+        self.set_timer(10, gc.enable)  # in case no rows are ever painted (a start-up error)
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     async def _run_engine(self) -> None:
@@ -168,6 +169,7 @@ class TickettyApp(App[int]):
             # everything built so far (modules, CSS, widgets, themes) lives as long as the app:
             # keep it out of the cyclic collector so gen-2 passes don't stall a keypress
             gc.freeze()
+            gc.enable()  # ticketty's CLI disables it for the start-up
             self.ready_ms = (time.monotonic() - self.started_at) * 1000
             log.info("ready in %d ms", self.ready_ms)
             self.log.info(f"ready in {self.ready_ms:.0f} ms")
