@@ -262,6 +262,9 @@ async def ingest_many(store: Store, msgs: Sequence[InboundMessage]) -> list[Inge
 
 async def assign_pending(store: Store) -> list[int]:
     """Route tickets that found no eligible agent earlier; returns the ticket ids assigned."""
+    waiting = await store.read(lambda c: c.execute("SELECT 1 FROM routing_pending LIMIT 1").fetchone())
+    if waiting is None:
+        return []  # the common case: no write transaction for nothing
 
     def fn(tx: Tx) -> list[int]:
         batch = _Batch()

@@ -32,6 +32,8 @@ from engine.outbox import OutboxItem, PermanentError
 
 log = logging.getLogger(__name__)
 
+TRUSTED_TTL = 5.0  # seconds an agent-address snapshot is reused for attribution
+
 
 class _StoreSyncState:
     """IMAP ``(uidvalidity, last_uid)`` per folder, kept in the channel's state row."""
@@ -64,11 +66,17 @@ class EmailAdapter(ChannelAdapter):
         self.imap: Any = None
         self.received = 0
         self.quarantined = 0
+        self._trusted_cache: tuple[float, set[str]] | None = None
 
     # ------------------------------------------------------------------ receiving
     async def _trusted(self) -> set[str]:
-        agents = await self.store.agents()
-        return {a.email for a in agents} | {self.settings.address}
+        """Our agents' and the channel's addresses (forwarded-mail attribution), read at most
+        every few seconds rather than once per mail."""
+        now = time.monotonic()
+        if self._trusted_cache is None or now - self._trusted_cache[0] > TRUSTED_TTL:
+            agents = await self.store.agents()
+            self._trusted_cache = (now, {a.email for a in agents} | {self.settings.address})
+        return self._trusted_cache[1]
 
     async def ingest_raw(self, raw: bytes, source: str) -> IngestResult | None:
         """Parse, attribute and ingest one mail; quarantine it if it cannot be parsed."""

@@ -255,7 +255,7 @@ def test_kill_9_mid_imap_sync_then_rerun_loses_and_duplicates_nothing(db_path, m
 
     from crash import kill_9_after_tickets
 
-    n = 400
+    n = 600
     mail_user.append_many([mail(f"Bulk {i}", frm=f"bulk{i}@example.com", msgid=f"<bulk{i}@example.com>")
                            for i in range(n)])
     sets = sum([["--set", f"{k}={v}"] for k, v in mail_user.settings().items()], [])
