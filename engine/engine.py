@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,10 @@ class Engine:
         self.run_channels = self.config.engine.run_channels if run_channels is None else run_channels
         self.is_leader = False
         self.outbox = Outbox(self.store, resolve=self._resolve_sender)
-        self.extra_senders: dict[str, Sender] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._leader_tasks: set[asyncio.Task[Any]] = set()
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
         self._adapters: dict[int, Any] = {}
-        self.started_at = time.monotonic()
-        self.on_leadership: list[Callable[[bool], Awaitable[None] | None]] = []
 
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
@@ -124,10 +121,6 @@ class Engine:
         self._spawn(self.outbox.run(self.config.engine.outbox_interval), "outbox", self._leader_tasks)
         self._spawn(self._supervise_channels(), "channels", self._leader_tasks)
         self._spawn(self._pending_loop(), "pending-routing", self._leader_tasks)
-        for cb in self.on_leadership:
-            result = cb(True)
-            if asyncio.iscoroutine(result):
-                await result
 
     async def _stop_leading(self) -> None:
         if not self.is_leader:
@@ -148,8 +141,6 @@ class Engine:
         return adapter_class(channel.kind)(channel, self)
 
     async def _resolve_sender(self, item: OutboxItem) -> Sender | None:
-        if item.kind in self.extra_senders:
-            return self.extra_senders[item.kind]
         return await resolve_sender(self.store, item, self, self._adapters)
 
     async def _supervise_channels(self) -> None:
