@@ -22,7 +22,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
 
-from engine.channels.email_parse import SUBJECT_TOKEN_RE, normalize_msgid
+from engine.channels.email_decode import normalize_msgid
+from engine.channels.email_parse import SUBJECT_TOKEN_RE
 from engine.channels.email_settings import EmailSettings
 from engine.models import utcnow
 
