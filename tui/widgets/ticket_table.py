@@ -30,8 +30,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from rich.cells import set_cell_size
-from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -42,8 +40,15 @@ from textual.strip import Strip
 
 from engine.models import Ticket
 from engine.store import TicketQuery
-from tui.text import line
-from tui.timefmt import ago, system_clock
+from tui.timefmt import system_clock
+from tui.widgets.ticket_rows import (
+    build_strip,
+    cell,
+    layout,
+    message_strip,
+    plain_box,
+    render_cached_lines,
+)
 
 PAGE = 100  # rows per SQL window
 MAX_PAGES = 40  # pages kept in memory (4,000 tickets)
@@ -57,54 +62,6 @@ class TicketSource(Protocol):
     async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
                            total: int | None = None) -> list[Ticket]: ...
     async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None: ...
-
-
-COLUMNS: list[tuple[str, str, int]] = [
-    # key, title, width (0 = takes the rest)
-    ("mark", "", 2),
-    ("id", "#", 8),
-    ("channel", "CHANNEL", 11),
-    ("subject", "SUBJECT", 0),
-    ("contact", "CONTACT", 20),
-    ("status", "STATUS", 9),
-    ("priority", "PRIO", 7),
-    ("assignee", "ASSIGNEE", 15),
-    ("activity", "ACTIVITY", 9),
-]
-_DROP_ORDER = ["assignee", "contact", "channel", "priority"]  # dropped first on narrow screens
-
-
-def layout(width: int) -> list[tuple[str, str, int]]:
-    """The columns that fit ``width`` cells, the subject taking what is left."""
-    cols = list(COLUMNS)
-    for name in _DROP_ORDER:
-        fixed = sum(c[2] + 1 for c in cols)
-        if width - fixed >= 20:
-            break
-        cols = [c for c in cols if c[0] != name]
-    fixed = sum(c[2] + 1 for c in cols if c[2])
-    subject = max(8, width - fixed - 1)
-    return [(k, t, w or subject) for k, t, w in cols]
-
-
-def cell(ticket: Ticket, key: str, now: datetime) -> str:
-    if key == "mark":
-        return "●" if ticket.unread else " "
-    if key == "id":
-        return f"#{ticket.id}"
-    if key == "channel":
-        return line(ticket.channel_name or ticket.source.value)
-    if key == "subject":
-        return line(ticket.subject) or "(no subject)"
-    if key == "contact":
-        return line(ticket.contact_name or ticket.contact_email or "-")
-    if key == "status":
-        return ticket.status
-    if key == "priority":
-        return ticket.priority.value
-    if key == "assignee":
-        return line(ticket.assignee_name or "-")
-    return ago(ticket.last_activity_at, now)
 
 
 class TicketTable(ScrollView, can_focus=True):
@@ -439,51 +396,14 @@ class TicketTable(ScrollView, can_focus=True):
         return self._columns
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Textual's per-line pipeline, minus the copies that defeat its own caches.
-
-        Textual's ``StylesCache`` wraps every line it gets from :meth:`render_line` in a new
-        :class:`Strip` and re-runs the line filters (``ANSIToTruecolor``) on it — for all ~44
-        rows each time the table scrolls, although the rows are cached in ``_strips``. With
-        no border, padding, outline, tint, hatch or opacity (the table's CSS) that wrapper is
-        the identity, so the cached strip itself goes through the filters: ``Strip`` caches
-        filter, crop and divide results per object, and a row already on screen costs a few
-        dict lookups when the table scrolls. Anything else takes Textual's path.
-        """
-        if not self._plain_box():
+        """Textual's per-line pipeline, minus the copies that defeat its own caches (see
+        :func:`~tui.widgets.ticket_rows.render_cached_lines`)."""
+        if not plain_box(self):
             return super().render_lines(crop)
-        width = self.region.width
-        base_background, background = self.background_colors
-        filters = self.get_line_filters()
-        x1, x2 = crop.column_span
-        cropped = (x1, x2) != (0, width)
-        out = []
-        top = int(self.scroll_offset.y) - 1
-        cached = self._strips.get if self.loaded else None
-        for y in crop.line_range:
-            index = top + y
-            strip = None
-            if cached is not None and y and index < self.total:
-                strip = cached((index, index == self.cursor))
-            if strip is None:
-                strip = self.render_line(y)
-            if strip.cell_length != width:
-                inner, _ = self._styles_cache.get_inner_outer(base_background, background)
-                strip = strip.adjust_cell_length(width, inner.rich_style)
-            for line_filter in filters:
-                strip = strip.apply_filter(line_filter, background)
-            if cropped:
-                strip = strip.crop(x1, x2)
-            out.append(strip)
-        return out
+        return render_cached_lines(self, crop)
 
     def _plain_box(self) -> bool:
-        styles = self.styles
-        return (not any(styles.gutter) and not styles.border_top[0] and not styles.outline_top[0]
-                and not styles.outline_left[0] and not styles.outline_right[0]
-                and not styles.outline_bottom[0] and not styles.tint.a and self.opacity == 1.0
-                and styles.text_opacity == 1.0 and self.content_region.size == self.region.size
-                and not (styles.has_rule("hatch") and styles.hatch != "none")
-                and not (self.auto_links and self.hover_style._link_id))
+        return plain_box(self)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -545,28 +465,7 @@ class TicketTable(ScrollView, can_focus=True):
             styles[index] = style + self._style(f"ticket-table--{ticket.priority.value}")
         return self._strip(cells, columns, style, width, styles)
 
-    @staticmethod
-    def _strip(cells: list[str], columns: list[tuple[str, str, int]], style: Style, width: int,
-               styles: dict[int, Style] | None = None) -> Strip:
-        # one segment per run of same-styled columns: every segment costs Textual's line
-        # filters and the compositor's cuts again on each repaint
-        segments = []
-        run: list[str] = []
-        run_style = style
-        for i, (text, (_, _, w)) in enumerate(zip(cells, columns, strict=True)):
-            cell_style = styles.get(i, style) if styles else style
-            if cell_style is not run_style and run:
-                segments.append(Segment("".join(run), run_style))
-                run = []
-            run_style = cell_style
-            run.append(set_cell_size(text, w) + " ")
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        return Strip(segments).adjust_cell_length(width, style)
+    _strip = staticmethod(build_strip)
 
     def _message(self, text: str, component: str, width: int, center: bool = False) -> Strip:
-        style = self._style(component)
-        text = set_cell_size(text, width)
-        if center:
-            text = set_cell_size(" " * max(0, (width - len(text.rstrip())) // 2) + text.rstrip(), width)
-        return Strip([Segment(text, style)], width)
+        return message_strip(text, self._style(component), width, center)
