@@ -212,7 +212,7 @@ class EmailAdapter(ChannelAdapter):
         order and the Message-ID is the key, so a rerun (or a crash halfway) duplicates nothing.
         Afterwards the live channel starts after the newest imported UID.
         """
-        from engine.channels.imap_client import ImapError, uid_set
+        from engine.channels.imap_proto import ImapError, uid_set
         from engine.importers import import_messages
         from engine.mail_import import our_addresses, prepare
 
@@ -232,7 +232,7 @@ class EmailAdapter(ChannelAdapter):
             report = {"found": len(uids), "created": 0, "duplicates": 0, "quarantined": 0}
             if progress:
                 progress(0, len(uids))
-            from engine.channels.imap_client import parse_fetch
+            from engine.channels.imap_proto import parse_fetch
 
             for i in range(0, len(uids), client.batch_size):
                 batch = uids[i:i + client.batch_size]

@@ -10,7 +10,8 @@ moved.
 
 aioimaplib gives raw response lines (the FETCH literal is a ``bytearray`` among them) that we
 walk ourselves; it has no STARTTLS helper, so :func:`_starttls` upgrades the transport with
-``loop.start_tls``.
+``loop.start_tls``. Connection-free helpers (sync state, errors, mailbox names, UID sets,
+FETCH parsing) live in :mod:`engine.channels.imap_proto`.
 """
 
 from __future__ import annotations
@@ -18,128 +19,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import aioimaplib
 from aioimaplib.aioimaplib import STOP_WAIT_SERVER_PUSH, Command
 
 from engine.channels.email_oauth import OAuthError, OAuthTokenProvider
 from engine.channels.email_settings import EmailSettings
+from engine.channels.imap_proto import (
+    _EXISTS_RE,
+    _UIDVALIDITY_RE,
+    ImapError,
+    MemorySyncState,
+    SyncState,
+    _text,
+    encode_mailbox,
+    parse_fetch,
+    uid_set,
+)
 from engine.channels.smtp_sender import describe_connect_error, test_smtp_connection
 from engine.models import utcnow
 
 log = logging.getLogger(__name__)
 
 OnMessage = Callable[[int, bytes], Awaitable[Any]]
-_UIDVALIDITY_RE = re.compile(rb"\[UIDVALIDITY (\d+)\]")
-_UIDNEXT_RE = re.compile(rb"\[UIDNEXT (\d+)\]")
-_FETCH_RE = re.compile(rb"^\d+ FETCH \(")
-_UID_RE = re.compile(rb"UID (\d+)")
-_EXISTS_RE = re.compile(rb"^\d+ EXISTS")
-
-
-class SyncState(Protocol):
-    """Where the ``(uidvalidity, last_uid)`` of each folder is kept (the store, in the engine)."""
-
-    async def get_sync_state(self, folder: str) -> tuple[int, int] | None: ...
-
-    async def put_sync_state(self, folder: str, uidvalidity: int, last_uid: int) -> None: ...
-
-
-class MemorySyncState:
-    """A :class:`SyncState` in a dict — for tests and one-shot tools."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, tuple[int, int]] = {}
-
-    async def get_sync_state(self, folder: str) -> tuple[int, int] | None:
-        return self.data.get(folder)
-
-    async def put_sync_state(self, folder: str, uidvalidity: int, last_uid: int) -> None:
-        self.data[folder] = (uidvalidity, last_uid)
-
-
-class ImapError(Exception):
-    """An IMAP problem. ``needs_reauth``: credentials/token refused — the user must act."""
-
-    def __init__(self, reason: str, *, needs_reauth: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.needs_reauth = needs_reauth
-
-
-def _text(resp: Any) -> str:
-    lines = [bytes(x) for x in getattr(resp, "lines", []) if isinstance(x, bytes | bytearray)]
-    return " ".join(x.decode("utf-8", "replace") for x in lines).strip()
-
-
-def encode_mailbox(name: str) -> str:
-    """A mailbox name as an IMAP astring: modified UTF-7 (RFC 3501 §5.1.3), quoted."""
-    out: list[str] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            import base64
-
-            b = base64.b64encode("".join(buf).encode("utf-16-be")).decode().rstrip("=")
-            out.append("&" + b.replace("/", ",") + "-")
-            buf.clear()
-
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7E:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            buf.append(ch)
-    flush()
-    enc = "".join(out)
-    return '"' + enc.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def uid_set(uids: list[int]) -> str:
-    """``[1,2,3,7,9,10]`` → ``"1:3,7,9:10"`` (compact IMAP sequence set)."""
-    parts: list[str] = []
-    start = prev = None
-    for u in sorted(uids):
-        if start is None:
-            start = prev = u
-        elif u == prev + 1:
-            prev = u
-        else:
-            parts.append(f"{start}:{prev}" if start != prev else str(start))
-            start = prev = u
-    if start is not None:
-        parts.append(f"{start}:{prev}" if start != prev else str(start))
-    return ",".join(parts)
-
-
-def parse_fetch(lines: list[Any]) -> list[tuple[int, bytes]]:
-    """``(uid, raw)`` pairs from aioimaplib's raw ``UID FETCH (UID BODY.PEEK[])`` lines."""
-    out: list[tuple[int, bytes]] = []
-    uid: int | None = None
-    pending: bytes | None = None
-    for line in lines:
-        if isinstance(line, bytearray):
-            pending = bytes(line)
-            continue
-        if _FETCH_RE.match(line):
-            if uid is not None and pending is not None:
-                out.append((uid, pending))
-            m = _UID_RE.search(line)
-            uid = int(m.group(1)) if m else None
-            pending = None
-        elif uid is None and pending is not None:
-            m = _UID_RE.search(line)  # some servers put UID after the literal
-            if m:
-                uid = int(m.group(1))
-    if uid is not None and pending is not None:
-        out.append((uid, pending))
-    return out
 
 
 async def _starttls(
