@@ -8,11 +8,11 @@ transaction function.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from seeding import copy_db
 
 BASE = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 NOW = BASE + timedelta(hours=1)
@@ -123,20 +123,12 @@ def empty_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _copy(src: Path, dst_dir: Path) -> Path:
-    dst = dst_dir / src.name
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{src}{suffix}").exists():
-            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
-    return dst
-
-
 @pytest.fixture
 def seeded(template_db: tuple[Path, dict[str, int]], tmp_path: Path) -> tuple[Path, dict[str, int]]:
     path, ids = template_db
-    return _copy(path, tmp_path), ids
+    return copy_db(path, tmp_path), ids
 
 
 @pytest.fixture
 def empty_db(empty_template_db: Path, tmp_path: Path) -> Path:
-    return _copy(empty_template_db, tmp_path)
+    return copy_db(empty_template_db, tmp_path)

@@ -7,11 +7,11 @@ Not a ``conftest.py``: tests/tui's helpers import their conftest by module name,
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
 from admin_helpers import BASE, NOW
+from seeding import copy_db
 
 __all__ = ["admin_db", "admin_template", "bare_db", "bare_template", "seed"]
 
@@ -64,22 +64,14 @@ def bare_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _copy(src: Path, dst_dir: Path) -> Path:
-    dst = dst_dir / src.name
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{src}{suffix}").exists():
-            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
-    return dst
-
-
 @pytest.fixture
 def admin_db(admin_template: Path, tmp_path: Path) -> Path:
     """Admin Ada, agents Bob (team Billing) and seatless Carl; channels support (healthy
     forwarding), sales (failing IMAP) and old (disabled)."""
-    return _copy(admin_template, tmp_path)
+    return copy_db(admin_template, tmp_path)
 
 
 @pytest.fixture
 def bare_db(bare_template: Path, tmp_path: Path) -> Path:
     """The same directory without channels."""
-    return _copy(bare_template, tmp_path)
+    return copy_db(bare_template, tmp_path)
