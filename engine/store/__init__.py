@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
-from engine.store.tickets import TicketQuery, TicketsMixin
+from engine.store.queries import TicketQuery
+from engine.store.tickets import TicketsMixin
 
 
 class Store(DirectoryMixin, TicketsMixin, StoreBase):

@@ -1,0 +1,271 @@
+"""Ticket reads: queue windows (count, page, position), one ticket, its thread, view counts.
+
+The read side of the ticket store: :class:`TicketQuery` (what a queue view shows), the safe
+FTS5 query builder, the per-connection :class:`SearchCache`, and synchronous reads over a
+``sqlite3.Connection`` that :class:`~engine.store.tickets.TicketsMixin` runs for async callers.
+Mutations live in :mod:`engine.store.tickets`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+
+from engine.models import PRIORITY_RANK, Attachment, Message, Ticket
+from engine.store.db import dt
+
+RANK_PRIORITY = {v: k for k, v in PRIORITY_RANK.items()}
+SEARCH_CAP = 2000  # a text search lists at most this many (most recent) tickets
+
+TICKET_SELECT = """
+SELECT t.*, c.name AS channel_name, c.kind AS channel_kind,
+       ct.name AS contact_name,
+       (SELECT value FROM contact_identities ci WHERE ci.contact_id = t.contact_id
+          AND ci.kind = 'email' LIMIT 1) AS contact_email,
+       a.email AS assignee_email, a.name AS assignee_name, tm.name AS team_name
+FROM tickets t
+LEFT JOIN channels c ON c.id = t.channel_id
+LEFT JOIN contacts ct ON ct.id = t.contact_id
+LEFT JOIN agents a ON a.id = t.assignee_id
+LEFT JOIN teams tm ON tm.id = t.team_id
+"""
+
+
+def ticket_from_row(r: sqlite3.Row) -> Ticket:
+    return Ticket(
+        id=r["id"], subject=r["subject"], pipeline=r["pipeline"], status=r["status"],
+        is_open=bool(r["is_open"]), priority=RANK_PRIORITY[r["prio"]],
+        channel_id=r["channel_id"], channel_name=r["channel_name"], channel_kind=r["channel_kind"],
+        contact_id=r["contact_id"], contact_name=r["contact_name"], contact_email=r["contact_email"],
+        assignee_id=r["assignee_id"], assignee_email=r["assignee_email"],
+        assignee_name=r["assignee_name"], team_id=r["team_id"], team_name=r["team_name"],
+        source=r["source"], unread=bool(r["unread"]), created_at=dt(r["created_at"]),
+        updated_at=dt(r["updated_at"]), last_activity_at=dt(r["activity_at"]),
+        closed_at=dt(r["closed_at"]),
+    )
+
+
+@dataclass(frozen=True)
+class TicketQuery:
+    """What a queue view shows. ``view``: unassigned | mine | open | closed | all | channel."""
+
+    view: str = "open"
+    agent_id: int | None = None  # for "mine"
+    channel_id: int | None = None  # for "channel" views and channel: filters
+    status: str | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    priority: str | None = None
+    text: str | None = None
+    sort: str = "activity"  # activity | created | priority
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+    def where(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.view in ("open", "unassigned", "mine"):
+            clauses.append("t.is_open = 1")
+        elif self.view == "closed":
+            clauses.append("t.is_open = 0")
+        elif self.view == "channel":
+            clauses.append("t.is_open = 1")
+        if self.view == "unassigned" or self.unassigned:
+            clauses.append("t.assignee_id IS NULL")
+        if self.view == "mine":
+            clauses.append("t.assignee_id = ?")
+            params.append(self.agent_id if self.agent_id is not None else -1)
+        if self.channel_id is not None:
+            clauses.append("t.channel_id = ?")
+            params.append(self.channel_id)
+        if self.assignee_id is not None:
+            clauses.append("t.assignee_id = ?")
+            params.append(self.assignee_id)
+        if self.status:
+            clauses.append("t.status = ?")
+            params.append(self.status)
+        if self.priority:
+            clauses.append("t.prio = ?")
+            params.append(PRIORITY_RANK.get(self.priority, -1))
+        if self.text:
+            clauses.append(
+                "t.id IN (SELECT ticket_id FROM (SELECT ticket_id FROM fts WHERE fts MATCH ?"
+                f" ORDER BY rowid DESC LIMIT {SEARCH_CAP * 4}))"
+            )
+            params.append(fts_query(self.text))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def order(self, reverse: bool = False) -> str:
+        d, a = ("ASC", "DESC") if reverse else ("DESC", "ASC")
+        del a
+        if self.sort == "created":
+            return f" ORDER BY t.created_at {d}, t.id {d}"
+        if self.sort == "priority":
+            return f" ORDER BY t.prio {d}, t.activity_at {d}, t.id {d}"
+        return f" ORDER BY t.activity_at {d}, t.id {d}"
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """Turn what a person typed into a safe FTS5 query: every word must match (prefix on last)."""
+    words = _TOKEN.findall(text)
+    if not words:
+        return '""'
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+class SearchCache:
+    """Ticket ids matching a text search, reused while the database has not changed.
+
+    A queue search runs ``count_tickets`` and ``page_tickets`` (and ``index_of``) with the
+    same text; the FTS part is the expensive one, so it is evaluated once and kept until any
+    connection commits (``PRAGMA data_version``) or this one writes (``total_changes``).
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
+
+    def ticket_ids(self, conn: sqlite3.Connection, text: str) -> str:
+        """The matching ticket ids as a JSON list (for ``json_each``)."""
+        expr = fts_query(text)
+        version = (id(conn), conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
+        hit = self._entries.get(expr)
+        if hit is not None and hit[0] == version:
+            self._entries.move_to_end(expr)
+            return hit[1]
+        # the tickets of the most recent SEARCH_CAP * 4 matching messages; the FTS is read for
+        # rowids only and mapped through messages (cheaper than the FTS content row, and a
+        # deleted message no longer counts)
+        ids = [r[0] for r in conn.execute(
+            "SELECT DISTINCT m.ticket_id FROM messages m WHERE m.id IN"
+            " (SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
+            (expr, SEARCH_CAP * 4))]
+        value = json.dumps(ids)
+        self._entries[expr] = (version, value)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+
+def _source(conn: sqlite3.Connection, q: TicketQuery,
+            search: SearchCache | None) -> tuple[str, str, list[object]]:
+    """``(FROM clause, WHERE clause, params)`` of a query.
+
+    With a text, the (bounded) list of matching ticket ids drives the query — ``CROSS JOIN``
+    keeps SQLite from scanning a status index over every open ticket and probing the list.
+    """
+    if not q.text:
+        where, params = q.where()
+        return "tickets t", where, params
+    ids = (search or SearchCache()).ticket_ids(conn, q.text)
+    where, params = replace(q, text=None).where()
+    return "json_each(?) j CROSS JOIN tickets t ON t.id = j.value", where, [ids, *params]
+
+
+
+# ------------------------------------------------------------------- sync reads
+def count_tickets(conn: sqlite3.Connection, q: TicketQuery,
+                  search: SearchCache | None = None) -> int:
+    src, where, params = _source(conn, q, search)
+    return conn.execute(f"SELECT count(*) FROM {src}{where}", params).fetchone()[0]
+
+
+def page_tickets(conn: sqlite3.Connection, q: TicketQuery, offset: int, limit: int,
+                 total: int | None = None, search: SearchCache | None = None) -> list[Ticket]:
+    """Rows ``offset .. offset+limit`` of a view; deep offsets are read from the far end."""
+    src, where, params = _source(conn, q, search)
+    if total is not None and offset > total // 2:
+        start = max(0, total - offset - limit)
+        n = min(limit, total - offset)
+        if n <= 0:
+            return []
+        ids_sql = f"SELECT t.id FROM {src}{where}{q.order(reverse=True)} LIMIT ? OFFSET ?"
+        ids = [r[0] for r in conn.execute(ids_sql, [*params, n, start])][::-1]
+    else:
+        ids_sql = f"SELECT t.id FROM {src}{where}{q.order()} LIMIT ? OFFSET ?"
+        ids = [r[0] for r in conn.execute(ids_sql, [*params, limit, offset])]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: r for r in conn.execute(f"{TICKET_SELECT} WHERE t.id IN ({marks})", ids)}
+    return [ticket_from_row(rows[i]) for i in ids if i in rows]
+
+
+def index_of(conn: sqlite3.Connection, q: TicketQuery, ticket_id: int,
+             search: SearchCache | None = None) -> int | None:
+    """Position of a ticket in a view (to keep the cursor on it after a change)."""
+    row = conn.execute("SELECT activity_at, created_at, prio FROM tickets WHERE id=?",
+                       (ticket_id,)).fetchone()
+    if row is None:
+        return None
+    src, where, params = _source(conn, q, search)
+    if q.sort == "created":
+        cond, cp = "(t.created_at > ? OR (t.created_at = ? AND t.id > ?))", [row[1], row[1], ticket_id]
+    elif q.sort == "priority":
+        cond = ("(t.prio > ? OR (t.prio = ? AND (t.activity_at > ? OR"
+                " (t.activity_at = ? AND t.id > ?))))")
+        cp = [row[2], row[2], row[0], row[0], ticket_id]
+    else:
+        cond, cp = "(t.activity_at > ? OR (t.activity_at = ? AND t.id > ?))", [row[0], row[0], ticket_id]
+    joiner = " AND " if where else " WHERE "
+    return conn.execute(f"SELECT count(*) FROM {src}{where}{joiner}{cond}", [*params, *cp]).fetchone()[0]
+
+
+def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
+    row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
+    return ticket_from_row(row) if row else None
+
+
+def load_messages(conn: sqlite3.Connection, ticket_id: int) -> list[Message]:
+    atts: dict[int, list[Attachment]] = {}
+    for a in conn.execute(
+        "SELECT a.* FROM attachments a JOIN messages m ON m.id = a.message_id WHERE m.ticket_id=?",
+        (ticket_id,),
+    ):
+        atts.setdefault(a["message_id"], []).append(
+            Attachment(id=a["id"], filename=a["filename"], content_type=a["content_type"],
+                       size=a["size"], sha256=a["sha256"])
+        )
+    out = []
+    for r in conn.execute("SELECT * FROM messages WHERE ticket_id=? ORDER BY created_at, id", (ticket_id,)):
+        out.append(Message(
+            id=r["id"], ticket_id=r["ticket_id"], direction=r["direction"],
+            author_name=r["author_name"], author_email=r["author_email"], agent_id=r["agent_id"],
+            contact_id=r["contact_id"], text=r["text"], html=r["html"],
+            external_id=r["external_id"], channel_id=r["channel_id"],
+            delivery_state=r["delivery_state"], delivery_error=r["delivery_error"],
+            created_at=dt(r["created_at"]), attachments=atts.get(r["id"], []),
+        ))
+    return out
+
+
+def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int]:
+    open_n = conn.execute("SELECT count(*) FROM tickets WHERE is_open=1").fetchone()[0]
+    return {
+        "unassigned": conn.execute(
+            "SELECT count(*) FROM tickets WHERE assignee_id IS NULL AND is_open=1").fetchone()[0],
+        "mine": conn.execute("SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1",
+                             (agent_id if agent_id is not None else -1,)).fetchone()[0],
+        "open": open_n,
+        "closed": conn.execute("SELECT count(*) FROM tickets WHERE is_open=0").fetchone()[0],
+        # distinct channel ids by a loose index scan, then one covering-index count each
+        # (the GROUP BY plan read every open ticket's row: 0.7 s at a million tickets)
+        **{
+            f"channel:{r[0]}": r[1]
+            for r in conn.execute(
+                "WITH RECURSIVE ch(id) AS ("
+                " SELECT min(channel_id) FROM tickets WHERE channel_id IS NOT NULL"
+                " UNION ALL SELECT (SELECT min(channel_id) FROM tickets WHERE channel_id > ch.id)"
+                " FROM ch WHERE ch.id IS NOT NULL)"
+                " SELECT id, (SELECT count(*) FROM tickets t WHERE t.channel_id = ch.id"
+                " AND t.is_open = 1) AS n FROM ch WHERE id IS NOT NULL")
+            if r[1]
+        },
+    }
