@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import datetime
 
 from engine.models import (
     PRIORITY_RANK,
@@ -20,7 +19,7 @@ from engine.models import (
     Source,
     Ticket,
 )
-from engine.store.db import StoreError, Tx, dt, ts
+from engine.store.db import StoreError, Tx, dt
 from engine.store.directory import get_pipeline
 from engine.store.queries import (
     SearchCache,
@@ -272,6 +271,3 @@ def quarantine_raw(tx: Tx, source: str, reason: str, raw: bytes, channel_id: int
     tx.event("quarantine.added", channel_id=channel_id, reason=reason, quarantine_id=cur.lastrowid)
     return cur.lastrowid
 
-
-def when(value: datetime | None) -> float | None:
-    return ts(value)
