@@ -33,6 +33,7 @@ from engine.outbox import OutboxItem, PermanentError
 log = logging.getLogger(__name__)
 
 TRUSTED_TTL = 5.0  # seconds an agent-address snapshot is reused for attribution
+HEALTH_EVERY = 5.0  # seconds between "last sync" health writes of a busy forwarding listener
 
 
 class _StoreSyncState:
@@ -67,6 +68,7 @@ class EmailAdapter(ChannelAdapter):
         self.received = 0
         self.quarantined = 0
         self._trusted_cache: tuple[float, set[str]] | None = None
+        self._health_written = 0.0
 
     # ------------------------------------------------------------------ receiving
     async def _trusted(self) -> set[str]:
@@ -118,7 +120,10 @@ class EmailAdapter(ChannelAdapter):
 
     async def _on_forward(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
         await self.ingest_raw(raw, "forwarding")
-        await self.store.set_channel_health(self.channel.id, connected=True, last_sync_at=time.time())
+        now = time.time()
+        if now - self._health_written > HEALTH_EVERY:  # not one extra write per mail
+            self._health_written = now
+            await self.store.set_channel_health(self.channel.id, connected=True, last_sync_at=now)
 
     async def _on_imap(self, uid: int, raw: bytes) -> None:
         await self.ingest_raw(raw, f"imap uid {uid}")

@@ -146,10 +146,6 @@ class DirectoryMixin:
     async def agent(self, email: str) -> Agent | None:
         return await self.read(find_agent, normalize_email(email))  # type: ignore[attr-defined]
 
-    async def agent_by_id(self, agent_id: int) -> Agent | None:
-        agents = await self.agents()
-        return next((a for a in agents if a.id == agent_id), None)
-
     # ----------------------------------------------------------------- teams
     async def add_team(self, name: str, members: list[str] | None = None) -> Team:
         def fn(tx: Tx) -> Team:
