@@ -73,10 +73,9 @@ async def cmd_engine(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     db = default_db(args.db or config.database.path)
     async with Engine(config, db) as engine:
-        from engine.cli.common import os_user_identity
-        from engine.desk import ensure_first_admin
+        from engine.identity import claim_first_admin
 
-        await ensure_first_admin(engine.store, *os_user_identity())
+        await claim_first_admin(engine.store)  # its first run on an empty database only
         logging.getLogger("ticketty").info("engine on %s ready in %d ms", db,
                                            (time.monotonic() - started) * 1000)
         await stop.wait()

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.common import CLIError, Context, clean, emit, table
-from engine.models import Agent, Availability, Pipeline, Role, Status, WorkingHours
+from engine.models import (
+    Agent,
+    Availability,
+    Pipeline,
+    Role,
+    Status,
+    WorkingHours,
+    normalize_os_user,
+)
 
 
 def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
@@ -14,6 +22,7 @@ def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
         "availability": a.availability.value, "skills": a.skills,
         "teams": [team_names.get(t, str(t)) for t in a.teams],
         "working_hours": a.working_hours.model_dump(mode="json") if a.working_hours else None,
+        "os_user": a.os_user,
     }
 
 
@@ -62,6 +71,7 @@ async def cmd_agents_add(ctx: Context) -> int:
         skills=[s.strip() for s in (a.skills or "").split(",") if s.strip()],
         teams=await _team_ids(ctx, a.teams),
         working_hours=parse_hours(a.hours) if a.hours else None,
+        os_user=normalize_os_user(a.os_user),
     )
     agent = await ctx.store.add_agent(agent)
     emit(ctx, agent_json(agent, {}), f"added {agent.role.value} {agent.name} <{agent.email}>")
@@ -74,7 +84,7 @@ async def cmd_agents_update(ctx: Context) -> int:
     if a.availability is not None:
         changes["availability"] = Availability(a.availability)
     if a.email.lower() != ctx.actor.email or any(
-        v is not None for v in (a.role, a.seat, a.skills, a.teams, a.name, a.hours)
+        v is not None for v in (a.role, a.seat, a.skills, a.teams, a.name, a.hours, a.os_user)
     ):
         ctx.require_admin("changing another agent")
     if a.name is not None:
@@ -89,6 +99,8 @@ async def cmd_agents_update(ctx: Context) -> int:
         changes["teams"] = await _team_ids(ctx, a.teams)
     if a.hours is not None:
         changes["working_hours"] = None if a.hours == "none" else parse_hours(a.hours)
+    if a.os_user is not None:
+        changes["os_user"] = None if a.os_user == "none" else normalize_os_user(a.os_user)
     if not changes:
         raise CLIError("nothing to change")
     agent = await ctx.store.update_agent(a.email, **changes)
@@ -103,8 +115,10 @@ async def cmd_agents_list(ctx: Context) -> int:
         emit(ctx, [agent_json(a, names) for a in agents])
         return 0
     rows = [[a.email, a.name, a.role.value, "yes" if a.seat else "no", a.availability.value,
-             ",".join(a.skills), ",".join(names.get(t, "") for t in a.teams)] for a in agents]
-    print(table(rows, ["EMAIL", "NAME", "ROLE", "SEAT", "AVAILABILITY", "SKILLS", "TEAMS"]))
+             ",".join(a.skills), ",".join(names.get(t, "") for t in a.teams), a.os_user or "-"]
+            for a in agents]
+    print(table(rows, ["EMAIL", "NAME", "ROLE", "SEAT", "AVAILABILITY", "SKILLS", "TEAMS",
+                       "OS USER"]))
     return 0
 
 
@@ -258,6 +272,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--skills", help="comma-separated")
     add.add_argument("--teams", help="comma-separated team names")
     add.add_argument("--hours", help="working hours, e.g. 'mon-fri 09:00-17:00 Europe/Paris'")
+    add.add_argument("--os-user", metavar="NAME",
+                     help="the OS login this agent runs ticketty as on this host")
     add.set_defaults(run=cmd_agents_add)
     up = s.add_parser("update", parents=[common], help="change an agent")
     up.add_argument("email")
@@ -268,6 +284,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     up.add_argument("--skills")
     up.add_argument("--teams")
     up.add_argument("--hours", help="'mon-fri 09:00-17:00 [TZ]' or 'none'")
+    up.add_argument("--os-user", metavar="NAME",
+                    help="the OS login this agent runs ticketty as, or 'none' (admins)")
     up.set_defaults(run=cmd_agents_update)
     s.add_parser("list", parents=[common], help="list agents").set_defaults(run=cmd_agents_list)
 
