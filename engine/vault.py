@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import logging
 import os
 import stat
 import sys
@@ -198,6 +199,7 @@ def open_settings(channel: Any, vault: Vault | None = None) -> dict[str, Any]:
         again = f"or enter it again: ticketty channels edit {channel.name!r} --set {key}=…"
         try:
             out[key] = vault.open(value)
+            keep_out_of_logs(out[key])
         except LookupError:
             raise SecretError(
                 f"channel {channel.name!r}: cannot decrypt {key}: no secrets key ({vault.path}"
@@ -209,3 +211,53 @@ def open_settings(channel: Any, vault: Vault | None = None) -> dict[str, Any]:
                 f" {vault.where()} (not the key it was sealed with); restore that key,"
                 f" {again}") from None
     return out
+
+
+# ------------------------------------------------------------------------ out of the logs
+_revealed: set[str] = set()
+_forms: list[str] = []  # every written form of every revealed secret, longest first
+_installed = False
+
+
+def keep_out_of_logs(secret: str) -> None:
+    """From now on, log records of this process show ``********`` wherever ``secret`` (or the
+    quoted/escaped form a protocol library logs it in) would appear."""
+    global _installed
+    if len(secret) < 4 or secret in _revealed:
+        return  # too short to tell apart from ordinary text
+    _revealed.add(secret)
+    quoted = secret.replace("\\", "\\\\").replace('"', '\\"')  # IMAP quoted string
+    forms = {secret, quoted, repr(secret)[1:-1], repr(quoted)[1:-1], repr(quoted.encode())[2:-1],
+             repr(secret.encode())[2:-1]}
+    _forms.extend(f for f in forms if f and f not in _forms)
+    _forms.sort(key=len, reverse=True)
+    if not _installed:
+        _installed = True
+        base = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return _redact_record(base(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every revealed secret replaced by ``********``."""
+    for form in _forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a broken record is logging's to report, not ours
+        return record
+    clean = scrub(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        text = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = scrub(text)
+    return record

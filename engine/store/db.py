@@ -187,6 +187,15 @@ class StoreBase:
     async def _after_open(self) -> None:
         """Hook for the store's own upkeep right after opening (see ``Store``)."""
 
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it (best effort: readers of other
+        processes may hold it; SQLite's own checkpoints finish the job later)."""
+        assert self._writer is not None, "store is not open"
+        conn = self._writer._conn
+        async with self._write_lock:
+            await self._writer._execute(
+                lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+
     @staticmethod
     def _prepare(conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
@@ -200,6 +209,10 @@ class StoreBase:
         ):
             conn.execute(pragma)
         migrate(conn)
+        # SQLite quietly opens a file it cannot write read-only; find out now, not at the
+        # first write (a write lock is what every writer needs, so this is the true test)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
 
     @staticmethod
     def _prepare_reader(conn: sqlite3.Connection) -> None:
@@ -245,7 +258,12 @@ class StoreBase:
                     conn.execute("ROLLBACK")
                     raise
 
-            result = await self._writer._execute(run)
+            try:
+                result = await self._writer._execute(run)
+            except sqlite3.OperationalError as exc:
+                if "readonly" in str(exc):  # made read-only while open: say what to check
+                    raise StoreError(open_error(self.path, exc)) from None
+                raise
         if tx.events and self._subscribers:
             self._publish(tx.built_events())
         return result

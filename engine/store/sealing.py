@@ -42,6 +42,9 @@ class SealingMixin:
         vault = self.vault  # type: ignore[attr-defined]
 
         def fn(tx: Tx) -> int:
+            # secure_delete: the page rewritten below must not keep the plain text in its
+            # free space (reset by the caller: a PRAGMA is per connection, not per transaction)
+            tx.execute("PRAGMA secure_delete=ON")
             changed = 0
             for channel_id, kind, settings in _plain_secrets(tx.conn):
                 sealed = seal_settings(kind, settings, vault)
@@ -53,7 +56,11 @@ class SealingMixin:
             return changed
 
         try:
-            return await self.write(fn)  # type: ignore[attr-defined]
+            changed = await self.write(fn)  # type: ignore[attr-defined]
         except (SecretError, OSError) as exc:
             log.warning("channel secrets stay unsealed for now: %s", exc)
             return 0
+        finally:
+            await self.write(lambda tx: tx.execute("PRAGMA secure_delete=OFF"))  # type: ignore[attr-defined]
+        await self.checkpoint()  # type: ignore[attr-defined]  # old pages out of the WAL, too
+        return changed
