@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli import admin, channels, tickets
+from engine.cli import admin, channels, quarantine, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, fail, get_config, open_context
 from engine.config import ConfigError
 
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     tickets.add_parser(sub, common)
     admin.add_parsers(sub, common)
     channels.add_parser(sub, common)
+    quarantine.add_parser(sub, common)
 
     imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
     imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])

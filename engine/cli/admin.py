@@ -1,4 +1,4 @@
-"""``ticketty agents|teams|canned|pipelines|quarantine …``: the directory from the shell."""
+"""``ticketty agents|teams|canned|pipelines|contacts …``: the directory from the shell."""
 
 from __future__ import annotations
 
@@ -202,27 +202,6 @@ async def cmd_pipelines_list(ctx: Context) -> int:
     return 0
 
 
-async def cmd_quarantine_list(ctx: Context) -> int:
-    ctx.require_admin("the quarantine")
-    items = await ctx.store.quarantine(ctx.args.limit)
-    emit(ctx, items, table([[str(i["id"]), f"{i['at']:%Y-%m-%d %H:%M}", i["source"], clean(i["reason"]),
-                             str(i["size"])] for i in items], ["ID", "AT", "SOURCE", "REASON", "BYTES"])
-         if items else "quarantine is empty")
-    return 0
-
-
-async def cmd_quarantine_show(ctx: Context) -> int:
-    ctx.require_admin("the quarantine")
-    raw = await ctx.store.read(lambda c: c.execute(
-        "SELECT raw FROM quarantine WHERE id=?", (ctx.args.id,)).fetchone())
-    if raw is None:
-        raise CLIError(f"no quarantined item {ctx.args.id}")
-    import sys
-
-    sys.stdout.buffer.write(bytes(raw[0]))
-    return 0
-
-
 async def cmd_contacts_list(ctx: Context) -> int:
     term = f"%{(ctx.args.search or '').lower()}%"
 
@@ -341,12 +320,3 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     co.add_argument("contact", metavar="CONTACT_EMAIL")
     co.add_argument("owner", metavar="AGENT_EMAIL|none")
     co.set_defaults(run=cmd_contacts_owner)
-
-    p = sub.add_parser("quarantine", help="raw input that could not be ingested")
-    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ql = s.add_parser("list", parents=[common], help="list quarantined items (admins)")
-    ql.add_argument("--limit", type=int, default=100)
-    ql.set_defaults(run=cmd_quarantine_list)
-    qs = s.add_parser("show", parents=[common], help="write an item's raw bytes to stdout")
-    qs.add_argument("id", type=int)
-    qs.set_defaults(run=cmd_quarantine_show)
