@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
@@ -79,6 +80,7 @@ class TickettyApp(App[int]):
         self.started_at = started_at if started_at is not None else time.monotonic()
         self.engine: Any = None  # engine.engine.Engine once open
         self.identity: Any = None  # engine.identity.Identity once resolved
+        self.exit_message: str | None = None  # why the app refused to start (one line)
         self.ready_ms: float | None = None
         self._stop = asyncio.Event()
         self._engine_closed = asyncio.Event()
@@ -131,9 +133,8 @@ class TickettyApp(App[int]):
                     screen.post_message(EngineReady())
                 await self._stop.wait()
         except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
-            from rich.text import Text
-
-            self.exit(return_code=1, message=Text(f"ticketty: error: {exc}"))
+            self.exit_message = f"ticketty: error: {exc}"  # run_tui prints it, unwrapped
+            self.exit(return_code=1)
         finally:
             self._engine_closed.set()
 
@@ -360,4 +361,6 @@ def run_tui(args: argparse.Namespace) -> int:
     db = default_db(getattr(args, "db", None) or config.database.path)
     app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
     app.run()
+    if app.exit_message:
+        print(app.exit_message, file=sys.stderr)
     return app.return_code or 0
