@@ -57,11 +57,11 @@ def _by_hint(key: str) -> bool:
 
 @cache
 def _declared(kind: str) -> frozenset[str] | None:
-    from engine.channels import KINDS, adapter_class
+    from engine.channels import KINDS, settings_model
 
     if kind not in KINDS:
         return None
-    return secret_fields(adapter_class(kind).settings_model)
+    return secret_fields(settings_model(kind))
 
 
 def is_secret(kind: str, key: str) -> bool:
