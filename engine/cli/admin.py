@@ -101,6 +101,9 @@ async def cmd_agents_update(ctx: Context) -> int:
         changes["working_hours"] = None if a.hours == "none" else parse_hours(a.hours)
     if a.os_user is not None:
         changes["os_user"] = None if a.os_user == "none" else normalize_os_user(a.os_user)
+        me = ctx.identity.me
+        if a.email.lower() == me.email and changes["os_user"] != me.os_user:
+            raise CLIError("changing your own OS user would lock you out; another admin can")
     if not changes:
         raise CLIError("nothing to change")
     agent = await ctx.store.update_agent(a.email, **changes)

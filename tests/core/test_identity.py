@@ -176,6 +176,10 @@ def test_agents_map_os_users(db_path):
     assert "not a valid OS user name" in proc.stderr
     assert ok(db_path, "agents", "update", "bob@example.com", "--os-user", "none")["os_user"] \
         is None
+    # an admin does not lock themselves out by accident
+    me = ok(db_path, "agents", "list")[0]["email"]
+    proc = run(db_path, "agents", "update", me, "--os-user", "elsewhere")
+    assert proc.returncode == 1 and "would lock you out" in proc.stderr
     # only an admin maps OS users: an agent cannot map itself to another login
     ok(db_path, "agents", "add", "--email", "carol@example.com", "--name", "Carol")
     proc = run(db_path, "--as", "carol@example.com", "agents", "update", "carol@example.com",

@@ -51,6 +51,15 @@ async def test_an_os_user_without_agent_cannot_open_the_tui(db_path):
     assert app.agent is None
 
 
+async def test_a_database_it_cannot_open_ends_the_tui_with_one_line(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    app = TickettyApp(Config(), blocker / "desk.db", tz=UTC, run_channels=False)
+    code, message = await exit_of(app)
+    assert code == 1
+    assert message.startswith(f"ticketty: error: cannot create the database {blocker}/desk.db")
+
+
 async def test_as_in_the_tui_is_for_admins_only(db_path):
     await seed(db_path, admin_os_user="someone-else",
                agents=[Agent(email="bob@example.com", name="Bob", os_user=ME)])
