@@ -15,13 +15,17 @@ The CLI, the TUI and the engine command all resolve identity here.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import pwd
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from engine.models import Agent, Role, normalize_email
 from engine.store import Store, StoreError
+from engine.store.db import acting
 
 
 class IdentityError(StoreError):
@@ -119,3 +123,26 @@ async def resolve(store: Store, requested: str | None = None, *, requested_by: s
                                     " (see `ticketty agents list`)")
             actor = found
     return Identity(me=me, actor=actor)
+
+
+class ActingStore:
+    """The store as seen by a session working on behalf of another agent: every coroutine
+    method runs with ``who`` recorded in the events it writes (``actor``/``on_behalf_of``).
+    For UIs whose screens call the store directly; the engine keeps the plain store, so
+    channel traffic is never attributed to an agent."""
+
+    def __init__(self, store: Store, who: dict[str, str]) -> None:
+        self._store = store
+        self._who = who
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._store, name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+
+        @functools.wraps(value)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            with acting(self._who):
+                return await value(*args, **kwargs)
+
+        return call

@@ -94,6 +94,13 @@ class TickettyApp(App[int]):
     # ---------------------------------------------------------------- lifecycle
     @property
     def store(self) -> Any:
+        """The store for screens; while an admin works on behalf of another agent, every
+        write through it records the admin as ``actor`` (engine.identity.ActingStore)."""
+        who = self.identity.acting() if self.identity is not None else None
+        if who:
+            from engine.identity import ActingStore
+
+            return ActingStore(self.engine.store, who)
         return self.engine.store
 
     @property

@@ -5,6 +5,7 @@ in tmux)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shutil
@@ -79,7 +80,16 @@ async def test_an_admin_works_on_behalf_in_the_tui(db_path):
         while app.agent is None and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert app.agent.email == "bob@example.com"
-        assert app.desk.acting == {"actor": "ada@example.com", "on_behalf_of": "bob@example.com"}
+        who = {"actor": "ada@example.com", "on_behalf_of": "bob@example.com"}
+        assert app.desk.acting == who
+        # a screen's direct store write is recorded the same way; the engine's own is not
+        await app.store.add_canned("Hello", "Hello there")
+        await app.engine.store.add_canned("Bye", "Bye now")
+        events = await app.engine.store.read(lambda c: [
+            json.loads(r[0]) for r in c.execute(
+                "SELECT data FROM events WHERE kind='canned.saved' ORDER BY id")])
+        assert [(e["title"], e.get("actor"), e.get("on_behalf_of")) for e in events] == [
+            ("Hello", who["actor"], who["on_behalf_of"]), ("Bye", None, None)]
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
