@@ -195,6 +195,8 @@ def open_settings(channel: Any, vault: Vault | None = None) -> dict[str, Any]:
     out = dict(channel.settings)
     for key, value in channel.settings.items():
         if not is_sealed(value):
+            if value and isinstance(value, str) and is_secret(channel.kind, key):
+                keep_out_of_logs(value)  # typed in just now (a connection test): same rule
             continue
         again = f"or enter it again: ticketty channels edit {channel.name!r} --set {key}=…"
         try:
@@ -205,7 +207,9 @@ def open_settings(channel: Any, vault: Vault | None = None) -> dict[str, Any]:
                 f"channel {channel.name!r}: cannot decrypt {key}: no secrets key ({vault.path}"
                 f" is missing and {ENV} is unset); restore the key file it was sealed with,"
                 f" {again}") from None
-        except InvalidToken:
+        except SecretError:  # the key itself is unusable: that message says why
+            raise
+        except (InvalidToken, ValueError):  # another key, or damaged sealed text
             raise SecretError(
                 f"channel {channel.name!r}: cannot decrypt {key} with the key from"
                 f" {vault.where()} (not the key it was sealed with); restore that key,"

@@ -176,3 +176,14 @@ def test_an_exposed_key_file_warns(tmp_path, capsys):
     assert vault.open(sealed) == "hunter2-long"
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(vault.path) in err[0] and f"chmod 600 {vault.path}" in err[0]
+
+
+def test_a_secret_typed_for_a_connection_test_is_kept_out_of_logs_too(caplog):
+    """``channels add --test`` and the wizard test a connection before anything is sealed."""
+    import logging
+
+    typed = "typed-in-Pa55word-for-test"
+    EmailAdapter(Channel(kind="email", name="New", settings={**SETTINGS, "smtp_password": typed}))
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("aiosmtplib").debug("AUTH PLAIN user %s", typed)
+    assert typed not in caplog.text and "AUTH PLAIN user ********" in caplog.text
