@@ -18,7 +18,8 @@ class _Section(BaseModel):
 
 class DatabaseConfig(_Section):
     path: str | None = None
-    """Database file (default: the XDG data dir, or ``TICKETTY_DB``)."""
+    """Database file (default: the XDG data dir, or ``TICKETTY_DB``); a URL with a password
+    in it (``postgresql://user:password@host/db``, later) makes the file hold a secret."""
 
 
 class AgentConfig(_Section):
@@ -76,4 +77,28 @@ def load_config(path: str | Path | None, required: bool = False) -> Config:
         key = ".".join(str(x) for x in first["loc"])
         raise ConfigError(f"{p}: key '{key}': {first['msg']}") from None
     config.path = str(p)
+    if holds_secrets(config):
+        from engine.vault import warn_if_exposed
+
+        warn_if_exposed(p, "holds secrets")
     return config
+
+
+def holds_secrets(config: Config) -> bool:
+    """Whether a config carries a secret: a password in the database URL, or a value of a
+    field declared secret (``json_schema_extra={"secret": True}``)."""
+    from urllib.parse import urlsplit
+
+    path = config.database.path or ""
+    if "://" in path:
+        try:
+            if urlsplit(path).password:
+                return True
+        except ValueError:
+            return True  # unparseable URL: assume the worst
+    for section in (config.database, config.agent, config.engine, config.ui):
+        for name, field in type(section).model_fields.items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and extra.get("secret") and getattr(section, name):
+                return True
+    return False

@@ -425,10 +425,11 @@ def demo_db(args: argparse.Namespace) -> Path:
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
-    from engine.cli.common import os_user_identity
+    from engine.identity import os_user
 
     db = demo_db(args)
-    you = os_user_identity()
+    user = os_user()
+    you = (user.default_email, user.name)
     if args.headless:
         summary = asyncio.run(run_headless(db, args.seconds, you))
         print(json.dumps(summary, indent=2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime
+from typing import Any
 
 from engine.ingest import ingest
 from engine.models import (
@@ -22,8 +23,8 @@ from engine.models import (
 from engine.outbox import enqueue
 from engine.store import Store, StoreError
 from engine.store import tickets as T
-from engine.store.db import Tx
-from engine.store.directory import find_agent, require_agent
+from engine.store.db import Tx, acting
+from engine.store.directory import require_agent
 
 
 def _domain(address: str | None) -> str:
@@ -31,11 +32,22 @@ def _domain(address: str | None) -> str:
 
 
 class Desk:
-    """Ticket actions performed by an agent (``actor``), each one transaction + events."""
+    """Ticket actions performed by an agent (``actor``), each one transaction + events.
 
-    def __init__(self, store: Store, actor: Agent | None = None):
+    ``acting`` (see :meth:`engine.identity.Identity.acting`) is set when an admin works on
+    behalf of ``actor``: every event the desk writes then names the admin as ``actor`` and
+    the agent as ``on_behalf_of``.
+    """
+
+    def __init__(self, store: Store, actor: Agent | None = None,
+                 acting: dict[str, str] | None = None):
         self.store = store
         self.actor = actor
+        self.acting = acting
+
+    async def _write(self, fn: Any, *args: Any) -> Any:
+        with acting(self.acting):
+            return await self.store.write(fn, *args)
 
     @property
     def actor_id(self) -> int | None:
@@ -55,7 +67,8 @@ class Desk:
             sender=email, sender_name=name, subject=subject, text=body, source=source,
             **({"received_at": received_at} if received_at else {}),
         )
-        return await ingest(self.store, msg)
+        with acting(self.acting):
+            return await ingest(self.store, msg)
 
     # --------------------------------------------------------------- replying
     async def reply(self, ticket_id: int, body: str, html: str | None = None) -> tuple[int, int | None]:
@@ -113,7 +126,7 @@ class Desk:
                           ticket_id=ticket_id, message_id=mid, key=f"reply:{mid}")
             return mid, oid
 
-        return await self.store.write(fn)
+        return await self._write(fn)
 
     async def note(self, ticket_id: int, body: str) -> int:
         if not body.strip():
@@ -126,7 +139,7 @@ class Desk:
                                  author_name=actor.name, author_email=actor.email,
                                  agent_id=actor.id)
 
-        return await self.store.write(fn)
+        return await self._write(fn)
 
     # -------------------------------------------------------------- properties
     async def assign(self, ticket_id: int, agent_email: str | None = None,
@@ -153,22 +166,22 @@ class Desk:
                 tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (ticket_id,))
             return changed
 
-        return await self.store.write(fn)
+        return await self._write(fn)
 
     async def set_status(self, ticket_id: int, status: str) -> bool:
-        return await self.store.write(T.set_status, ticket_id, status, self.actor_id)
+        return await self._write(T.set_status, ticket_id, status, self.actor_id)
 
     async def close(self, ticket_id: int) -> bool:
-        return await self.store.write(T.close, ticket_id, self.actor_id)
+        return await self._write(T.close, ticket_id, self.actor_id)
 
     async def reopen(self, ticket_id: int) -> bool:
-        return await self.store.write(T.reopen, ticket_id, self.actor_id)
+        return await self._write(T.reopen, ticket_id, self.actor_id)
 
     async def set_priority(self, ticket_id: int, priority: str) -> bool:
-        return await self.store.write(T.set_priority, ticket_id, priority, self.actor_id)
+        return await self._write(T.set_priority, ticket_id, priority, self.actor_id)
 
     async def set_pipeline(self, ticket_id: int, pipeline: str) -> bool:
-        return await self.store.write(T.set_pipeline, ticket_id, pipeline, self.actor_id)
+        return await self._write(T.set_pipeline, ticket_id, pipeline, self.actor_id)
 
     async def mark_read(self, ticket_id: int) -> None:
         def fn(tx: Tx) -> None:
@@ -176,42 +189,36 @@ class Desk:
             if cur.rowcount:
                 tx.event("ticket.read", ticket_id)
 
-        await self.store.write(fn)
+        await self._write(fn)
 
     async def set_availability(self, availability: str) -> Agent:
         actor = self._need_actor()
-        updated = await self.store.update_agent(actor.email, availability=availability)
+        with acting(self.acting):
+            updated = await self.store.update_agent(actor.email, availability=availability)
         self.actor = updated.model_copy(update={"id": actor.id})
         return self.actor
 
     def _need_actor(self) -> Agent:
         if self.actor is None or self.actor.id is None:
-            raise StoreError("no agent identity: pass --as AGENT_EMAIL")
+            raise StoreError("no agent identity: this needs an agent to act")
         return self.actor
 
 
-async def ensure_first_admin(store: Store, email: str, name: str) -> Agent:
-    """On an empty database, create the OS user as an admin agent (no prompt)."""
-    from engine.models import Role
+async def ensure_first_admin(store: Store, email: str, name: str,
+                             os_user: str | None = None) -> Agent:
+    """Seed a workspace's first admin (the demo, tests, benchmarks).
 
-    def fn(tx: Tx) -> Agent | None:
-        from engine.store.directory import ensure_default_pipeline
+    On an empty database ``email`` becomes its admin, working as ``os_user`` — by default the
+    running OS user, exactly as on a first run (:func:`engine.identity.claim_first_admin`).
+    On a database that has agents it returns the agent with that email: never anyone else.
+    """
+    from engine.identity import os_user as running_os_user
 
-        ensure_default_pipeline(tx)
-        if tx.one("SELECT 1 FROM agents LIMIT 1"):
-            return None
-        tx.execute(
-            "INSERT INTO agents(email, name, role, seat, availability, skills, created_at)"
-            " VALUES (?,?,?,?,?,?,?)", (email, name, "admin", 1, "available", "[]", tx.now))
-        tx.event("agent.added", email=email)
-        return find_agent(tx.conn, email)
-
-    created = await store.write(fn)
+    login = os_user or running_os_user().login
+    created = await store.create_first_admin(email, name, login)
     if created is not None:
         return created
     existing = await store.agent(email)
-    if existing is not None:
-        return existing
-    agents = await store.agents()
-    admins = [a for a in agents if a.role == Role.admin]
-    return (admins or agents)[0]
+    if existing is None:
+        raise StoreError(f"this database has agents already and none with email {email!r}")
+    return existing

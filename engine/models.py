@@ -15,11 +15,25 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+#: an OS login name: the POSIX portable set, plus ``@`` (directory users such as
+#: ``alice@corp.example``) and ``$`` (machine accounts)
+OS_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@$-]{0,255}$")
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC (the store keeps UTC only)."""
     return datetime.now(UTC)
+
+
+def normalize_os_user(value: str | None) -> str | None:
+    """An OS login name as stored for an agent (``None``/empty: no OS user); raise
+    ``ValueError`` for something that cannot be a login name."""
+    v = (value or "").strip()
+    if not v:
+        return None
+    if not OS_USER_RE.match(v):
+        raise ValueError(f"not a valid OS user name: {value!r}")
+    return v
 
 
 def normalize_email(value: str) -> str:
@@ -117,11 +131,18 @@ class Agent(BaseModel):
     working_hours: WorkingHours | None = None
     skills: list[str] = Field(default_factory=list)
     teams: list[int] = Field(default_factory=list)
+    os_user: str | None = None
+    """The OS login this agent works as on this host (``ticketty`` run by that uid)."""
 
     @field_validator("email")
     @classmethod
     def _email(cls, v: str) -> str:
         return normalize_email(v)
+
+    @field_validator("os_user")
+    @classmethod
+    def _os_user(cls, v: str | None) -> str | None:
+        return normalize_os_user(v)
 
     @property
     def first_name(self) -> str:

@@ -7,12 +7,24 @@ skip — CI installs it via ``scripts/install-test-deps.sh``), a fresh mailbox p
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Tests must never touch a real user's database, config or secrets.key, nor share them with
+# another test run on the same machine: one private XDG tree per session, removed at its end.
+_XDG = tempfile.mkdtemp(prefix="ticketty-test-xdg-")
+atexit.register(shutil.rmtree, _XDG, ignore_errors=True)
+os.environ["XDG_DATA_HOME"] = os.path.join(_XDG, "data")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_XDG, "config")
+for _var in ("TICKETTY_DB", "TICKETTY_SECRET_KEY"):
+    os.environ.pop(_var, None)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -60,12 +72,6 @@ def smtp_sink() -> Iterator[tuple[SinkHandler, int]]:
 
 
 # ----------------------------------------------------------------------------- core store
-import os  # noqa: E402
-
-# Tests must never touch a real user's database or config.
-os.environ.setdefault("XDG_DATA_HOME", "/tmp/ticketty-test-xdg/data")
-os.environ.setdefault("XDG_CONFIG_HOME", "/tmp/ticketty-test-xdg/config")
-os.environ.pop("TICKETTY_DB", None)
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -78,7 +84,8 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def store(db_path: Path):
-    """A fresh store with the default pipeline and one admin (admin@example.com)."""
+    """A fresh store with the default pipeline and one admin (admin@example.com), mapped to
+    the OS user running the tests, as a first run would."""
     from engine.desk import ensure_first_admin
     from engine.store import Store
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
@@ -78,6 +79,8 @@ class TickettyApp(App[int]):
         self.run_channels = run_channels
         self.started_at = started_at if started_at is not None else time.monotonic()
         self.engine: Any = None  # engine.engine.Engine once open
+        self.identity: Any = None  # engine.identity.Identity once resolved
+        self.exit_message: str | None = None  # why the app refused to start (one line)
         self.ready_ms: float | None = None
         self._stop = asyncio.Event()
         self._engine_closed = asyncio.Event()
@@ -91,11 +94,19 @@ class TickettyApp(App[int]):
     # ---------------------------------------------------------------- lifecycle
     @property
     def store(self) -> Any:
+        """The store for screens; while an admin works on behalf of another agent, every
+        write through it records the admin as ``actor`` (engine.identity.ActingStore)."""
+        who = self.identity.acting() if self.identity is not None else None
+        if who:
+            from engine.identity import ActingStore
+
+            return ActingStore(self.engine.store, who)
         return self.engine.store
 
     @property
     def desk(self) -> Desk:
-        return Desk(self.engine.store, self.agent)
+        acting = self.identity.acting() if self.identity is not None else None
+        return Desk(self.engine.store, self.agent, acting)
 
     def on_mount(self) -> None:
         from tui.screens.queue import QueueScreen
@@ -106,20 +117,18 @@ class TickettyApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
 
     async def _run_engine(self) -> None:
-        from engine.cli.common import os_user_identity
-        from engine.desk import ensure_first_admin
         from engine.engine import Engine
+        from engine.identity import resolve
 
         try:
             async with Engine(self.config, self.db, run_channels=self.run_channels) as engine:
-                first = await ensure_first_admin(engine.store, *os_user_identity())
-                who = self.agent_email or self.config.agent.email
-                agent = await engine.store.agent(who) if who else first
-                if agent is None:
-                    self.exit(2, message=f"ticketty: error: no agent with email {who!r}")
-                    return
+                requested, requested_by = self.agent_email, "--as"
+                if not requested and self.config.agent.email:
+                    requested = self.config.agent.email
+                    requested_by = f"[agent] email in {self.config.path}"
+                self.identity = await resolve(engine.store, requested, requested_by=requested_by)
                 self.engine = engine
-                self.agent = agent
+                self.agent = self.identity.actor
                 stored = await engine.store.get_setting("ui.theme")
                 if stored in self.available_themes and stored != self.theme:
                     self._applying_stored_theme = True
@@ -130,6 +139,9 @@ class TickettyApp(App[int]):
                 for screen in self.screen_stack:
                     screen.post_message(EngineReady())
                 await self._stop.wait()
+        except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
+            self.exit_message = f"ticketty: error: {exc}"  # run_tui prints it, unwrapped
+            self.exit(return_code=1)
         finally:
             self._engine_closed.set()
 
@@ -356,4 +368,6 @@ def run_tui(args: argparse.Namespace) -> int:
     db = default_db(getattr(args, "db", None) or config.database.path)
     app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
     app.run()
+    if app.exit_message:
+        print(app.exit_message, file=sys.stderr)
     return app.return_code or 0

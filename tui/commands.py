@@ -21,6 +21,7 @@ Each command names the same ``op_*`` call or screen action a key runs, so ``:clo
 | ``:channels`` | the channels screen |
 | ``:connect email`` | the connect wizard (admins) |
 | ``:agents`` / ``:teams`` / ``:pipelines`` / ``:canned`` | admin screens (admins) |
+| ``:quarantine`` | input that could not be ingested: show, retry, delete (admins) |
 | ``:help`` / ``:quit`` | keys of this screen / quit |
 """
 

@@ -12,6 +12,22 @@ KINDS: dict[str, str] = {
 }
 
 
+#: kind → "module:Class" of its settings model (cheap to import: no protocol code), for what
+#: needs only the declaration, e.g. which settings are secret (engine/vault.py)
+SETTINGS: dict[str, str] = {
+    "email": "engine.channels.email_settings:EmailSettings",
+}
+
+
+def settings_model(kind: str) -> type:
+    """The settings model of a kind, without importing its adapter."""
+    target = SETTINGS.get(kind)
+    if target is None:
+        return adapter_class(kind).settings_model
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def adapter_class(kind: str) -> type[ChannelAdapter]:
     try:
         target = KINDS[kind]
@@ -23,4 +39,4 @@ def adapter_class(kind: str) -> type[ChannelAdapter]:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = ["KINDS", "ChannelAdapter", "adapter_class"]
+__all__ = ["KINDS", "SETTINGS", "ChannelAdapter", "adapter_class", "settings_model"]

@@ -23,10 +23,17 @@ class ChannelAdapter:
     label: ClassVar[str] = ""
     settings_model: ClassVar[type[BaseModel]]
 
-    def __init__(self, channel: Channel, engine: Engine | None = None):
+    def __init__(self, channel: Channel, engine: Engine | None = None, *,
+                 reveal_secrets: bool = True):
+        """``reveal_secrets=False`` leaves sealed secrets sealed: for showing a channel (its
+        address, health), which needs no password and must work without the secrets key."""
+        from engine.vault import open_settings
+
         self.channel = channel
         self.engine = engine
-        self.settings = self.settings_model.model_validate(channel.settings)
+        vault = engine.store.vault if engine is not None and hasattr(engine, "store") else None
+        settings = open_settings(channel, vault) if reveal_secrets else channel.settings
+        self.settings = self.settings_model.model_validate(settings)
 
     async def run(self) -> None:
         """Receive until cancelled (poll, IDLE, listen). Raise to be restarted with backoff."""

@@ -60,8 +60,8 @@ class EmailAdapter(ChannelAdapter):
     settings_model = EmailSettings
     settings: EmailSettings
 
-    def __init__(self, channel: Channel, engine: Any = None):
-        super().__init__(channel, engine)
+    def __init__(self, channel: Channel, engine: Any = None, *, reveal_secrets: bool = True):
+        super().__init__(channel, engine, reveal_secrets=reveal_secrets)
         self.store = engine.store if engine is not None else None
         self.listener: Any = None
         self.imap: Any = None

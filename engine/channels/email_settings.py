@@ -16,6 +16,9 @@ from engine.models import normalize_email
 
 Security = Literal["ssl", "starttls", "none"]
 
+#: marks a setting as a secret: sealed in the database, masked in lists (engine/vault.py)
+SECRET = {"secret": True}
+
 #: Token endpoints used when ``oauth_token_url`` is left empty.
 OAUTH_TOKEN_URLS: dict[str, str] = {
     "gmail": "https://oauth2.googleapis.com/token",
@@ -42,7 +45,8 @@ class EmailSettings(BaseModel):
     )
     imap_user: str = Field("", description="IMAP login name (often the full address).")
     imap_password: str = Field(
-        "", description="IMAP password or app password (not used with OAuth)."
+        "", description="IMAP password or app password (not used with OAuth).",
+        json_schema_extra=SECRET,
     )
     imap_security: Security = Field(
         "ssl", description="IMAP connection security: ssl (implicit TLS), starttls, or none."
@@ -63,7 +67,9 @@ class EmailSettings(BaseModel):
         587, ge=1, le=65535, description="SMTP port (465 SSL, 587 STARTTLS, 25 plain)."
     )
     smtp_user: str = Field("", description="SMTP login name; empty for no authentication.")
-    smtp_password: str = Field("", description="SMTP password (not used with OAuth).")
+    smtp_password: str = Field(
+        "", description="SMTP password (not used with OAuth).", json_schema_extra=SECRET
+    )
     smtp_security: Security = Field(
         "starttls", description="SMTP connection security: ssl (implicit TLS), starttls, or none."
     )
@@ -113,10 +119,11 @@ class EmailSettings(BaseModel):
     )
     oauth_client_id: str = Field("", description="OAuth2 client id of the registered app.")
     oauth_client_secret: str = Field(
-        "", description="OAuth2 client secret (may be empty for public clients)."
+        "", description="OAuth2 client secret (may be empty for public clients).",
+        json_schema_extra=SECRET,
     )
     oauth_refresh_token: str = Field(
-        "", description="OAuth2 refresh token granted for the mailbox."
+        "", description="OAuth2 refresh token granted for the mailbox.", json_schema_extra=SECRET
     )
     oauth_token_url: str = Field(
         "", description="OAuth2 token endpoint; empty = the provider's default."

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli import admin, channels, tickets
+from engine.cli import admin, channels, quarantine, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, fail, get_config, open_context
 from engine.config import ConfigError
 
@@ -73,10 +73,9 @@ async def cmd_engine(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     db = default_db(args.db or config.database.path)
     async with Engine(config, db) as engine:
-        from engine.cli.common import os_user_identity
-        from engine.desk import ensure_first_admin
+        from engine.identity import claim_first_admin
 
-        await ensure_first_admin(engine.store, *os_user_identity())
+        await claim_first_admin(engine.store)  # its first run on an empty database only
         logging.getLogger("ticketty").info("engine on %s ready in %d ms", db,
                                            (time.monotonic() - started) * 1000)
         await stop.wait()
@@ -100,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     tickets.add_parser(sub, common)
     admin.add_parsers(sub, common)
     channels.add_parser(sub, common)
+    quarantine.add_parser(sub, common)
 
     imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
     imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])

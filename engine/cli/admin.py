@@ -1,11 +1,19 @@
-"""``ticketty agents|teams|canned|pipelines|quarantine …``: the directory from the shell."""
+"""``ticketty agents|teams|canned|pipelines|contacts …``: the directory from the shell."""
 
 from __future__ import annotations
 
 import argparse
 
 from engine.cli.common import CLIError, Context, clean, emit, table
-from engine.models import Agent, Availability, Pipeline, Role, Status, WorkingHours
+from engine.models import (
+    Agent,
+    Availability,
+    Pipeline,
+    Role,
+    Status,
+    WorkingHours,
+    normalize_os_user,
+)
 
 
 def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
@@ -14,6 +22,7 @@ def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
         "availability": a.availability.value, "skills": a.skills,
         "teams": [team_names.get(t, str(t)) for t in a.teams],
         "working_hours": a.working_hours.model_dump(mode="json") if a.working_hours else None,
+        "os_user": a.os_user,
     }
 
 
@@ -62,6 +71,7 @@ async def cmd_agents_add(ctx: Context) -> int:
         skills=[s.strip() for s in (a.skills or "").split(",") if s.strip()],
         teams=await _team_ids(ctx, a.teams),
         working_hours=parse_hours(a.hours) if a.hours else None,
+        os_user=normalize_os_user(a.os_user),
     )
     agent = await ctx.store.add_agent(agent)
     emit(ctx, agent_json(agent, {}), f"added {agent.role.value} {agent.name} <{agent.email}>")
@@ -74,7 +84,7 @@ async def cmd_agents_update(ctx: Context) -> int:
     if a.availability is not None:
         changes["availability"] = Availability(a.availability)
     if a.email.lower() != ctx.actor.email or any(
-        v is not None for v in (a.role, a.seat, a.skills, a.teams, a.name, a.hours)
+        v is not None for v in (a.role, a.seat, a.skills, a.teams, a.name, a.hours, a.os_user)
     ):
         ctx.require_admin("changing another agent")
     if a.name is not None:
@@ -89,6 +99,11 @@ async def cmd_agents_update(ctx: Context) -> int:
         changes["teams"] = await _team_ids(ctx, a.teams)
     if a.hours is not None:
         changes["working_hours"] = None if a.hours == "none" else parse_hours(a.hours)
+    if a.os_user is not None:
+        changes["os_user"] = None if a.os_user == "none" else normalize_os_user(a.os_user)
+        me = ctx.identity.me
+        if a.email.lower() == me.email and changes["os_user"] != me.os_user:
+            raise CLIError("changing your own OS user would lock you out; another admin can")
     if not changes:
         raise CLIError("nothing to change")
     agent = await ctx.store.update_agent(a.email, **changes)
@@ -103,8 +118,10 @@ async def cmd_agents_list(ctx: Context) -> int:
         emit(ctx, [agent_json(a, names) for a in agents])
         return 0
     rows = [[a.email, a.name, a.role.value, "yes" if a.seat else "no", a.availability.value,
-             ",".join(a.skills), ",".join(names.get(t, "") for t in a.teams)] for a in agents]
-    print(table(rows, ["EMAIL", "NAME", "ROLE", "SEAT", "AVAILABILITY", "SKILLS", "TEAMS"]))
+             ",".join(a.skills), ",".join(names.get(t, "") for t in a.teams), a.os_user or "-"]
+            for a in agents]
+    print(table(rows, ["EMAIL", "NAME", "ROLE", "SEAT", "AVAILABILITY", "SKILLS", "TEAMS",
+                       "OS USER"]))
     return 0
 
 
@@ -188,27 +205,6 @@ async def cmd_pipelines_list(ctx: Context) -> int:
     return 0
 
 
-async def cmd_quarantine_list(ctx: Context) -> int:
-    ctx.require_admin("the quarantine")
-    items = await ctx.store.quarantine(ctx.args.limit)
-    emit(ctx, items, table([[str(i["id"]), f"{i['at']:%Y-%m-%d %H:%M}", i["source"], clean(i["reason"]),
-                             str(i["size"])] for i in items], ["ID", "AT", "SOURCE", "REASON", "BYTES"])
-         if items else "quarantine is empty")
-    return 0
-
-
-async def cmd_quarantine_show(ctx: Context) -> int:
-    ctx.require_admin("the quarantine")
-    raw = await ctx.store.read(lambda c: c.execute(
-        "SELECT raw FROM quarantine WHERE id=?", (ctx.args.id,)).fetchone())
-    if raw is None:
-        raise CLIError(f"no quarantined item {ctx.args.id}")
-    import sys
-
-    sys.stdout.buffer.write(bytes(raw[0]))
-    return 0
-
-
 async def cmd_contacts_list(ctx: Context) -> int:
     term = f"%{(ctx.args.search or '').lower()}%"
 
@@ -258,6 +254,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--skills", help="comma-separated")
     add.add_argument("--teams", help="comma-separated team names")
     add.add_argument("--hours", help="working hours, e.g. 'mon-fri 09:00-17:00 Europe/Paris'")
+    add.add_argument("--os-user", metavar="NAME",
+                     help="the OS login this agent runs ticketty as on this host")
     add.set_defaults(run=cmd_agents_add)
     up = s.add_parser("update", parents=[common], help="change an agent")
     up.add_argument("email")
@@ -268,6 +266,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     up.add_argument("--skills")
     up.add_argument("--teams")
     up.add_argument("--hours", help="'mon-fri 09:00-17:00 [TZ]' or 'none'")
+    up.add_argument("--os-user", metavar="NAME",
+                    help="the OS login this agent runs ticketty as, or 'none' (admins)")
     up.set_defaults(run=cmd_agents_update)
     s.add_parser("list", parents=[common], help="list agents").set_defaults(run=cmd_agents_list)
 
@@ -323,12 +323,3 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     co.add_argument("contact", metavar="CONTACT_EMAIL")
     co.add_argument("owner", metavar="AGENT_EMAIL|none")
     co.set_defaults(run=cmd_contacts_owner)
-
-    p = sub.add_parser("quarantine", help="raw input that could not be ingested")
-    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    ql = s.add_parser("list", parents=[common], help="list quarantined items (admins)")
-    ql.add_argument("--limit", type=int, default=100)
-    ql.set_defaults(run=cmd_quarantine_list)
-    qs = s.add_parser("show", parents=[common], help="write an item's raw bytes to stdout")
-    qs.add_argument("id", type=int)
-    qs.set_defaults(run=cmd_quarantine_show)

@@ -10,12 +10,7 @@ from engine.channels import KINDS, adapter_class
 from engine.channels.setup import CHANNEL_KEYS, build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
 from engine.models import Channel
-
-SECRET_HINTS = ("password", "secret", "token")
-
-
-def redact(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("********" if v and any(h in k for h in SECRET_HINTS) else v) for k, v in settings.items()}
+from engine.vault import redact
 
 
 def health_words(health: dict[str, Any], enabled: bool) -> str:
@@ -36,7 +31,7 @@ def health_words(health: dict[str, Any], enabled: bool) -> str:
 
 
 def channel_json(ch: Channel, today: int | None = None) -> dict[str, Any]:
-    adapter = adapter_class(ch.kind)(ch)
+    adapter = adapter_class(ch.kind)(ch, reveal_secrets=False)
     h = ch.health
     return {
         "id": ch.id, "name": ch.name, "kind": ch.kind, "enabled": ch.enabled,
@@ -44,7 +39,7 @@ def channel_json(ch: Channel, today: int | None = None) -> dict[str, Any]:
         "connected": bool(h.get("connected")) and ch.enabled,
         "last_sync": _iso(h.get("last_sync_at")), "last_error": h.get("last_error"),
         "last_error_at": _iso(h.get("last_error_at")), "tickets_today": today,
-        "settings": redact(ch.settings), "defaults": ch.defaults.model_dump(),
+        "settings": redact(ch.kind, ch.settings), "defaults": ch.defaults.model_dump(),
         "routing": ch.routing.model_dump(),
     }
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import getpass
 import json
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,23 +12,16 @@ from datetime import datetime
 from typing import Any
 
 from engine.config import Config, load_config
-from engine.desk import Desk, ensure_first_admin
+from engine.desk import Desk
+from engine.identity import Identity, resolve
 from engine.models import Agent, Role
 from engine.paths import config_file, default_db
 from engine.store import Store, StoreError
+from engine.store.db import acting
 
 
 class CLIError(Exception):
     """One clear line for stderr; the command exits non-zero."""
-
-
-def os_user_identity() -> tuple[str, str]:
-    user = getpass.getuser() or "admin"
-    host = socket.getfqdn() or "localhost"
-    if "." not in host or host.endswith(".") or "localhost" in host:
-        host = "ticketty.local"
-    name = user.replace(".", " ").replace("_", " ").title()
-    return f"{user.lower()}@{host.lower()}", name
 
 
 @dataclass
@@ -38,11 +29,16 @@ class Context:
     args: argparse.Namespace
     config: Config
     store: Store
-    actor: Agent
+    identity: Identity
+
+    @property
+    def actor(self) -> Agent:
+        """Who this command works as: the OS user's agent, or whom an admin acts for."""
+        return self.identity.actor
 
     @property
     def desk(self) -> Desk:
-        return Desk(self.store, self.actor)
+        return Desk(self.store, self.actor, self.identity.acting())
 
     @property
     def json(self) -> bool:
@@ -66,16 +62,13 @@ async def open_context(args: argparse.Namespace) -> AsyncIterator[Context]:
     store = Store(db)
     await store.open()
     try:
-        email, name = os_user_identity()
-        first = await ensure_first_admin(store, email, name)
-        who = getattr(args, "as_agent", None) or getattr(args, "agent", None) or config.agent.email
-        actor = first
-        if who:
-            found = await store.agent(who)
-            if found is None:
-                raise CLIError(f"no agent with email {who!r} (see `ticketty agents list`)")
-            actor = found
-        yield Context(args=args, config=config, store=store, actor=actor)
+        # identity: the real uid's agent; --as / [agent] email only for admins (engine.identity)
+        requested, requested_by = getattr(args, "as_agent", None), "--as"
+        if not requested and config.agent.email:
+            requested, requested_by = config.agent.email, f"[agent] email in {config.path}"
+        identity = await resolve(store, requested, requested_by=requested_by)
+        with acting(identity.acting()):
+            yield Context(args=args, config=config, store=store, identity=identity)
     finally:
         await store.close()
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
+from engine.store.identity import IdentityMixin
+from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
+from engine.store.sealing import SealingMixin
 from engine.store.tickets import TicketsMixin
 
 
-class Store(DirectoryMixin, TicketsMixin, StoreBase):
+class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, TicketsMixin,
+            StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -29,7 +30,9 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from engine.models import Event
+from engine.store.files import create_private, private_dir
 from engine.store.schema import migrate
+from engine.vault import Vault
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +41,21 @@ FOLLOW_INTERVAL = 0.05  # seconds between data_version polls of the cross-proces
 
 
 _to_json = json.JSONEncoder(default=str).encode  # one encoder, not one per event
+
+#: Who the events being written are done by, when an admin acts on behalf of another agent
+#: (``{"actor": admin_email, "on_behalf_of": agent_email}``); merged into every event's data.
+ACTING: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "ticketty_acting", default=None)
+
+
+@contextlib.contextmanager
+def acting(who: dict[str, str] | None):  # noqa: ANN201 - a context manager
+    """Record ``who`` in the events written inside this block (this task only)."""
+    token = ACTING.set(who)
+    try:
+        yield
+    finally:
+        ACTING.reset(token)
 
 
 def ts(dt: datetime | None) -> float | None:
@@ -62,6 +80,7 @@ class Tx:
     events: list[tuple[int, float, str, int | None, dict[str, Any]]] = field(default_factory=list)
     now: float = field(default_factory=time.time)
     cache: dict[str, Any] = field(default_factory=dict)  # per-transaction lookups (pipelines …)
+    acting: dict[str, str] | None = None  # see ACTING
     _pending: list[tuple[Any, ...]] = field(default_factory=list)
 
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
@@ -75,6 +94,8 @@ class Tx:
 
     def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
         """Record an event; the rows are written in one ``executemany`` before commit."""
+        if self.acting:
+            data = {**data, **self.acting}
         self._pending.append((self.now, kind, ticket_id, self.origin, _to_json(data), data))
 
     def flush_events(self) -> None:
@@ -97,6 +118,16 @@ class Tx:
         return [Event(id=i, at=dt(at), kind=k, ticket_id=t, data=d) for i, at, k, t, d in self.events]
 
 
+def open_error(path: Path, exc: sqlite3.Error) -> str:
+    """One line saying why a database cannot be opened, and what to check."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (f"cannot write the database {path}: {text} (ticketty needs write access to the"
+                " file and its directory, for the -wal and -shm files; check their owner and"
+                " permissions)")
+    return f"cannot open the database {path}: {text}"
+
+
 def _connect_sync(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
     conn.row_factory = sqlite3.Row
@@ -112,8 +143,10 @@ def _connect_sync(path: str) -> sqlite3.Connection:
 class StoreBase:
     """Connections, transactions and events; domain queries are mixed in by ``Store``."""
 
-    def __init__(self, path: str | os.PathLike[str], blob_dir: str | os.PathLike[str] | None = None):
+    def __init__(self, path: str | os.PathLike[str], blob_dir: str | os.PathLike[str] | None = None,
+                 vault: Vault | None = None):
         self.path = Path(path)
+        self.vault = vault or Vault()  # seals channel secrets (engine/vault.py)
         self.blob_dir = Path(blob_dir) if blob_dir else self.path.with_suffix(".blobs")
         self.origin = uuid.uuid4().hex[:12]
         self._writer: aiosqlite.Connection | None = None
@@ -125,16 +158,43 @@ class StoreBase:
 
     # ----------------------------------------------------------------- lifecycle
     async def open(self) -> StoreBase:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-        await self._writer
-        await self._writer._execute(self._prepare, self._writer._conn)
-        self._reader = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-        await self._reader
-        await self._reader._execute(self._prepare_reader, self._reader._conn)
-        row = await self.read(lambda c: c.execute("SELECT max(id) FROM events").fetchone())
+        """Open (creating it 0600 in a 0700 directory if new) and migrate the database.
+
+        A database this process cannot write (read-only file or directory) raises
+        :class:`StoreError` at once, with every connection closed again — an open connection
+        thread left behind would keep the process from exiting.
+        """
+        try:
+            private_dir(self.path.parent)
+            create_private(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from None
+        try:
+            self._writer = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+            await self._writer
+            await self._writer._execute(self._prepare, self._writer._conn)
+            self._reader = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+            await self._reader
+            await self._reader._execute(self._prepare_reader, self._reader._conn)
+            row = await self.read(lambda c: c.execute("SELECT max(id) FROM events").fetchone())
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StoreError(open_error(self.path, exc)) from None
         self._follow_cursor = row[0] or 0
+        await self._after_open()
         return self
+
+    async def _after_open(self) -> None:
+        """Hook for the store's own upkeep right after opening (see ``Store``)."""
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it (best effort: readers of other
+        processes may hold it; SQLite's own checkpoints finish the job later)."""
+        assert self._writer is not None, "store is not open"
+        conn = self._writer._conn
+        async with self._write_lock:
+            await self._writer._execute(
+                lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
     @staticmethod
     def _prepare(conn: sqlite3.Connection) -> None:
@@ -149,6 +209,10 @@ class StoreBase:
         ):
             conn.execute(pragma)
         migrate(conn)
+        # SQLite quietly opens a file it cannot write read-only; find out now, not at the
+        # first write (a write lock is what every writer needs, so this is the true test)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
 
     @staticmethod
     def _prepare_reader(conn: sqlite3.Connection) -> None:
@@ -165,7 +229,8 @@ class StoreBase:
             self._follow_task = None
         for conn in (self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                with contextlib.suppress(sqlite3.Error, ValueError):
+                    await conn.close()
         self._reader = self._writer = None
 
     async def __aenter__(self):  # noqa: ANN204 - returns the concrete store
@@ -180,7 +245,7 @@ class StoreBase:
         assert self._writer is not None, "store is not open"
         async with self._write_lock:
             conn = self._writer._conn
-            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir)
+            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir, acting=ACTING.get())
 
             def run() -> T:
                 conn.execute("BEGIN IMMEDIATE")
@@ -193,7 +258,12 @@ class StoreBase:
                     conn.execute("ROLLBACK")
                     raise
 
-            result = await self._writer._execute(run)
+            try:
+                result = await self._writer._execute(run)
+            except sqlite3.OperationalError as exc:
+                if "readonly" in str(exc):  # made read-only while open: say what to check
+                    raise StoreError(open_error(self.path, exc)) from None
+                raise
         if tx.events and self._subscribers:
             self._publish(tx.built_events())
         return result

@@ -21,8 +21,9 @@ from engine.models import (
     normalize_email,
 )
 from engine.store.db import StoreError, Tx, dt
+from engine.vault import seal_settings
 
-AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills"
+AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user"
 
 
 def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
@@ -31,7 +32,7 @@ def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
         id=row["id"], email=row["email"], name=row["name"], role=row["role"],
         seat=bool(row["seat"]), availability=row["availability"],
         working_hours=WorkingHours.model_validate_json(wh) if wh else None,
-        skills=json.loads(row["skills"]), teams=teams or [],
+        skills=json.loads(row["skills"]), teams=teams or [], os_user=row["os_user"],
     )
 
 
@@ -49,6 +50,15 @@ def find_agent(conn: sqlite3.Connection, email: str) -> Agent | None:
         return None
     teams = [r[0] for r in conn.execute("SELECT team_id FROM team_members WHERE agent_id=?", (row["id"],))]
     return agent_from_row(row, teams)
+
+
+def check_os_user_free(tx: Tx, os_user: str | None, agent_id: int | None) -> None:
+    """One OS user is one agent: refuse a login another agent already works as."""
+    if os_user is None:
+        return
+    row = tx.one("SELECT id, email FROM agents WHERE os_user=?", (os_user,))
+    if row is not None and row["id"] != agent_id:
+        raise StoreError(f"OS user {os_user!r} is already mapped to {row['email']}")
 
 
 def require_agent(conn: sqlite3.Connection, email: str) -> Agent:
@@ -102,13 +112,14 @@ class DirectoryMixin:
         def fn(tx: Tx) -> Agent:
             if find_agent(tx.conn, agent.email):
                 raise StoreError(f"an agent with email {agent.email} already exists")
+            check_os_user_free(tx, agent.os_user, None)
             cur = tx.execute(
                 "INSERT INTO agents(email, name, role, seat, availability, working_hours, skills,"
-                " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                " os_user, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (agent.email, agent.name, agent.role.value, int(agent.seat),
                  agent.availability.value,
                  agent.working_hours.model_dump_json() if agent.working_hours else None,
-                 json.dumps(agent.skills), tx.now),
+                 json.dumps(agent.skills), agent.os_user, tx.now),
             )
             for team_id in agent.teams:
                 tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, cur.lastrowid))
@@ -118,17 +129,19 @@ class DirectoryMixin:
         return await self.write(fn)  # type: ignore[attr-defined]
 
     async def update_agent(self, email: str, **changes: Any) -> Agent:
-        """Change an agent's fields (name, role, seat, availability, skills, working_hours, teams)."""
+        """Change an agent's fields (name, role, seat, availability, skills, working_hours, teams,
+        os_user)."""
 
         def fn(tx: Tx) -> Agent:
             agent = require_agent(tx.conn, email)
             merged = Agent.model_validate({**agent.model_dump(), **changes})
+            check_os_user_free(tx, merged.os_user, agent.id)
             tx.execute(
-                "UPDATE agents SET name=?, role=?, seat=?, availability=?, working_hours=?, skills=?"
-                " WHERE id=?",
+                "UPDATE agents SET name=?, role=?, seat=?, availability=?, working_hours=?, skills=?,"
+                " os_user=? WHERE id=?",
                 (merged.name, merged.role.value, int(merged.seat), merged.availability.value,
                  merged.working_hours.model_dump_json() if merged.working_hours else None,
-                 json.dumps(merged.skills), agent.id),
+                 json.dumps(merged.skills), merged.os_user, agent.id),
             )
             if "teams" in changes:
                 tx.execute("DELETE FROM team_members WHERE agent_id=?", (agent.id,))
@@ -233,6 +246,9 @@ class DirectoryMixin:
 
     # -------------------------------------------------------------- channels
     async def add_channel(self, channel: Channel) -> Channel:
+        """Store a new channel; its secret settings are sealed (the result holds them sealed)."""
+        settings = seal_settings(channel.kind, channel.settings, self.vault)  # type: ignore[attr-defined]
+
         def fn(tx: Tx) -> Channel:
             if tx.one("SELECT 1 FROM channels WHERE name=? AND removed=0", (channel.name,)):
                 raise StoreError(f"a channel named {channel.name!r} already exists")
@@ -240,23 +256,26 @@ class DirectoryMixin:
             cur = tx.execute(
                 "INSERT INTO channels(kind, name, enabled, settings, defaults, routing, created_at)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (channel.kind, channel.name, int(channel.enabled), json.dumps(channel.settings),
+                (channel.kind, channel.name, int(channel.enabled), json.dumps(settings),
                  channel.defaults.model_dump_json(), channel.routing.model_dump_json(), tx.now),
             )
             tx.event("channel.added", channel_id=cur.lastrowid, name=channel.name)
-            return channel.model_copy(update={"id": cur.lastrowid})
+            return channel.model_copy(update={"id": cur.lastrowid, "settings": settings})
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
     async def update_channel(self, channel: Channel) -> Channel:
+        """Save a channel's settings, defaults and routing; secrets are sealed as in add."""
+        settings = seal_settings(channel.kind, channel.settings, self.vault)  # type: ignore[attr-defined]
+
         def fn(tx: Tx) -> Channel:
             tx.execute(
                 "UPDATE channels SET name=?, enabled=?, settings=?, defaults=?, routing=? WHERE id=?",
-                (channel.name, int(channel.enabled), json.dumps(channel.settings),
+                (channel.name, int(channel.enabled), json.dumps(settings),
                  channel.defaults.model_dump_json(), channel.routing.model_dump_json(), channel.id),
             )
             tx.event("channel.updated", channel_id=channel.id, name=channel.name)
-            return channel
+            return channel.model_copy(update={"settings": settings})
 
         return await self.write(fn)  # type: ignore[attr-defined]
 

@@ -187,6 +187,11 @@ MIGRATIONS: list[str] = [
         subject, body, ticket_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # 2: agents map OS users (identity comes from the real uid, never the environment)
+    """
+    ALTER TABLE agents ADD COLUMN os_user TEXT;
+    CREATE UNIQUE INDEX ix_agents_os_user ON agents(os_user) WHERE os_user IS NOT NULL;
+    """,
 ]
 
 

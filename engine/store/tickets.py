@@ -21,6 +21,7 @@ from engine.models import (
 )
 from engine.store.db import StoreError, Tx, dt
 from engine.store.directory import get_pipeline
+from engine.store.files import write_private
 from engine.store.queries import (
     SearchCache,
     TicketQuery,
@@ -100,10 +101,7 @@ def save_attachment(tx: Tx, message_id: int, filename: str, ctype: str, data: by
     digest = hashlib.sha256(data).hexdigest()
     path = tx.blob_dir / digest[:2] / digest
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        write_private(path, data)  # 0600 in 0700 directories: attachments are customer data
     tx.execute(
         "INSERT INTO attachments(message_id, filename, content_type, size, sha256) VALUES (?,?,?,?,?)",
         (message_id, filename, ctype, len(data), digest),

@@ -114,3 +114,29 @@ async def test_teams_pipelines_canned(bare_db):
         await pilot.press("y")
         await until(pilot, lambda: len(canned.items) == 1, "removed")
         assert [r.title for r in await app.store.canned_replies()] == ["Refund policy"]
+
+
+async def test_agents_os_user_from_the_screen(bare_db):
+    """The OS user mapping is reachable from the agents screen, checked beside the field."""
+    app = make_app(bare_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_screen(pilot, "agents")
+        me = app.identity.me
+        await pilot.press("j")  # Bob
+        form = await open_form(pilot, "enter")
+        form.form.set_value("os_user", "bad name")
+        await save(pilot, form)
+        assert "not a valid OS user name" in form.form.errors()["os_user"]
+        form.form.set_value("os_user", me.os_user)
+        await save(pilot, form)
+        assert form.form.errors()["os_user"] == f"{me.os_user!r} already works as {me.email}"
+        form.form.set_value("os_user", "bob")
+        await save(pilot, form)
+        await until(pilot, lambda: not isinstance(app.screen, FormScreen), "saved")
+        assert (await app.store.agent("bob@example.com")).os_user == "bob"
+        await until(pilot, lambda: screen.items[1].os_user == "bob", "the list")
+        await pilot.press("k")  # yourself: not from here
+        form = await open_form(pilot, "enter")
+        form.form.set_value("os_user", "someone")
+        await save(pilot, form)
+        assert "lock you out" in form.form.errors()["os_user"]

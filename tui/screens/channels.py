@@ -127,7 +127,7 @@ class ChannelsScreen(TickettyScreen):
     @staticmethod
     def row(ch: Channel, today: int, now: datetime) -> list[Text]:
         try:
-            address = adapter_class(ch.kind)(ch).address()
+            address = adapter_class(ch.kind)(ch, reveal_secrets=False).address()
         except Exception:  # noqa: BLE001 - a channel with broken settings still gets listed
             address = "(settings need fixing)"
         words = health_words(ch.health, ch.enabled)

@@ -9,7 +9,7 @@ are not a model's fields (the channel-wide ``CHANNEL_KEYS``), a list of :class:`
 | ``bool`` | ``Switch`` |
 | ``Literal[...]`` / enum / ``choices`` given | ``Select`` |
 | ``int`` | ``Input(type="integer")`` |
-| ``str`` named ``*password*``/``*secret*``/``*token*`` | ``Input(password=True)`` |
+| ``str`` declared secret (``json_schema_extra={"secret": True}``, engine/vault.py) | ``Input(password=True)`` |
 | ``str`` listed as multiline | ``TextArea`` |
 | other ``str`` | ``Input`` |
 
@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch, TextArea
 
-SECRET_HINTS = ("password", "secret", "token")
+from engine.vault import secret_fields
 
 
 @dataclass
@@ -75,6 +75,7 @@ def specs_from_model(model: type[BaseModel], fields: Iterable[str] | None = None
     labels, choices, helps = labels or {}, choices or {}, helps or {}
     multiline = set(multiline)
     out: list[FieldSpec] = []
+    secrets = secret_fields(model)
     for key in fields or model.model_fields:
         info = model.model_fields[key]
         ann = info.annotation
@@ -89,7 +90,7 @@ def specs_from_model(model: type[BaseModel], fields: Iterable[str] | None = None
             kind, opts = "int", []
         elif key in multiline:
             kind, opts = "multiline", []
-        elif any(h in key for h in SECRET_HINTS):
+        elif key in secrets:
             kind, opts = "secret", []
         else:
             kind, opts = "text", []

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from engine.channels.setup import SettingError
 from engine.cli.admin import parse_hours
 from engine.cli.common import CLIError
-from engine.models import Agent, WorkingHours
+from engine.models import Agent, WorkingHours, normalize_os_user
 from tui.screens.admin.base import AdminListScreen
 from tui.widgets.settings_form import FieldSpec, specs_from_model
 
@@ -30,6 +30,8 @@ class AgentForm(BaseModel):
     teams: str = Field("", description="Comma-separated team names.")
     working_hours: str = Field("", description="e.g. 'mon-fri 09:00-17:00 Europe/Paris'; "
                                "empty = always working.")
+    os_user: str = Field("", description="The OS login that works as this agent when it runs "
+                         "ticketty on this host; empty = nobody (docs/security.md).")
 
 
 def hours_spec(wh: WorkingHours | None) -> str:
@@ -57,14 +59,15 @@ class AgentsScreen(AdminListScreen):
     HELP_TITLE = "agents"
     TITLE = "Agents"
     NOUN = "agent"
-    COLUMNS = ["Email", "Name", "Role", "Seat", "Availability", "Skills", "Teams", "Hours"]
+    COLUMNS = ["Email", "Name", "Role", "Seat", "Availability", "Skills", "Teams", "Hours",
+               "OS user"]
 
     async def load(self) -> tuple[list[Any], list[list[Any]]]:
         agents = await self.tapp.store.agents()
         names = {t.id: t.name for t in await self.tapp.store.teams()}
         rows = [[a.email, a.name, a.role.value, "yes" if a.seat else "no", a.availability.value,
                  ", ".join(a.skills), ", ".join(names.get(t, "?") for t in a.teams),
-                 hours_spec(a.working_hours) or "always"] for a in agents]
+                 hours_spec(a.working_hours) or "always", a.os_user or "-"] for a in agents]
         return agents, rows
 
     def describe(self, item: Agent) -> str:
@@ -78,7 +81,8 @@ class AgentsScreen(AdminListScreen):
                       "seat": item.seat, "availability": item.availability.value,
                       "skills": ", ".join(item.skills),
                       "teams": ", ".join(names.get(t, "") for t in item.teams),
-                      "working_hours": hours_spec(item.working_hours)}
+                      "working_hours": hours_spec(item.working_hours),
+                      "os_user": item.os_user or ""}
         else:
             values = {"role": "agent", "seat": True, "availability": "available"}
         return specs_from_model(AgentForm), values
@@ -96,9 +100,22 @@ class AgentsScreen(AdminListScreen):
             raise SettingError("working_hours", str(exc).replace("--hours", "hours")) from None
         if not values["name"].strip():
             raise SettingError("name", "an agent needs a name")
+        try:
+            os_user = normalize_os_user(values.get("os_user"))
+        except ValueError as exc:
+            raise SettingError("os_user", str(exc)) from None
+        if os_user is not None:
+            holder = await store.agent_by_os_user(os_user)
+            if holder is not None and (item is None or holder.id != item.id):
+                raise SettingError("os_user", f"{os_user!r} already works as {holder.email}")
+        me = getattr(self.tapp.identity, "me", None)
+        if item is not None and me is not None and item.id == me.id and os_user != me.os_user:
+            raise SettingError("os_user", "that would lock you out: another admin can change "
+                               "your OS user")
         fields = {"name": values["name"].strip(), "role": values["role"], "seat": values["seat"],
                   "availability": values["availability"], "skills": split(values["skills"]),
-                  "teams": [teams[t] for t in split(values["teams"])], "working_hours": hours}
+                  "teams": [teams[t] for t in split(values["teams"])], "working_hours": hours,
+                  "os_user": os_user}
         if item is None:
             try:
                 agent = Agent(email=values["email"], **fields)

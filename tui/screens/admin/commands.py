@@ -1,5 +1,5 @@
 """The ``:`` commands of the admin part: ``:connect``, ``:agents``, ``:teams``,
-``:pipelines``, ``:canned``. :func:`admin_commands` builds them for :mod:`tui.commands`
+``:pipelines``, ``:canned``, ``:quarantine``. :func:`admin_commands` builds them for :mod:`tui.commands`
 (``Command`` is imported when called, so either module may be imported first)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "teams": ("tui.screens.admin.teams:TeamsScreen", "Managing teams"),
     "pipelines": ("tui.screens.admin.pipelines:PipelinesScreen", "Managing pipelines"),
     "canned": ("tui.screens.admin.canned:CannedScreen", "Managing canned replies"),
+    "quarantine": ("tui.screens.admin.quarantine:QuarantineScreen", "The quarantine"),
 }
 
 
@@ -39,7 +40,8 @@ def admin_commands() -> list[Any]:
     helps = {"agents": "Agents: roles, seats, skills, teams, hours (admins)",
              "teams": "Teams and their members (admins)",
              "pipelines": "Pipelines and statuses (admins)",
-             "canned": "Canned replies (admins)"}
+             "canned": "Canned replies (admins)",
+             "quarantine": "Input that could not be ingested: show, retry, delete (admins)"}
     out = [Command("connect", "connect <email>", "Connect a channel with a wizard (admins)",
                    connect)]
     for name in SCREENS:

@@ -1,0 +1,113 @@
+"""Quarantine you can act on: look at an item, retry its ingest, delete it.
+
+An item is raw input that could not become a message (a mail that did not parse, a bounce for
+nothing we sent …), kept with its bytes and the reason. After an upgrade fixed the cause,
+:func:`retry` runs it through the parser and the ingest pipeline again, in one transaction
+with marking it resolved — so a retry that still fails changes nothing but the item's reason,
+and a retry cannot leave a second copy of it in the quarantine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from typing import Any
+
+from engine.ingest import ingest_tx
+from engine.models import InboundMessage, IngestResult, Source
+from engine.store import Store, StoreError
+from engine.store.db import Tx
+from engine.store.quarantine import resolve_quarantined
+
+#: where mail-shaped items come from (``source`` as written by the channel and the importers)
+MAIL_SOURCES = ("email:", "import:eml", "import:mbox", "import:maildir", "bounce")
+MAX_HEADERS = 100
+
+
+class NotPlaced(StoreError):
+    """Parsed, but the pipeline still had nowhere to put it (e.g. a bounce for nothing sent)."""
+
+
+@dataclass(frozen=True)
+class Retried:
+    item_id: int
+    result: IngestResult
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"id": self.item_id, "ticket_id": r.ticket_id, "message_id": r.message_id,
+                "created": r.created_ticket, "duplicate": r.duplicate}
+
+    def describe(self) -> str:
+        r = self.result
+        how = ("a new ticket" if r.created_ticket else "already there" if r.duplicate
+               else "added to it")
+        return f"quarantined item {self.item_id} ingested: ticket #{r.ticket_id} ({how})"
+
+
+def headers(raw: bytes) -> list[tuple[str, str]]:
+    """The header fields of a raw mail, as written (at most :data:`MAX_HEADERS`)."""
+    try:
+        parsed = BytesHeaderParser(policy=compat32).parsebytes(raw)
+    except Exception:  # noqa: BLE001 - anything goes in the quarantine; show what we can
+        return []
+    out = []
+    for name, value in parsed.raw_items():
+        out.append((str(name), " ".join(str(value).split())))
+        if len(out) >= MAX_HEADERS:
+            break
+    return out
+
+
+async def require(store: Store, item_id: int) -> dict[str, Any]:
+    item = await store.quarantined(item_id)
+    if item is None:
+        raise StoreError(f"no quarantined item {item_id}")
+    return item
+
+
+async def _message(store: Store, item: dict[str, Any]) -> InboundMessage:
+    from engine.channels.email_forward import attribute_forwarded
+    from engine.channels.email_parse import EmailParseError, parse_email
+    from engine.channels.email_settings import EmailSettings
+
+    source = str(item["source"])
+    if not source.startswith(MAIL_SOURCES):
+        raise StoreError(f"quarantined item {item['id']} came from {source!r}:"
+                         " only mail can be retried")
+    channel = await store.channel(item["channel_id"]) if item["channel_id"] else None
+    if channel is not None and channel.kind != "email":
+        channel = None
+    try:
+        msg = parse_email(item["raw"], channel_id=channel.id if channel else None)
+    except EmailParseError as exc:
+        await store.set_quarantine_reason(item["id"], str(exc))
+        raise StoreError(f"quarantined item {item['id']} still cannot be ingested: {exc}"
+                         ) from None
+    if source.startswith(("import:", "email:history")):  # history goes back in as history
+        msg = msg.model_copy(update={"import_status": "closed", "source": Source.import_})
+    elif channel is not None:  # live mail: the forwarded-by-an-agent rule of its channel
+        settings = EmailSettings.model_validate(channel.settings)
+        trusted = {a.email for a in await store.agents()} | {settings.address}
+        msg = attribute_forwarded(msg, use_original_sender=settings.use_original_sender,
+                                  trusted_addresses=trusted)
+    return msg
+
+
+async def retry(store: Store, item_id: int) -> Retried:
+    """Ingest a quarantined item again; it is resolved only if it became (part of) a ticket."""
+    item = await require(store, item_id)
+    if item["resolved"]:
+        raise StoreError(f"quarantined item {item_id} was already ingested")
+    msg = await _message(store, item)
+
+    def fn(tx: Tx) -> IngestResult:
+        result = ingest_tx(tx, msg)
+        if result.ticket_id is None:  # rolls back: no second quarantine row, no key taken
+            raise NotPlaced(f"quarantined item {item_id} still has nowhere to go:"
+                            f" {item['reason']}")
+        resolve_quarantined(tx, item_id, result.ticket_id)
+        return result
+
+    return Retried(item_id, await store.write(fn))
