@@ -10,6 +10,8 @@ the fields; only a clean check dismisses the step.
 
 Keys on every step (binding ids): ``ctrl+n`` next (``wizard.next``), ``ctrl+b`` back
 (``wizard.back``), ``escape`` cancel (``wizard.cancel``); Enter in a one-line field is Next.
+When a step opens, its first field has focus (a step without fields focuses Next), so typing
+goes straight into it; the scrolling body itself never takes focus.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    RadioSet,
+    Select,
+    SelectionList,
+    Static,
+    Switch,
+    TextArea,
+)
 
 from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
@@ -34,6 +46,10 @@ if TYPE_CHECKING:
     from tui.app import TickettyApp
 
 NEXT, BACK, CANCEL = "next", "back", "cancel"
+#: what a step may answer to be shown again with the steps recomputed (a choice changed them)
+AGAIN = "again"
+#: widgets that count as a step's fields (what gets focus when a step opens)
+FIELD_TYPES = (Input, Select, Switch, TextArea, RadioSet, SelectionList, Checkbox)
 
 
 class Wizard:
@@ -86,7 +102,10 @@ class Wizard:
                                     " enable it on the channels screen (space) when ready.",
                                     title="Wizard cancelled", timeout=8)
                 return None
-            index = max(0, index - 1) if answer == BACK else index + 1
+            if answer == BACK:
+                index = max(0, index - 1)
+            elif answer != AGAIN:
+                index += 1
 
     # ----------------------------------------------------------------- helpers
     def build(self, **more: Any) -> Channel:
@@ -120,6 +139,7 @@ class WizardStep(Screen[str]):
 
     TITLE: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
+    AUTO_FOCUS = ""  # not Textual's "first focusable": that is the scrolling body, not a field
     DEFAULT_CSS = """
     WizardStep { layout: vertical; }
     WizardStep #wizard-head { height: 3; padding: 1 2 0 2; background: $panel; color: $primary;
@@ -176,6 +196,21 @@ class WizardStep(Screen[str]):
 
     def body(self) -> ComposeResult:
         yield from ()
+
+    def on_mount(self) -> None:
+        # runs after a subclass's on_mount, so fields it hides are skipped
+        self.query_one("#wizard-body").can_focus = False
+        self.call_after_refresh(self.focus_first_field)
+
+    def first_field(self) -> Any:
+        """The first visible, enabled field of the body (None for a step without fields)."""
+        body = self.query_one("#wizard-body")
+        return next((w for w in self.focus_chain
+                     if isinstance(w, FIELD_TYPES) and body in w.ancestors), None)
+
+    def focus_first_field(self) -> None:
+        target = self.first_field() or self.query_one("#wizard-next", Button)
+        target.focus()
 
     def extra_buttons(self) -> ComposeResult:
         yield from ()
