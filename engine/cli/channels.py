@@ -7,15 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.channels import KINDS, adapter_class
-from engine.channels.setup import CHANNEL_KEYS, build_channel, parse_pairs, settings_keys
+from engine.channels.setup import build_channel, is_secret, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
 from engine.models import Channel
 
-SECRET_HINTS = ("password", "secret", "token")
-
 
 def redact(settings: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("********" if v and any(h in k for h in SECRET_HINTS) else v) for k, v in settings.items()}
+    return {k: ("********" if v and is_secret(k) else v) for k, v in settings.items()}
 
 
 def health_words(health: dict[str, Any], enabled: bool) -> str:
@@ -134,7 +132,7 @@ async def cmd_list(ctx: Context) -> int:
 
 async def cmd_keys(ctx: Context) -> int:
     cls = adapter_class(ctx.args.kind)
-    keys = {**settings_keys(cls.settings_model), **CHANNEL_KEYS}
+    keys = {k: info.cli_help() for k, info in settings_keys(cls.settings_model).items()}
     emit(ctx, keys, "\n".join(f"{k:24} {v}" for k, v in keys.items()))
     return 0
 
