@@ -16,6 +16,8 @@ FORWARD = {"address": "help@acme.test", "mode": "forwarding", "smtp_host": "smtp
 #: (step, values, extra, id of the widget that must have focus)
 CASES = [
     (steps.MailboxStep, {}, {}, "provider"),
+    (steps.ListenerStep, FORWARD, {"provider": "forwarding"}, "field-forward_listen_host"),
+    (steps.SignInStep, IMAP, {"provider": "office365"}, "field-oauth_client_id"),
     (steps.CredentialsStep, IMAP, {"provider": "imap"}, "field-imap_host"),
     (steps.CredentialsStep, FORWARD, {"provider": "forwarding"}, "field-smtp_host"),
     (steps.DetailsStep, IMAP, {}, "field-from_name_mode"),
@@ -28,7 +30,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[
-    "mailbox", "credentials", "credentials-forwarding", "details", "properties", "routing",
+    "mailbox", "listener", "signin", "credentials", "credentials-forwarding", "details", "properties", "routing",
     "history", "history-forwarding", "finish"])
 async def test_first_field_has_focus_when_a_step_opens(bare_db, case):
     step, values, extra, expected = case

@@ -41,6 +41,7 @@ from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
     from tui.app import TickettyApp
@@ -175,15 +176,9 @@ class WizardStep(Screen[str]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.wizard.title} — step {self.number} of {self.total}: "
-                          f"{self.TITLE}"), id="wizard-head")
         titles = [s.TITLE for s in self.wizard.active_steps()]
-        trail = Text()
-        for i, title in enumerate(titles, 1):
-            if i > 1:
-                trail.append(" › ", "dim")
-            trail.append(f"{i} {title}", "bold reverse" if i == self.number else "")
-        yield Static(trail, id="wizard-steps")
+        yield Static(self._head(len(titles)), id="wizard-head")
+        yield Static(self._trail(titles), id="wizard-steps")
         with VerticalScroll(id="wizard-body"):
             yield from self.body()
         yield Static("", id="wizard-message")
@@ -193,6 +188,22 @@ class WizardStep(Screen[str]):
             yield Button("Back", id="wizard-back", disabled=self.number == 1)
             yield Button(self.NEXT_LABEL, id="wizard-next", variant="primary")
         yield KeyFooter()
+
+    def _head(self, total: int) -> Text:
+        return Text(f"{self.wizard.title} — step {self.number} of {total}: {self.TITLE}")
+
+    def _trail(self, titles: list[str]) -> Text:
+        trail = Text()
+        for i, title in enumerate(titles, 1):
+            if i > 1:
+                trail.append(" › ", "dim")
+            trail.append(f"{i} {title}", "bold reverse" if i == self.number else "")
+        return trail
+
+    def show_steps(self, titles: list[str]) -> None:
+        """Show the steps a choice on this step leads to (before it is confirmed by Next)."""
+        self.query_one("#wizard-head", Static).update(self._head(len(titles)))
+        self.query_one("#wizard-steps", Static).update(self._trail(titles))
 
     def body(self) -> ComposeResult:
         yield from ()
@@ -211,6 +222,8 @@ class WizardStep(Screen[str]):
     def focus_first_field(self) -> None:
         target = self.first_field() or self.query_one("#wizard-next", Button)
         target.focus()
+        if isinstance(target, RadioSet) and target.pressed_index >= 0:
+            target._selected = target.pressed_index  # the cursor on the chosen one, not the first
 
     def extra_buttons(self) -> ComposeResult:
         yield from ()
@@ -234,6 +247,14 @@ class WizardStep(Screen[str]):
                 return True
         self.say(str(exc))
         return False
+
+    @on(SettingsForm.Changed)
+    def _field_edited(self) -> None:
+        """The step's message goes once no field is marked any more (the fix was made)."""
+        message = self.query_one("#wizard-message", Static)
+        if not message.has_class("-ok") and str(message.content) \
+                and not any(form.errors() for form in self.query(SettingsForm)):
+            self.say("")
 
     # ----------------------------------------------------------------- actions
     def action_next(self) -> None:
