@@ -221,3 +221,6 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     te = s.add_parser("test", parents=[common], help="test a channel's connection")
     te.add_argument("name")
     te.set_defaults(run=cmd_test)
+    from engine.cli import channels_signin
+
+    channels_signin.add_parser(s, common)
