@@ -53,3 +53,17 @@ async def test_typing_goes_into_the_first_field(bare_db):
         await until(pilot, lambda: app.focused is field, "the host field focused")
         await pilot.press(*"mail")
         assert field.value == "mail"
+
+
+async def test_page_keys_scroll_a_long_step_from_its_field(bare_db):
+    app = make_app(bare_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await started(pilot)
+        await push_step(pilot, steps.ListenerStep, FORWARD, extra={"provider": "forwarding"})
+        body = app.screen.query_one("#wizard-body")
+        await until(pilot, lambda: app.focused is not None
+                    and app.focused.id == "field-forward_listen_host", "the host field")
+        assert body.max_scroll_y > 0 and body.scroll_y == 0
+        await pilot.press("pagedown")
+        await until(pilot, lambda: body.scroll_y > 0, "scrolled")
+        assert app.focused.id == "field-forward_listen_host"

@@ -171,6 +171,7 @@ class SignInPanel(Vertical):
             self.query_one("#signin-copy").display = True
             self.query_one("#signin-paste-row").display = True
             self.query_one("#signin-paste", Input).value = ""
+            self.query_one("#signin-paste-row").scroll_visible()
             return await self.browser.wait()
         finally:
             await self.browser.close()

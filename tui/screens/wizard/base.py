@@ -11,7 +11,8 @@ the fields; only a clean check dismisses the step.
 Keys on every step (binding ids): ``ctrl+n`` next (``wizard.next``), ``ctrl+b`` back
 (``wizard.back``), ``escape`` cancel (``wizard.cancel``); Enter in a one-line field is Next.
 When a step opens, its first field has focus (a step without fields focuses Next), so typing
-goes straight into it; the scrolling body itself never takes focus.
+goes straight into it; the scrolling body itself never takes focus — ``pagedown``/``pageup``
+scroll it from any field (``wizard.page_down`` / ``wizard.page_up``) on a small terminal.
 """
 
 from __future__ import annotations
@@ -157,6 +158,9 @@ class WizardStep(Screen[str]):
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
         Binding("ctrl+b", "back", "Back", id="wizard.back"),
         Binding("escape", "cancel", "Cancel", id="wizard.cancel"),
+        Binding("pagedown", "scroll_body(1)", "Scroll down", show=False,
+                id="wizard.page_down"),
+        Binding("pageup", "scroll_body(-1)", "Scroll up", show=False, id="wizard.page_up"),
     ]
 
     def __init__(self, wizard: Wizard, number: int, total: int) -> None:
@@ -278,6 +282,10 @@ class WizardStep(Screen[str]):
             self.query_one("#wizard-next", Button).disabled = False
         if ok:
             self.dismiss(NEXT)
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query_one("#wizard-body", VerticalScroll)
+        body.scroll_page_down() if direction > 0 else body.scroll_page_up()
 
     def action_back(self) -> None:
         if self.number > 1 and not self.checking:
