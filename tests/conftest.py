@@ -28,7 +28,7 @@ for _var in ("TICKETTY_DB", "TICKETTY_SECRET_KEY"):
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from servers import Dovecot, MailUser, SinkHandler, free_port  # noqa: E402
+from servers import Dovecot, MailUser, SinkHandler, XOAuth2Handler, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +64,30 @@ def smtp_sink() -> Iterator[tuple[SinkHandler, int]]:
     handler = SinkHandler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def oauth_standin():
+    """The local OAuth provider (engine/sandbox/oauth.py) on a free port, quick to poll."""
+    from engine.sandbox.oauth import OAuthStandIn
+
+    async with OAuthStandIn(interval=0.1) as provider:
+        yield provider
+
+
+@pytest.fixture
+def xoauth2_smtp(oauth_standin) -> Iterator[tuple[XOAuth2Handler, int]]:  # noqa: ANN001
+    """An aiosmtpd server accepting only XOAUTH2 logins with the stand-in's access tokens."""
+    from aiosmtpd.controller import Controller
+
+    handler = XOAuth2Handler(oauth_standin.access_token_valid)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, auth_require_tls=False)
     controller.start()
     try:
         yield handler, port

@@ -343,3 +343,26 @@ class SinkHandler:
         )
         self.received.set()
         return "250 2.0.0 OK"
+
+
+class XOAuth2Handler(SinkHandler):
+    """An aiosmtpd sink that logs in only with SASL XOAUTH2 and a token ``valid(token)``
+    accepts — what Gmail's or Microsoft's SMTP asks their identity provider (here: the OAuth
+    stand-in, :meth:`engine.sandbox.oauth.OAuthStandIn.access_token_valid`)."""
+
+    def __init__(self, valid) -> None:  # noqa: ANN001
+        super().__init__()
+        self.valid = valid
+        self.logins: list[tuple[str, bool]] = []
+
+    async def auth_XOAUTH2(self, server, args):  # noqa: ANN001, N802 - aiosmtpd's hook name
+        import base64
+
+        from aiosmtpd.smtp import AuthResult
+
+        fields = base64.b64decode(args[1]).decode().split("\x01")
+        user = fields[0].removeprefix("user=")
+        token = fields[1].removeprefix("auth=Bearer ")
+        ok = bool(self.valid(token))
+        self.logins.append((user, ok))
+        return AuthResult(success=ok, handled=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from datetime import date
@@ -34,6 +35,37 @@ log = logging.getLogger(__name__)
 
 TRUSTED_TTL = 5.0  # seconds an agent-address snapshot is reused for attribution
 HEALTH_EVERY = 5.0  # seconds between "last sync" health writes of a busy forwarding listener
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """Why the forwarding listener cannot listen on ``host:port``, in words."""
+    import errno
+
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is already in use on {host} (another program or channel listens there)"
+    if exc.errno == errno.EACCES:
+        return (f"not allowed to listen on {where}: ports below 1024 need root or "
+                "CAP_NET_BIND_SERVICE; use a higher port and redirect to it in the firewall")
+    if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+        return f"{host} is not an address of this machine"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
+
+
+async def listen_problem(host: str, port: int) -> str | None:
+    """Try listening on ``host:port`` for a moment: None if it works, else the reason."""
+    try:
+        server = await asyncio.get_running_loop().create_server(asyncio.Protocol, host, port)
+    except OSError as exc:
+        return listen_error(host, port, exc)
+    server.close()
+    await server.wait_closed()
+    return None
+
+
+def with_prefix(proto: str, reason: str) -> str:
+    """``"SMTP: reason"`` — once: the IMAP and SMTP checks already name their protocol."""
+    return reason if reason.upper().startswith(f"{proto}:") else f"{proto}: {reason}"
 
 
 class _StoreSyncState:
@@ -147,17 +179,21 @@ class EmailAdapter(ChannelAdapter):
             port=self.settings.forward_listen_port, max_message_bytes=self.settings.max_message_bytes,
         )
         try:
-            host, port = await self.listener.start()
+            await self.listener.start()
         except OSError as exc:
-            raise RuntimeError(f"forwarding listener cannot listen on "
-                               f"{self.settings.forward_listen_host}:{self.settings.forward_listen_port}: "
-                               f"{exc.strerror or exc}") from exc
-        await self.store.set_channel_health(self.channel.id, connected=True, listening=f"{host}:{port}",
-                                            last_error=None, last_sync_at=time.time())
+            raise RuntimeError("forwarding listener: " + listen_error(
+                self.settings.forward_listen_host, self.settings.forward_listen_port, exc)) from exc
+        # the bound address (a real port even when 0 was asked for), for every process to show
+        await self.store.set_channel_health(self.channel.id, connected=True,
+                                            listening=self.listener.bound, last_error=None,
+                                            last_sync_at=time.time())
         try:
             await asyncio.Event().wait()
         finally:
             await self.listener.stop()
+            with contextlib.suppress(Exception):  # no longer listening: say so, briefly
+                await asyncio.wait_for(self.store.set_channel_health(
+                    self.channel.id, connected=False, listening=None), 2)
 
     async def _run_imap(self) -> None:
         self.imap = self._imap_client()
@@ -337,10 +373,19 @@ class EmailAdapter(ChannelAdapter):
         from engine.channels.imap_client import test_connection
 
         result = await test_connection(self.settings)
-        return [f"{proto.upper()}: {reason}" for proto, reason in result.items() if reason]
+        return [with_prefix(proto.upper(), reason) for proto, reason in result.items() if reason]
 
     def address(self) -> str:
-        if self.settings.mode == "forwarding":
-            return (f"{self.settings.address} (forward to smtp://{self.settings.forward_listen_host}:"
-                    f"{self.settings.forward_listen_port})")
-        return self.settings.address
+        """The address, and for forwarding where mail must be sent: the address the running
+        listener reported (health ``listening``), else the configured one."""
+        s = self.settings
+        if s.mode != "forwarding":
+            return s.address
+        listening = self.channel.health.get("listening")
+        if listening:
+            return f"{s.address} (forward to smtp://{listening})"
+        host = f"[{s.forward_listen_host}]" if ":" in s.forward_listen_host \
+            else s.forward_listen_host
+        if not s.forward_listen_port:
+            return f"{s.address} (not listening yet; any free port on {host})"
+        return f"{s.address} (not listening yet; will listen on smtp://{host}:{s.forward_listen_port})"

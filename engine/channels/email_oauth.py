@@ -1,7 +1,8 @@
 """OAuth2 access tokens for XOAUTH2 (Gmail / Office 365), shared by IMAP and SMTP.
 
-A refresh token is exchanged at the provider's token endpoint (configurable, so tests and
-on-premise identity providers can point elsewhere) for a short-lived access token, cached
+Signing in (:mod:`engine.channels.email_signin`) grants a refresh token. It is exchanged at
+the provider's token endpoint (configurable, so tests and on-premise identity providers can
+point elsewhere) for a short-lived access token, cached
 until shortly before it expires. A refresh failure raises :class:`OAuthError` with
 ``needs_reauth=True`` when the grant itself was refused — the channel must then be marked as
 needing re-authorisation; it must not stop other channels.
@@ -17,7 +18,8 @@ import httpx
 
 from engine.channels.email_settings import EmailSettings
 
-_SCOPES = {
+#: what a mailbox sign-in asks for: reading over IMAP and sending over SMTP, offline
+SCOPES = {
     "gmail": "https://mail.google.com/",
     "office365": "https://outlook.office.com/IMAP.AccessAsUser.All "
     "https://outlook.office.com/SMTP.Send offline_access",
@@ -66,6 +68,9 @@ class OAuthTokenProvider:
         url = s.token_url
         if not url:
             raise OAuthError("no OAuth token URL configured", needs_reauth=True)
+        if not s.oauth_refresh_token:
+            raise OAuthError("not signed in yet: sign in from the channel's edit screen or "
+                             "with `ticketty channels signin NAME`", needs_reauth=True)
         data = {
             "grant_type": "refresh_token",
             "refresh_token": s.oauth_refresh_token,
@@ -74,7 +79,7 @@ class OAuthTokenProvider:
         if s.oauth_client_secret:
             data["client_secret"] = s.oauth_client_secret
         if s.oauth_provider == "office365":  # Microsoft wants the scopes on refresh
-            data["scope"] = _SCOPES["office365"]
+            data["scope"] = SCOPES["office365"]
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 resp = await client.post(url, data=data)

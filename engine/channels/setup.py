@@ -7,7 +7,10 @@ Keys are the fields of the kind's settings model plus the channel-wide keys belo
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,20 +25,100 @@ from engine.models import (
     TicketDefaults,
 )
 from engine.routing import validate_rule
+from engine.vault import secret_fields
 
-#: channel-wide keys (every kind): key → help
-CHANNEL_KEYS: dict[str, str] = {
-    "default_pipeline": "pipeline of new tickets",
-    "default_status": "status of new tickets",
-    "default_priority": "priority of new tickets (low|normal|high|urgent)",
-    "routing": "who gets new tickets: nobody|users_teams|contact_owner",
-    "routing_targets": "comma-separated agent emails and team names (for users_teams)",
-    "only_available": "only route to available agents (true|false, default true)",
-    "only_seated": "only route to agents with a seat (true|false, default true)",
-    "routing_strategy": "round_robin|least_open",
-    "routing_skills": "comma-separated skills an agent must have",
-    "routing_cap": "most open tickets an agent may hold to get a new one",
-}
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """One setting as every renderer needs it: what it is in words, its type, its choices
+    (``(value, words)`` pairs) and its default. The CLI help, the forms and the wizards each
+    phrase choices and defaults their own way (:meth:`cli_help` is the CLI's); the
+    ``description`` itself never carries syntax like ``a|b`` or ``(true|false)``.
+
+    ``kind``: text | secret | int | bool | choice | list (comma-separated on the CLI).
+    """
+
+    key: str
+    description: str
+    kind: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()
+    default: Any = None
+
+    def label(self, value: Any) -> str:
+        """The words for one of the choices (the value itself when it has none)."""
+        return next((words for v, words in self.choices if v == value), str(value))
+
+    def cli_help(self) -> str:
+        """The description with the values to type and the default, for ``channels keys``."""
+        extras: list[str] = []
+        if self.choices:
+            extras.append("one of: " + ", ".join(v if v != "" else '""' for v, _ in self.choices))
+        elif self.kind == "bool":
+            extras.append("true or false")
+        elif self.kind == "list":
+            extras.append("comma-separated")
+        if self.default not in (None, "") and self.kind != "secret" \
+                and len(str(self.default)) <= 40:  # a long default text is not a hint
+            default = str(self.default).lower() if isinstance(self.default, bool) \
+                else str(self.default)
+            extras.append(f"default {default}")
+        return self.description + (f" ({'; '.join(extras)})" if extras else "")
+
+
+def _kind_of(annotation: Any, secret: bool) -> tuple[str, tuple[Any, ...]]:
+    if secret:
+        return "secret", ()
+    if typing.get_origin(annotation) is Literal:
+        return "choice", typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "choice", tuple(m.value for m in annotation)
+    if annotation is bool:
+        return "bool", ()
+    if annotation is int:
+        return "int", ()
+    return "text", ()
+
+
+def model_keys(model: type[BaseModel]) -> dict[str, KeyInfo]:
+    """:class:`KeyInfo` of every field of a settings model. Choice words come from the
+    field's ``json_schema_extra={"choices": {value: words}}``."""
+    out: dict[str, KeyInfo] = {}
+    secrets = secret_fields(model)
+    for name, f in model.model_fields.items():
+        kind, values = _kind_of(f.annotation, name in secrets)
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        words: dict[str, str] = extra.get("choices", {})  # type: ignore[assignment]
+        choices = tuple((v, words.get(v, str(v))) for v in values)
+        default = None if f.is_required() else f.get_default(call_default_factory=True)
+        out[name] = KeyInfo(name, f.description or "", kind, choices, default)
+    return out
+
+
+#: channel-wide keys (every kind)
+CHANNEL_KEYS: dict[str, KeyInfo] = {k.key: k for k in [
+    KeyInfo("default_pipeline", "Pipeline new tickets start in.",
+            default=TicketDefaults().pipeline),
+    KeyInfo("default_status", "Status new tickets start with (one of the pipeline's).",
+            default=TicketDefaults().status),
+    KeyInfo("default_priority", "Priority new tickets start with.", "choice",
+            tuple((p.value, p.value.capitalize()) for p in Priority), "normal"),
+    KeyInfo("routing", "Who gets new tickets.", "choice", (
+        ("nobody", "Nobody (tickets stay unassigned)"),
+        ("users_teams", "Specific users and teams"),
+        ("contact_owner", "The contact's owner")), "nobody"),
+    KeyInfo("routing_targets", "The agents (by email) and teams (by name) who may get new "
+            "tickets when specific users and teams are chosen.", "list"),
+    KeyInfo("only_available", "Give new tickets only to agents who are available at the time.",
+            "bool", default=True),
+    KeyInfo("only_seated", "Give new tickets only to agents who have a seat.", "bool",
+            default=True),
+    KeyInfo("routing_strategy", "How to choose among the agents who may get a ticket.",
+            "choice", (("round_robin", "Take turns"), ("least_open", "Fewest open tickets")),
+            "round_robin"),
+    KeyInfo("routing_skills", "Skills an agent must have to get a ticket.", "list"),
+    KeyInfo("routing_cap", "Most open tickets an agent may hold and still get a new one; "
+            "empty for no limit.", "int"),
+]}
 
 TRUE = {"true", "yes", "on", "1"}
 FALSE = {"false", "no", "off", "0"}
@@ -68,8 +151,9 @@ def parse_pairs(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def settings_keys(model: type[BaseModel]) -> dict[str, str]:
-    return {name: (f.description or "") for name, f in model.model_fields.items()}
+def settings_keys(model: type[BaseModel]) -> dict[str, KeyInfo]:
+    """Every key ``--set`` takes for a kind: its settings model's fields, then ``CHANNEL_KEYS``."""
+    return {**model_keys(model), **CHANNEL_KEYS}
 
 
 def build_channel(

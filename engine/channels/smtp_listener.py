@@ -120,6 +120,13 @@ class ForwardingListener:
     def running(self) -> bool:
         return self._server is not None
 
+    @property
+    def bound(self) -> str:
+        """The address actually bound, ``host:port`` (``[v6]:port``): what the channel reports
+        so every process shows where mail really arrives (``port=0`` picks one)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
     async def __aenter__(self) -> ForwardingListener:
         await self.start()
         return self

@@ -16,6 +16,7 @@ from typing import Any
 import aiosmtplib
 
 from engine.channels.email_compose import ComposedEmail
+from engine.channels.email_oauth import OAuthError
 from engine.channels.email_settings import EmailSettings
 
 TokenGetter = Callable[[], Awaitable[str]]
@@ -111,6 +112,9 @@ def _classify(exc: Exception, settings: EmailSettings) -> EmailSendError:
         )
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return EmailSendError(f"SMTP: {exc}", transient=False)
+    oauth = next((e for e in _chain(exc) if isinstance(e, OAuthError)), None)
+    if oauth is not None:  # no access token: a sign-in problem, not a connection one
+        return EmailSendError(f"SMTP: {oauth.reason}", transient=not oauth.needs_reauth)
     return EmailSendError(describe_connect_error(exc, "SMTP", host, port), transient=True)
 
 

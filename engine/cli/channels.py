@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.channels import KINDS, adapter_class
-from engine.channels.setup import CHANNEL_KEYS, build_channel, parse_pairs, settings_keys
+from engine.channels.setup import build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
 from engine.models import Channel
 from engine.vault import redact
@@ -129,7 +129,7 @@ async def cmd_list(ctx: Context) -> int:
 
 async def cmd_keys(ctx: Context) -> int:
     cls = adapter_class(ctx.args.kind)
-    keys = {**settings_keys(cls.settings_model), **CHANNEL_KEYS}
+    keys = {k: info.cli_help() for k, info in settings_keys(cls.settings_model).items()}
     emit(ctx, keys, "\n".join(f"{k:24} {v}" for k, v in keys.items()))
     return 0
 
@@ -218,3 +218,6 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     te = s.add_parser("test", parents=[common], help="test a channel's connection")
     te.add_argument("name")
     te.set_defaults(run=cmd_test)
+    from engine.cli import channels_signin
+
+    channels_signin.add_parser(s, common)

@@ -54,8 +54,9 @@ def notifications(app: Any) -> list[str]:
 
 
 async def push_step(pilot: Any, step: type, values: dict[str, Any], *, name: str = "helpdesk",
-                    extra: dict[str, Any] | None = None, number: int = 1) -> Any:
-    """Open one step of the email wizard directly (snapshots of a single step)."""
+                    extra: dict[str, Any] | None = None) -> Any:
+    """Open one step of the email wizard directly (snapshots of a single step), numbered as
+    the wizard would number it given ``values`` and ``extra``."""
     from tui.screens.wizard.email import EmailWizard
 
     app = pilot.app
@@ -64,8 +65,9 @@ async def push_step(pilot: Any, step: type, values: dict[str, Any], *, name: str
     wizard.name = name
     wizard.values.update(values)
     wizard.extra.update(extra or {})
-    total = len(wizard.active_steps())
-    await app.push_screen(step(wizard, number, total))
+    active = wizard.active_steps()
+    number = active.index(step) + 1 if step in active else 1
+    await app.push_screen(step(wizard, number, len(active)))
     await pilot.pause()
     return wizard
 
@@ -80,3 +82,34 @@ async def run_command(pilot: Any, text: str, *, typed: bool = False) -> None:
             "-": "minus", ",": "comma"}
     await pilot.press("colon", *[keys.get(ch, ch) for ch in text], "enter")
     await pilot.pause()
+
+
+def choose(screen: Any, radio_id: str, name: str) -> None:
+    """Press the radio button ``name`` of the RadioSet ``radio_id``."""
+    radio = screen.query_one(f"#{radio_id}")
+    for button in radio.query("RadioButton"):
+        if button.name == name:
+            button.value = True
+
+
+async def next_step(pilot: Any, expected: type) -> Any:
+    """Press Next (ctrl+n) and wait for the step ``expected``."""
+    await pilot.press("ctrl+n")
+    await until(pilot, lambda: isinstance(pilot.app.screen, expected), expected.__name__)
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def open_email_wizard(pilot: Any, provider: str, name: str = "helpdesk",
+                            address: str = "help@acme.test") -> Any:
+    """``:connect email`` with step 1 answered (provider, name, address); returns step 1."""
+    from tui.screens.wizard.email import MailboxStep
+
+    app = pilot.app
+    await run_command(pilot, "connect email")
+    await until(pilot, lambda: isinstance(app.screen, MailboxStep), "step 1")
+    step = app.screen
+    choose(step, "provider", provider)
+    step.query_one("#name-form").set_value("name", name)
+    step.query_one("#mailbox-form").set_value("address", address)
+    return step

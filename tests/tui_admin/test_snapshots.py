@@ -43,9 +43,16 @@ def test_channel_edit(snap_compare, admin_db, tab):
     assert snap_compare(make_app(admin_db), terminal_size=SIZE, run_before=run_before)
 
 
+FORWARDING = {"address": "help@acme.test", "mode": "forwarding", "forward_listen_host": "0.0.0.0",
+              "forward_listen_port": 2525}
+GMAIL = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.gmail.com",
+         "smtp_host": "smtp.gmail.com"}
+
 STEPS = [
     (steps.MailboxStep, {"address": "help@acme.test"}, {"provider": "gmail"}),
-    (steps.MailboxStep, {"address": "help@acme.test"}, {"provider": "forwarding"}),
+    (steps.MailboxStep, FORWARDING, {"provider": "forwarding"}),
+    (steps.ListenerStep, FORWARDING, {"provider": "forwarding"}),
+    (steps.SignInStep, GMAIL, {"provider": "gmail"}),
     (steps.CredentialsStep, MAILBOX, {"provider": "imap"}),
     (steps.DetailsStep, MAILBOX, {}),
     (steps.PropertiesStep, MAILBOX, {}),
@@ -57,16 +64,16 @@ STEPS = [
 
 
 @pytest.mark.parametrize("number", range(len(STEPS)),
-                         ids=["mailbox", "mailbox-forwarding", "credentials", "details",
+                         ids=["mailbox", "mailbox-forwarding", "listener", "signin",
+                              "credentials", "details",
                               "properties", "routing", "history", "finish"])
 def test_email_wizard_step(snap_compare, bare_db, number):
     step, values, extra = STEPS[number]
 
     async def run_before(pilot) -> None:  # noqa: ANN001
         await started(pilot)
-        position = steps.EmailWizard.steps.index(step) + 1
-        await push_step(pilot, step, values, extra=extra, number=position)
-        if extra.get("provider") == "forwarding":
+        await push_step(pilot, step, values, extra=extra)
+        if step is steps.MailboxStep and extra.get("provider") == "forwarding":
             pilot.app.screen.query_one("#provider").query("RadioButton").last().value = True
         await pilot.pause()
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, notifications, run_command, started, until
-from textual.widgets import RadioSet, SelectionList
+from admin_helpers import (
+    SIZE,
+    choose,
+    make_app,
+    next_step,
+    notifications,
+    run_command,
+    started,
+    until,
+)
+from textual.widgets import SelectionList
 
 from engine.models import Role
 from tui.screens.channels import ChannelsScreen
@@ -24,20 +33,6 @@ def mail(n: int, to: str) -> bytes:
     m["Date"] = "Mon, 03 Mar 2025 10:00:00 +0000"
     m.set_content(f"Question number {n}")
     return m.as_bytes()
-
-
-def choose(screen, radio_id: str, name: str) -> None:  # noqa: ANN001
-    radio = screen.query_one(f"#{radio_id}", RadioSet)
-    for button in radio.query("RadioButton"):
-        if button.name == name:
-            button.value = True
-
-
-async def next_step(pilot, expected: type) -> object:  # noqa: ANN001
-    await pilot.press("ctrl+n")
-    await until(pilot, lambda: isinstance(pilot.app.screen, expected), expected.__name__)
-    await pilot.pause()
-    return pilot.app.screen
 
 
 async def test_walk_the_email_wizard(bare_db, mail_user, smtp_sink):

@@ -5,6 +5,11 @@ Both tabs are rendered from the same declarations as the wizard (the kind's sett
 ``CHANNEL_KEYS``) and saved through :func:`engine.channels.setup.build_channel`, so an error
 names the key and is shown beside its field (the tab holding it comes to the front).
 
+A channel that signs in with Google or Microsoft (``oauth_provider``) gets a "Sign in…" button:
+it signs in again (:class:`tui.screens.signin.SignInScreen`) and saves the new refresh token at
+once — what a channel whose health reads "needs re-authorisation" needs. A field marked wrong is
+re-checked as it is edited; the "Not saved" message goes once nothing is marked.
+
 | key | action (binding id) |
 |---|---|
 | ``ctrl+s`` | save (``channel_edit.save``) |
@@ -30,7 +35,13 @@ from tui.screens.base import TickettyScreen
 from tui.text import clean, line
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.settings_form import FieldSpec, SettingsForm, defaults_of, specs_from_model
+from tui.widgets.settings_form import (
+    FieldSpec,
+    SettingsForm,
+    defaults_of,
+    model_errors,
+    specs_from_model,
+)
 
 #: per kind, the settings shown first on the Configuration tab (the rest follow as declared)
 FIRST: dict[str, list[str]] = {
@@ -70,10 +81,14 @@ class ChannelEditScreen(TickettyScreen):
         yield TabbedContent(id="edit-tabs")
         yield Static("", id="edit-message")
         with Horizontal(id="edit-buttons"):
+            yield Button("Sign in…", id="edit-signin")
             yield Button("Test connection", id="edit-test")
             yield Button("Cancel", id="edit-cancel")
             yield Button("Save", id="edit-save", variant="primary")
         yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#edit-signin").display = False
 
     def engine_ready(self) -> None:
         self._load()
@@ -93,7 +108,7 @@ class ChannelEditScreen(TickettyScreen):
         tabs = self.query_one(TabbedContent)
         await tabs.add_pane(TabPane("Configuration", VerticalScroll(SettingsForm(
             config, {"name": self.channel.name, **defaults_of(self.model),
-                     **self.channel.settings}, id="config-form")),
+                     **self.channel.settings}, id="config-form", check=self._config_errors)),
             id="tab-configuration"))
         await tabs.add_pane(TabPane("Automation", VerticalScroll(
             Static(Text("New tickets", style="bold underline")),
@@ -102,6 +117,29 @@ class ChannelEditScreen(TickettyScreen):
             RoutingForm(self.lists["agents"], self.lists["teams"], self.channel, id="routing")),
             id="tab-automation"))
         tabs.active = "tab-configuration"
+        self._show_signin()
+
+    def _config_errors(self, values: dict[str, Any]) -> dict[str, str]:
+        settings = {k: v for k, v in values.items() if k != "name"}
+        errors = model_errors(self.model, {**self.channel.settings, **settings}, settings)
+        if not line(str(values.get("name", ""))):
+            errors["name"] = "give the channel a name"
+        return errors
+
+    def _show_signin(self) -> None:
+        form = self.query_one("#config-form", SettingsForm)
+        self.query_one("#edit-signin").display = bool(
+            form.has("oauth_provider") and form.value("oauth_provider"))
+
+    @on(SettingsForm.Changed)
+    def _edited(self, event: SettingsForm.Changed) -> None:
+        if event.key == "oauth_provider":
+            self._show_signin()
+        message = self.query_one("#edit-message", Static)
+        marked = any(form.errors() for form in self.query(SettingsForm)) or \
+            any(str(t.content) for t in self.query("#targets-error").results(Static))
+        if not message.has_class("-ok") and not marked:
+            self.say("")
 
     def forms(self) -> list[tuple[str, Any]]:
         return [("tab-configuration", self.query_one("#config-form", SettingsForm)),
@@ -171,6 +209,37 @@ class ChannelEditScreen(TickettyScreen):
             form.show_errors({})
         self.say("Saved.", ok=True)
         self.notify(f"Channel {self.channel.name!r} saved.", markup=False)
+
+    @on(Button.Pressed, "#edit-signin")
+    def _signin_pressed(self) -> None:
+        if self.lists is not None:
+            self._sign_in()
+
+    @work(exclusive=True, group="channel-edit", exit_on_error=False)
+    async def _sign_in(self) -> None:
+        from engine.channels.email_settings import EmailSettings
+        from tui.screens.signin import SignInScreen
+
+        try:
+            _, planned = self.collect()
+        except (SettingError, ValueError) as exc:
+            self.show_error(exc)
+            return
+        settings = EmailSettings.model_validate({**planned.settings, "oauth_refresh_token": ""})
+        token = await self.app.push_screen_wait(SignInScreen(
+            self.channel.name, settings.oauth_provider, lambda: settings))
+        if not token:
+            return
+        form = self.query_one("#config-form", SettingsForm)
+        values = {k: v for k, v in form.values().items() if k.startswith("oauth_")}
+        values["oauth_refresh_token"] = token
+        fresh = await self.tapp.store.channel(self.channel.id) or self.channel
+        pipelines = {p.name: [s.name for s in p.statuses] for p in self.lists["pipelines"]}
+        self.channel = await self.tapp.store.update_channel(build_channel(
+            fresh.kind, fresh.name, values, settings_model=self.model, base=fresh,
+            agents=self.lists["agents"], teams=self.lists["teams"], pipelines=pipelines))
+        form.set_value("oauth_refresh_token", token)
+        self.say("Signed in; the new sign-in is saved.", ok=True)
 
     @on(Button.Pressed, "#edit-test")
     def _test_pressed(self) -> None:

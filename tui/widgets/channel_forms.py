@@ -21,17 +21,21 @@ from textual.containers import Vertical
 from textual.widgets import Label, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from engine.channels.setup import CHANNEL_KEYS
-from engine.models import Agent, Channel, Pipeline, Priority, RoutingMode, Team
+from engine.channels.setup import CHANNEL_KEYS, KeyInfo
+from engine.models import Agent, Channel, Pipeline, RoutingMode, Team
 from tui.text import line
 from tui.widgets.settings_form import FieldSpec, SettingsForm
 
-ROUTING_LABELS = [
-    ("Nobody (tickets stay unassigned)", RoutingMode.nobody.value),
-    ("Specific users and teams", RoutingMode.users_teams.value),
-    ("The contact's owner", RoutingMode.contact_owner.value),
-]
 NO_SEAT = "no seat — cannot be chosen"
+
+
+def spec(key: str, label: str, choices: list[tuple[str, Any]] | None = None) -> FieldSpec:
+    """A field for one of the ``CHANNEL_KEYS``: its words as help, its choices' words."""
+    info: KeyInfo = CHANNEL_KEYS[key]
+    if choices is None:
+        choices = [(words, value) for value, words in info.choices]
+    kind = "choice" if choices else info.kind
+    return FieldSpec(key, label, kind, info.description, choices)
 
 
 def _pipeline_statuses(pipelines: list[Pipeline], name: str) -> list[tuple[str, str]]:
@@ -53,12 +57,9 @@ class TicketPropertiesForm(SettingsForm):
             status = next((p.first_open for p in pipelines if p.name == pipeline), "")
         self.pipelines = pipelines
         specs = [
-            FieldSpec("default_pipeline", "Pipeline", "choice", CHANNEL_KEYS["default_pipeline"],
-                      [(line(p.name), p.name) for p in pipelines]),
-            FieldSpec("default_status", "Status", "choice", CHANNEL_KEYS["default_status"],
-                      _pipeline_statuses(pipelines, pipeline)),
-            FieldSpec("default_priority", "Priority", "choice", CHANNEL_KEYS["default_priority"],
-                      [(p.value, p.value) for p in Priority]),
+            spec("default_pipeline", "Pipeline", [(line(p.name), p.name) for p in pipelines]),
+            spec("default_status", "Status", _pipeline_statuses(pipelines, pipeline)),
+            spec("default_priority", "Priority"),
         ]
         values = {"default_pipeline": pipeline, "default_status": status,
                   "default_priority": (defaults.priority.value if defaults else "normal")}
@@ -96,21 +97,16 @@ class RoutingForm(Vertical):
         self.strategy = rule.strategy.value if rule else "round_robin"
 
     def compose(self) -> ComposeResult:
-        yield SettingsForm([
-            FieldSpec("routing", "Assign new tickets to", "choice", CHANNEL_KEYS["routing"],
-                      ROUTING_LABELS),
-        ], {"routing": self.rule_mode}, id="routing-mode")
+        yield SettingsForm([spec("routing", "Assign new tickets to")],
+                           {"routing": self.rule_mode}, id="routing-mode")
         with Vertical(id="targets-box"):
             yield Label("Users and teams", classes="sf-label")
             yield SelectionList[str](*self._selections(), id="routing-targets")
             yield Static("", id="targets-error")
-        yield SettingsForm([
-            FieldSpec("only_available", "Only available agents", "bool",
-                      CHANNEL_KEYS["only_available"]),
-            FieldSpec("routing_strategy", "Strategy", "choice", CHANNEL_KEYS["routing_strategy"],
-                      [("round robin", "round_robin"), ("fewest open tickets", "least_open")]),
-        ], {"only_available": self.only_available, "routing_strategy": self.strategy},
-            id="routing-options")
+        yield SettingsForm([spec("only_available", "Only available agents"),
+                            spec("routing_strategy", "Strategy")],
+                           {"only_available": self.only_available,
+                            "routing_strategy": self.strategy}, id="routing-options")
 
     def _selections(self) -> list[Selection[str]]:
         out: list[Selection[str]] = []
@@ -143,6 +139,11 @@ class RoutingForm(Vertical):
     def _mode_changed(self, event: SettingsForm.Changed) -> None:
         if event.key == "routing":
             self._show_targets(event.value)
+
+    @on(SelectionList.SelectedChanged)
+    def _targets_changed(self) -> None:
+        if self.targets.selected:  # the "choose someone" error is answered
+            self.query_one("#targets-error", Static).update("")
 
     @property
     def targets(self) -> SelectionList[str]:

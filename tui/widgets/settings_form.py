@@ -7,25 +7,25 @@ are not a model's fields (the channel-wide ``CHANNEL_KEYS``), a list of :class:`
 | field type | widget |
 |---|---|
 | ``bool`` | ``Switch`` |
-| ``Literal[...]`` / enum / ``choices`` given | ``Select`` |
+| ``Literal[...]`` / enum / ``choices`` given | ``Select`` (the declaration's words per value) |
 | ``int`` | ``Input(type="integer")`` |
-| ``str`` declared secret (``json_schema_extra={"secret": True}``, engine/vault.py) | ``Input(password=True)`` |
+| a secret (declared ``json_schema_extra={"secret": True}``, :func:`engine.vault.secret_fields`) | ``Input(password=True)`` |
 | ``str`` listed as multiline | ``TextArea`` |
 | other ``str`` | ``Input`` |
 
 The field's ``description`` is the help line; :meth:`SettingsForm.show_errors` puts a message
-next to the widget of the key it names (``SettingError.key``). Values come back typed where the
+next to the widget of the key it names (``SettingError.key``). A marked field is re-checked as
+it is edited (with the form's ``check``, when given): its message goes once it is fixed, and
+at once when there is nothing to re-check it with (a failed log-in: the edit is the fix). Values come back typed where the
 widget knows the type (bool, choice); integers come back as ``int`` when they parse and as the
 raw text otherwise, so pydantic's error names the key.
 """
 
 from __future__ import annotations
 
-import enum
-import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from rich.text import Text
@@ -36,7 +36,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, Switch, TextArea
 
-from engine.vault import secret_fields
+from engine.channels.setup import model_keys
 
 
 @dataclass
@@ -59,43 +59,25 @@ def humanize(key: str) -> str:
         else " ".join(words)
 
 
-def _literal_values(annotation: Any) -> list[Any] | None:
-    if typing.get_origin(annotation) is Literal:
-        return list(typing.get_args(annotation))
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return [m.value for m in annotation]
-    return None
-
-
 def specs_from_model(model: type[BaseModel], fields: Iterable[str] | None = None, *,
                      labels: dict[str, str] | None = None, multiline: Iterable[str] = (),
                      choices: dict[str, list[tuple[str, Any]]] | None = None,
                      helps: dict[str, str] | None = None) -> list[FieldSpec]:
-    """Specs for ``fields`` (default: all) of ``model``, typed by annotation."""
+    """Specs for ``fields`` (default: all) of ``model``, typed by annotation; a choice shows
+    the words the declaration gives its values (:func:`engine.channels.setup.model_keys`)."""
     labels, choices, helps = labels or {}, choices or {}, helps or {}
     multiline = set(multiline)
+    infos = model_keys(model)
     out: list[FieldSpec] = []
-    secrets = secret_fields(model)
     for key in fields or model.model_fields:
-        info = model.model_fields[key]
-        ann = info.annotation
-        literal = _literal_values(ann)
+        info = infos[key]
+        kind, opts = info.kind, [(words or "(none)", value) for value, words in info.choices]
         if key in choices:
             kind, opts = "choice", choices[key]
-        elif ann is bool:
-            kind, opts = "bool", []
-        elif literal is not None:
-            kind, opts = "choice", [(str(v) if v != "" else "(none)", v) for v in literal]
-        elif ann is int:
-            kind, opts = "int", []
-        elif key in multiline:
-            kind, opts = "multiline", []
-        elif key in secrets:
-            kind, opts = "secret", []
-        else:
-            kind, opts = "text", []
+        elif kind == "text" and key in multiline:
+            kind = "multiline"
         out.append(FieldSpec(key, labels.get(key, humanize(key)), kind,
-                             helps.get(key, info.description or ""), opts))
+                             helps.get(key, info.description), opts))
     return out
 
 
@@ -167,10 +149,13 @@ class SettingsForm(Vertical):
             return self.form
 
     def __init__(self, specs: Sequence[FieldSpec], values: dict[str, Any] | None = None, *,
-                 id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+                 id: str | None = None, classes: str | None = None,  # noqa: A002
+                 check: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.specs = {s.key: s for s in specs}
         self.initial = dict(values or {})
+        #: ``values() → {key: error}``: re-checks a marked field while it is edited
+        self.check = check
 
     # ----------------------------------------------------------------- compose
     def compose(self) -> ComposeResult:
@@ -251,13 +236,16 @@ class SettingsForm(Vertical):
         self.query_one(f"#row-{key}").display = visible
 
     # ------------------------------------------------------------------ errors
+    def _mark(self, key: str, message: str) -> None:
+        self.query_one(f"#error-{key}", Static).update(Text(message))
+        self.query_one(f"#row-{key}").set_class(bool(message), "-invalid")
+
     def show_errors(self, errors: dict[str, str]) -> bool:
         """Mark the fields named in ``errors`` (others are cleared); True if any was ours."""
         mine = False
         for key in self.specs:
             message = errors.get(key, "")
-            self.query_one(f"#error-{key}", Static).update(Text(message))
-            self.query_one(f"#row-{key}").set_class(bool(message), "-invalid")
+            self._mark(key, message)
             mine = mine or bool(message)
         if mine:
             first = next(k for k in self.specs if k in errors)
@@ -267,6 +255,11 @@ class SettingsForm(Vertical):
     def clear_errors(self) -> None:
         self.show_errors({})
 
+    def clear_error(self, key: str) -> None:
+        """Unmark one field (focus stays where it is)."""
+        if key in self.specs:
+            self._mark(key, "")
+
     def errors(self) -> dict[str, str]:
         out = {}
         for key in self.specs:
@@ -275,12 +268,25 @@ class SettingsForm(Vertical):
                 out[key] = text
         return out
 
+    def recheck(self, key: str) -> None:
+        """After an edit: keep ``key``'s message only while the check still finds it wrong."""
+        if key not in self.errors():
+            return
+        still = ""
+        if self.check is not None:
+            try:
+                still = self.check(self.values()).get(key, "")
+            except Exception:  # noqa: BLE001 - a check that cannot run keeps nothing stale
+                still = ""
+        self._mark(key, still)
+
     # ------------------------------------------------------------------ events
     def _changed(self, widget: Widget | None, value: Any) -> None:
         if widget is None or not (widget.id or "").startswith("field-"):
             return
         key = widget.id.removeprefix("field-")  # type: ignore[union-attr]
         if key in self.specs:
+            self.recheck(key)
             self.post_message(self.Changed(self, key, self.value(key)))
 
     @on(Input.Changed)

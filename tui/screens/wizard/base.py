@@ -10,6 +10,9 @@ the fields; only a clean check dismisses the step.
 
 Keys on every step (binding ids): ``ctrl+n`` next (``wizard.next``), ``ctrl+b`` back
 (``wizard.back``), ``escape`` cancel (``wizard.cancel``); Enter in a one-line field is Next.
+When a step opens, its first field has focus (a step without fields focuses Next), so typing
+goes straight into it; the scrolling body itself never takes focus — ``pagedown``/``pageup``
+scroll it from any field (``wizard.page_down`` / ``wizard.page_up``) on a small terminal.
 """
 
 from __future__ import annotations
@@ -22,18 +25,33 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    RadioSet,
+    Select,
+    SelectionList,
+    Static,
+    Switch,
+    TextArea,
+)
 
 from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
     from tui.app import TickettyApp
 
 NEXT, BACK, CANCEL = "next", "back", "cancel"
+#: what a step may answer to be shown again with the steps recomputed (a choice changed them)
+AGAIN = "again"
+#: widgets that count as a step's fields (what gets focus when a step opens)
+FIELD_TYPES = (Input, Select, Switch, TextArea, RadioSet, SelectionList, Checkbox)
 
 
 class Wizard:
@@ -86,7 +104,10 @@ class Wizard:
                                     " enable it on the channels screen (space) when ready.",
                                     title="Wizard cancelled", timeout=8)
                 return None
-            index = max(0, index - 1) if answer == BACK else index + 1
+            if answer == BACK:
+                index = max(0, index - 1)
+            elif answer != AGAIN:
+                index += 1
 
     # ----------------------------------------------------------------- helpers
     def build(self, **more: Any) -> Channel:
@@ -120,6 +141,7 @@ class WizardStep(Screen[str]):
 
     TITLE: ClassVar[str] = ""
     NEXT_LABEL: ClassVar[str] = "Next"
+    AUTO_FOCUS = ""  # not Textual's "first focusable": that is the scrolling body, not a field
     DEFAULT_CSS = """
     WizardStep { layout: vertical; }
     WizardStep #wizard-head { height: 3; padding: 1 2 0 2; background: $panel; color: $primary;
@@ -136,6 +158,9 @@ class WizardStep(Screen[str]):
         Binding("ctrl+n", "next", "Next", id="wizard.next"),
         Binding("ctrl+b", "back", "Back", id="wizard.back"),
         Binding("escape", "cancel", "Cancel", id="wizard.cancel"),
+        Binding("pagedown", "scroll_body(1)", "Scroll down", show=False,
+                id="wizard.page_down"),
+        Binding("pageup", "scroll_body(-1)", "Scroll up", show=False, id="wizard.page_up"),
     ]
 
     def __init__(self, wizard: Wizard, number: int, total: int) -> None:
@@ -155,15 +180,9 @@ class WizardStep(Screen[str]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"{self.wizard.title} — step {self.number} of {self.total}: "
-                          f"{self.TITLE}"), id="wizard-head")
         titles = [s.TITLE for s in self.wizard.active_steps()]
-        trail = Text()
-        for i, title in enumerate(titles, 1):
-            if i > 1:
-                trail.append(" › ", "dim")
-            trail.append(f"{i} {title}", "bold reverse" if i == self.number else "")
-        yield Static(trail, id="wizard-steps")
+        yield Static(self._head(len(titles)), id="wizard-head")
+        yield Static(self._trail(titles), id="wizard-steps")
         with VerticalScroll(id="wizard-body"):
             yield from self.body()
         yield Static("", id="wizard-message")
@@ -174,8 +193,41 @@ class WizardStep(Screen[str]):
             yield Button(self.NEXT_LABEL, id="wizard-next", variant="primary")
         yield KeyFooter()
 
+    def _head(self, total: int) -> Text:
+        return Text(f"{self.wizard.title} — step {self.number} of {total}: {self.TITLE}")
+
+    def _trail(self, titles: list[str]) -> Text:
+        trail = Text()
+        for i, title in enumerate(titles, 1):
+            if i > 1:
+                trail.append(" › ", "dim")
+            trail.append(f"{i} {title}", "bold reverse" if i == self.number else "")
+        return trail
+
+    def show_steps(self, titles: list[str]) -> None:
+        """Show the steps a choice on this step leads to (before it is confirmed by Next)."""
+        self.query_one("#wizard-head", Static).update(self._head(len(titles)))
+        self.query_one("#wizard-steps", Static).update(self._trail(titles))
+
     def body(self) -> ComposeResult:
         yield from ()
+
+    def on_mount(self) -> None:
+        # runs after a subclass's on_mount, so fields it hides are skipped
+        self.query_one("#wizard-body").can_focus = False
+        self.call_after_refresh(self.focus_first_field)
+
+    def first_field(self) -> Any:
+        """The first visible, enabled field of the body (None for a step without fields)."""
+        body = self.query_one("#wizard-body")
+        return next((w for w in self.focus_chain
+                     if isinstance(w, FIELD_TYPES) and body in w.ancestors), None)
+
+    def focus_first_field(self) -> None:
+        target = self.first_field() or self.query_one("#wizard-next", Button)
+        target.focus()
+        if isinstance(target, RadioSet) and target.pressed_index >= 0:
+            target._selected = target.pressed_index  # the cursor on the chosen one, not the first
 
     def extra_buttons(self) -> ComposeResult:
         yield from ()
@@ -200,6 +252,14 @@ class WizardStep(Screen[str]):
         self.say(str(exc))
         return False
 
+    @on(SettingsForm.Changed)
+    def _field_edited(self) -> None:
+        """The step's message goes once no field is marked any more (the fix was made)."""
+        message = self.query_one("#wizard-message", Static)
+        if not message.has_class("-ok") and str(message.content) \
+                and not any(form.errors() for form in self.query(SettingsForm)):
+            self.say("")
+
     # ----------------------------------------------------------------- actions
     def action_next(self) -> None:
         if not self.checking:
@@ -222,6 +282,10 @@ class WizardStep(Screen[str]):
             self.query_one("#wizard-next", Button).disabled = False
         if ok:
             self.dismiss(NEXT)
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query_one("#wizard-body", VerticalScroll)
+        body.scroll_page_down() if direction > 0 else body.scroll_page_up()
 
     def action_back(self) -> None:
         if self.number > 1 and not self.checking:
