@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.common import CLIError, Context, clean, emit, table
+from pydantic import ValidationError
+
+from engine.cli.common import CLIError, Context, clean, emit, resolve_me, resolve_me_list, table
+from engine.cli.errors import FieldError, validation_lines
 from engine.models import Agent, Availability, Pipeline, Role, Status, WorkingHours
 
 
@@ -22,24 +25,33 @@ def parse_hours(spec: str) -> WorkingHours:
     days_map = {d: i for i, d in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], 1)}
     parts = spec.split()
     if len(parts) < 2:
-        raise CLIError("--hours must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
+        raise FieldError("--hours", "must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
     day_part, time_part = parts[0].lower(), parts[1]
     days: list[int] = []
     for chunk in day_part.split(","):
         if "-" in chunk:
             a, b = chunk.split("-", 1)
             if a not in days_map or b not in days_map:
-                raise CLIError(f"unknown day in --hours: {chunk!r}")
+                raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
             days.extend(range(days_map[a], days_map[b] + 1))
         elif chunk in days_map:
             days.append(days_map[chunk])
         else:
-            raise CLIError(f"unknown day in --hours: {chunk!r}")
+            raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
+    tz = parts[2] if len(parts) > 2 else "UTC"
     try:
-        start, end = time_part.split("-", 1)
-        return WorkingHours(days=days, start=start, end=end, tz=parts[2] if len(parts) > 2 else "UTC")
-    except ValueError as exc:
-        raise CLIError(f"bad --hours {spec!r}: {exc}") from None
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise FieldError("--hours", f"unknown time zone {tz!r} (e.g. Europe/Paris)") from None
+    start, sep, end = time_part.partition("-")
+    if not sep:
+        raise FieldError("--hours", f"the hours must look like 09:00-17:00, not {time_part!r}")
+    try:
+        return WorkingHours(days=days, start=start, end=end, tz=tz)
+    except ValidationError as exc:
+        raise FieldError("--hours", "; ".join(validation_lines(exc))) from None
 
 
 async def _team_ids(ctx: Context, names: str | None) -> list[int]:
@@ -70,6 +82,7 @@ async def cmd_agents_add(ctx: Context) -> int:
 
 async def cmd_agents_update(ctx: Context) -> int:
     a = ctx.args
+    a.email = resolve_me(ctx.actor, a.email)
     changes: dict = {}
     if a.availability is not None:
         changes["availability"] = Availability(a.availability)
@@ -110,7 +123,7 @@ async def cmd_agents_list(ctx: Context) -> int:
 
 async def cmd_teams_add(ctx: Context) -> int:
     ctx.require_admin("adding teams")
-    members = [m.strip() for m in (ctx.args.members or "").split(",") if m.strip()]
+    members = resolve_me_list(ctx.actor, ctx.args.members)
     team = await ctx.store.add_team(ctx.args.name, members)
     emit(ctx, team.model_dump(), f"added team {team.name}")
     return 0
@@ -128,7 +141,7 @@ async def cmd_teams_edit(ctx: Context) -> int:
     ctx.require_admin("editing teams")
     members = None
     if ctx.args.members is not None:
-        members = [m.strip() for m in ctx.args.members.split(",") if m.strip()]
+        members = resolve_me_list(ctx.actor, ctx.args.members)
     team = await ctx.store.update_team(ctx.args.name, rename=ctx.args.rename, members=members)
     emit(ctx, team.model_dump(), f"updated team {team.name}")
     return 0
@@ -240,7 +253,7 @@ async def cmd_contacts_owner(ctx: Context) -> int:
     row = await ctx.store.read(fn)
     if row is None:
         raise CLIError(f"no contact with email {ctx.args.contact!r}")
-    owner = None if ctx.args.owner in ("none", "nobody") else ctx.args.owner
+    owner = None if ctx.args.owner in ("none", "nobody") else resolve_me(ctx.actor, ctx.args.owner)
     await ctx.store.set_contact_owner(row[0], owner)
     emit(ctx, {"contact": ctx.args.contact, "owner": owner},
          f"{ctx.args.contact} is now owned by {owner or 'nobody'}")
@@ -260,7 +273,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--hours", help="working hours, e.g. 'mon-fri 09:00-17:00 Europe/Paris'")
     add.set_defaults(run=cmd_agents_add)
     up = s.add_parser("update", parents=[common], help="change an agent")
-    up.add_argument("email")
+    up.add_argument("email", help="the agent's email, or me")
     up.add_argument("--name")
     up.add_argument("--role", choices=["admin", "agent"])
     up.add_argument("--seat", choices=["yes", "no"])
@@ -275,13 +288,13 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = s.add_parser("add", parents=[common], help="add a team (admins)")
     add.add_argument("name")
-    add.add_argument("--members", help="comma-separated agent emails")
+    add.add_argument("--members", help="comma-separated agent emails (me for yourself)")
     add.set_defaults(run=cmd_teams_add)
     s.add_parser("list", parents=[common], help="list teams").set_defaults(run=cmd_teams_list)
     ed = s.add_parser("edit", parents=[common], help="rename a team or set its members (admins)")
     ed.add_argument("name")
     ed.add_argument("--rename")
-    ed.add_argument("--members", help="comma-separated agent emails (replaces the members)")
+    ed.add_argument("--members", help="comma-separated agent emails, me allowed (replaces the members)")
     ed.set_defaults(run=cmd_teams_edit)
     rm = s.add_parser("remove", parents=[common], help="remove a team (admins)")
     rm.add_argument("name")
@@ -321,7 +334,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     cl.set_defaults(run=cmd_contacts_list)
     co = s.add_parser("owner", parents=[common], help="set a contact's owner (routing: contact owner)")
     co.add_argument("contact", metavar="CONTACT_EMAIL")
-    co.add_argument("owner", metavar="AGENT_EMAIL|none")
+    co.add_argument("owner", metavar="AGENT_EMAIL|me|none")
     co.set_defaults(run=cmd_contacts_owner)
 
     p = sub.add_parser("quarantine", help="raw input that could not be ingested")
