@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli import admin, channels, tickets
+from engine.cli import admin, channels, demo, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import Parser, UsageError, report, validation_lines, wants_json
 from engine.config import ConfigError
@@ -117,11 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(run=cmd_import)
 
     sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), logging to stderr")
-    demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
-    demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
-    demo.add_argument("--seconds", type=float, default=20.0, help="how long to run headless")
-    demo.add_argument("--db", dest="demo_db", metavar="PATH",
-                      help="where to keep the demo workspace (default: a fresh temporary file)")
+    demo.add_parser(sub)
     return p
 
 
@@ -152,9 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "engine":
             return asyncio.run(cmd_engine(args))
         if args.command == "demo":
-            from engine.demo import run_demo_cli
-
-            return run_demo_cli(args)
+            return demo.run_demo_cli(args)
         return asyncio.run(_run(args))
     except ValidationError as exc:
         return report(validation_lines(exc), 1, as_json=as_json)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -62,6 +63,25 @@ def field_value(field: str, convert: Callable[[str], T], value: str) -> T:
         return convert(value)
     except ValueError as exc:
         raise FieldError(field, str(exc)) from None
+
+
+def number_arg(kind: type[int] | type[float], *, least: float, strict: bool = False,
+               note: str = "") -> Callable[[str], int | float]:
+    """An argparse ``type``: a finite number of ``kind``, at least ``least`` (above it with
+    ``strict``); ``note`` explains the bound (``" (all tickets)"``)."""
+    word = "a whole number" if kind is int else "a number"
+
+    def convert(value: str) -> int | float:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {word}, not {value!r}") from None
+        if not math.isfinite(number) or not (number > least if strict else number >= least):
+            bound = f"more than {least:g}" if strict else f"{least:g}{note} or more"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {value}")
+        return number
+
+    return convert
 
 
 def wants_json(argv: Sequence[str]) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.cli.common import CLIError, Context, clean, emit, resolve_me, table
-from engine.cli.errors import FieldError, field_value
+from engine.cli.errors import FieldError, field_value, number_arg
 from engine.models import Message, Ticket, normalize_email
 from engine.outbox import Outbox
 from engine.store import StoreError, TicketQuery
@@ -66,17 +66,6 @@ async def cmd_create(ctx: Context) -> int:
 
 VIEWS = ("open", "closed", "all", "unassigned", "mine")
 DEFAULT_LIMIT = 50
-
-
-def limit_arg(value: str) -> int:
-    """``--limit``: a whole number, 0 for all."""
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (all tickets) or more, not {n}")
-    return n
 
 
 async def _list_query(ctx: Context) -> TicketQuery:
@@ -250,7 +239,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ls.add_argument("--search", help="words in subjects and messages")
     ls.add_argument("--view", choices=VIEWS, help="open (default), closed, all, unassigned, mine")
     ls.add_argument("--sort", choices=["activity", "created", "priority"], default="activity")
-    ls.add_argument("--limit", type=limit_arg, default=DEFAULT_LIMIT, metavar="N",
+    ls.add_argument("--limit", type=number_arg(int, least=0, note=" (all tickets)"),
+                    default=DEFAULT_LIMIT, metavar="N",
                     help=f"at most N tickets (default {DEFAULT_LIMIT}; 0 = all)")
     ls.set_defaults(run=cmd_list)
 
