@@ -7,7 +7,7 @@ import argparse
 from pydantic import ValidationError
 
 from engine.cli.common import CLIError, Context, clean, emit, resolve_me, resolve_me_list, table
-from engine.cli.errors import FieldError, validation_lines
+from engine.cli.errors import FieldError, required_text, validation_lines
 from engine.models import Agent, Availability, Pipeline, Role, Status, WorkingHours
 
 
@@ -70,7 +70,8 @@ async def cmd_agents_add(ctx: Context) -> int:
     ctx.require_admin("adding agents")
     a = ctx.args
     agent = Agent(
-        email=a.email, name=a.name, role=Role(a.role), seat=not a.no_seat,
+        email=a.email, name=required_text("--name", a.name, "an agent needs a name"),
+        role=Role(a.role), seat=not a.no_seat,
         skills=[s.strip() for s in (a.skills or "").split(",") if s.strip()],
         teams=await _team_ids(ctx, a.teams),
         working_hours=parse_hours(a.hours) if a.hours else None,
@@ -124,7 +125,8 @@ async def cmd_agents_list(ctx: Context) -> int:
 async def cmd_teams_add(ctx: Context) -> int:
     ctx.require_admin("adding teams")
     members = resolve_me_list(ctx.actor, ctx.args.members)
-    team = await ctx.store.add_team(ctx.args.name, members)
+    name = required_text("name", ctx.args.name, "a team needs a name")
+    team = await ctx.store.add_team(name, members)
     emit(ctx, team.model_dump(), f"added team {team.name}")
     return 0
 
@@ -172,7 +174,9 @@ async def cmd_pipelines_edit(ctx: Context) -> int:
 
 async def cmd_canned_add(ctx: Context) -> int:
     ctx.require_admin("editing canned replies")
-    reply = await ctx.store.add_canned(ctx.args.title, ctx.args.body)
+    reply = await ctx.store.add_canned(
+        required_text("--title", ctx.args.title, "a canned reply needs a title"),
+        required_text("--body", ctx.args.body, "a canned reply needs a body"))
     emit(ctx, reply.model_dump(), f"saved canned reply {reply.title!r}")
     return 0
 
@@ -188,7 +192,8 @@ async def cmd_pipelines_add(ctx: Context) -> int:
     ctx.require_admin("adding pipelines")
     statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
     statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
-    pipeline = await ctx.store.add_pipeline(Pipeline(name=ctx.args.name, statuses=statuses))
+    name = required_text("name", ctx.args.name, "a pipeline needs a name")
+    pipeline = await ctx.store.add_pipeline(Pipeline(name=name, statuses=statuses))
     emit(ctx, pipeline.model_dump(), f"added pipeline {pipeline.name}")
     return 0
 

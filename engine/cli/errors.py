@@ -65,6 +65,14 @@ def field_value(field: str, convert: Callable[[str], T], value: str) -> T:
         raise FieldError(field, str(exc)) from None
 
 
+def required_text(field: str, value: str | None, what: str) -> str:
+    """``value`` stripped; blank is a :class:`FieldError` (``what``: "an agent needs a name")."""
+    text = (value or "").strip()
+    if not text:
+        raise FieldError(field, what)
+    return text
+
+
 def number_arg(kind: type[int] | type[float], *, least: float, strict: bool = False,
                note: str = "") -> Callable[[str], int | float]:
     """An argparse ``type``: a finite number of ``kind``, at least ``least`` (above it with

@@ -108,6 +108,13 @@ def test_validation_errors_are_one_line_with_the_field(cli):
     code, _, err = cli("agents", "add", "--email", "ok@acme.test", "--name", "Ok", "--hours",
                        "mon-fri 09:00-17:00 Mars/Olympus")
     assert code == 1 and err == "ticketty: error: --hours: unknown time zone 'Mars/Olympus' (e.g. Europe/Paris)\n"
+    code, _, err = cli("agents", "add", "--email", "ok@acme.test", "--name", " ")
+    assert code == 1 and err == "ticketty: error: --name: an agent needs a name\n"
+    code, _, err = cli("canned", "add", "--title", "", "--body", "Hello")
+    assert code == 1 and err == "ticketty: error: --title: a canned reply needs a title\n"
+    code, _, err = cli("channels", "add", "email", "--name", "Support", "--set", "address=bad")
+    assert code == 1 and err == "ticketty: error: address: not a valid email address: 'bad'\n"
+    assert cli.json("agents", "list")[0]["name"] and cli.json("canned", "list") == []
 
 
 # --------------------------------------- item 7: unknown filter values, empty results
