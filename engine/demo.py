@@ -1,117 +1,57 @@
 """``ticketty demo``: a believable help desk with live traffic through the real inbound paths.
 
-The world: a company (Northwind Bikes) with agents of every kind (admins, agents, one without
-a seat, one away, one with working hours — and you), teams, pipelines, canned replies, contacts
-with owners, a few hundred past tickets, and every channel kind that exists, connected.
+The world (:mod:`engine.demo_data`): a company (Northwind Bikes) with agents of every kind
+(admins, agents, one without a seat, one away, one with working hours — and you), teams,
+pipelines, canned replies, customers with believable names and owners, a few hundred past
+conversations, and every channel kind that exists, connected.
 
-The traffic: customers write real SMTP mail to the email channels' forwarding listeners;
-simulated colleagues answer the tickets routed to them; their replies (and yours) leave
-through the outbox over real SMTP to a local sink, and customers answer some of them —
-threading back by In-Reply-To. Nothing here shortcuts the pipeline: what arrives in the queue
-came through the same code as production mail.
+The traffic: customers write real SMTP mail to the email channels' forwarding listeners, about
+``rate`` new conversations a minute. Simulated colleagues take unassigned tickets, answer the
+ones routed to them and resolve the ones that are done — as many as arrive, so the open queue
+neither floods nor drains while you watch. Replies (theirs and yours) leave through the outbox
+over real SMTP to a local sink, and customers write back to some of them, threading by
+In-Reply-To. Every message is drawn from its ticket's :class:`~engine.demo_data.Scenario`, so
+answers fit questions and follow-ups fit answers. Nothing shortcuts the pipeline: what arrives
+in the queue came through the same code as production mail.
+
+The demo only ever seeds a fresh file and only reuses a workspace it marked as a demo; a
+database holding anything else is refused (:mod:`engine.demo_seed`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import email.utils
-import json
 import random
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import compat32
-from pathlib import Path
 from typing import Any
 
-from engine.models import (
-    Agent,
-    Channel,
-    InboundMessage,
-    Pipeline,
-    Role,
-    RoutingMode,
-    RoutingRule,
-    Source,
-    Status,
-    Strategy,
-    TicketDefaults,
-    WorkingHours,
+from engine.demo_data import (
+    CHANNEL_NAMES,
+    DEFAULT_RATE,
+    DOMAIN,
+    SCENARIOS,
+    Scenario,
+    customer,
+    scenario_for,
 )
+from engine.demo_seed import check_workspace, seed_workspace, seed_world
+from engine.models import Agent
 from engine.sandbox.smtp_sink import Delivered, SmtpSink
+from engine.store import StoreError
+from engine.store import demo as D
 
-COMPANY = "Northwind Bikes"
-DOMAIN = "northwind.test"
+__all__ = ["DEFAULT_RATE", "DemoWorld", "check_workspace", "seed_workspace"]
 
-COLLEAGUES = [
-    dict(email=f"maya@{DOMAIN}", name="Maya Chen", role=Role.admin, skills=["billing", "fr"]),
-    dict(email=f"omar@{DOMAIN}", name="Omar Haddad", skills=["repairs", "ar"]),
-    dict(email=f"lena@{DOMAIN}", name="Lena Fischer", skills=["repairs", "de"], availability="away"),
-    dict(email=f"diego@{DOMAIN}", name="Diego Alvarez", skills=["billing", "es"]),
-    dict(email=f"priya@{DOMAIN}", name="Priya Nair", skills=["repairs"],
-         working_hours=WorkingHours(days=[1, 2, 3, 4, 5], start="08:00", end="20:00")),
-    dict(email=f"sam@{DOMAIN}", name="Sam Park", seat=False),
-]
-
-CUSTOMERS = [
-    ("Ana Souza", "ana.souza@example.com"), ("Ben Okafor", "ben.okafor@example.org"),
-    ("Chloé Martin", "chloe.martin@example.fr"), ("Dmitri Ivanov", "dmitri@example.net"),
-    ("Emma Larsen", "emma.larsen@example.com"), ("Farah Khan", "farah.k@example.co.uk"),
-    ("Gustavo Lima", "gustavo@example.com.br"), ("Hana Sato", "hana.sato@example.jp"),
-    ("Isaac Cohen", "isaac.cohen@example.com"), ("Julia Nowak", "julia.nowak@example.pl"),
-    ("Kwame Mensah", "kwame@example.com"), ("Laura Rossi", "laura.rossi@example.it"),
-    ("Mateo García", "mateo.garcia@example.es"), ("Nora Berg", "nora.berg@example.no"),
-    ("Oliver Smith", "oliver@example.com"), ("Paula Costa", "paula.costa@example.pt"),
-    ("Quinn Taylor", "quinn@example.com"), ("Rosa Jiménez", "rosa.j@example.mx"),
-    ("Stefan Müller", "stefan.mueller@example.de"), ("Tara Singh", "tara.singh@example.in"),
-]
-
-SUPPORT_TOPICS = [
-    ("Brake squeal after service", "Since the last service my rear brake squeals at every stop."),
-    ("Gears skipping on the Trail 29", "The chain skips on the two largest cogs, mostly uphill."),
-    ("E-bike battery not charging", "The charger light stays green and the battery stays at 20%."),
-    ("Where is my order?", "I ordered a helmet last week and the tracking has not moved."),
-    ("Wrong size frame delivered", "I ordered an M frame but received an L. How do I swap it?"),
-    ("Warranty claim for cracked rim", "The front rim cracked after three months of commuting."),
-    ("Flat tyres every week", "I keep getting flats on the commuter. Are the tubes faulty?"),
-    ("Can I book a fitting?", "I'd like a bike fitting before buying the Road Pro."),
-    ("App won't pair with my e-bike", "The Northwind app can't find my bike over Bluetooth."),
-    ("Headset creaks when braking", "There's a creak from the front when I brake hard."),
-]
-BILLING_TOPICS = [
-    ("Charged twice for order", "My card shows two charges for the same order."),
-    ("Invoice with VAT number", "Could you reissue my invoice with our company VAT number?"),
-    ("Refund not received", "I returned the pedals two weeks ago but have no refund yet."),
-    ("Change billing address", "We moved; please update the billing address on our account."),
-    ("Monthly plan cancellation", "Please cancel my service plan at the end of this month."),
-]
-FOLLOW_UPS = [
-    "Thanks! That helped, but I still have a question: how long will it take?",
-    "I tried that and it did not work, unfortunately. Any other ideas?",
-    "Great, thank you so much for the quick answer.",
-    "Here's a photo description: the crack is about 2 cm long near the valve.",
-    "Could you call me instead? It is easier to explain by phone.",
-]
-CANNED = [
-    ("Greeting", "Hi there,\n\nThanks for reaching out to Northwind Bikes — {first_name} here. "),
-    ("Brake check", "Could you tell us when the bike was last serviced? Squeal after a service is "
-                    "usually contaminated pads; we can clean or replace them for free."),
-    ("Shipping delay", "Sorry for the wait! Our warehouse is catching up after the holidays; your "
-                       "parcel will ship within two working days."),
-    ("Refund timing", "Refunds reach your card 5–10 working days after we receive the return."),
-    ("Sign-off", "Best regards,\n{full_name}\nNorthwind Bikes support"),
-]
-AGENT_REPLIES = [
-    "Thanks for the details! I've booked your bike in for a free check this week.",
-    "Sorry about that. I've arranged a replacement; you'll get a shipping label by email.",
-    "Could you send us the order number so I can look into it?",
-    "Good news: the refund was issued today and should reach your card within a few days.",
-    "That sounds like a firmware issue. Please update the app and try pairing again.",
-]
+COLLEAGUE_SPEED = 3.0  # colleague moves per arrival: answer, answer the follow-up, resolve
+FOLLOW_UP_CHANCE = 0.6  # a customer writes back after an answer
+MAX_FOLLOW_UPS = 2
 
 
 def _mail(frm: tuple[str, str], to: str, subject: str, body: str, *, msgid: str | None = None,
@@ -130,105 +70,55 @@ def _mail(frm: tuple[str, str], to: str, subject: str, body: str, *, msgid: str 
     return m.as_bytes()
 
 
+@dataclass
+class Counters:
+    """What the simulator did (the summary checks these against what the store recorded)."""
+
+    new_conversations: int = 0
+    follow_ups: int = 0
+    colleague_replies: int = 0
+    resolved: int = 0
+    taken: int = 0
+
+
 class DemoWorld:
-    """Seeds the workspace and drives the simulated traffic. ``pace`` < 1 is faster."""
+    """Seeds the workspace and drives the simulated traffic.
+
+    ``rate``: new conversations a minute; ``pace`` < 1 makes every wait shorter (tests).
+    """
 
     def __init__(self, store: Any, you: tuple[str, str], *, engine: Any = None, seed: int = 7,
-                 pace: float = 1.0, past_tickets: int = 300):
+                 pace: float = 1.0, rate: float = DEFAULT_RATE, past_tickets: int = 300):
         self.engine = engine
         self.store = store
         self.you = you
         self.rng = random.Random(seed)
         self.pace = pace
+        self.rate = rate
         self.past_tickets = past_tickets
         self.sink = SmtpSink(on_message=self._on_delivered)
         self.started = time.time()
-        self.sent_by_us = 0
-        self.customer_mails = 0
-        self.follow_ups = 0
-        self.channel_ids: dict[str, int] = {}
-        self._tasks: list[asyncio.Task[Any]] = []
+        self.counters = Counters()
+        self.customers = [customer(self.rng) for _ in range(60)]
+        self.agents: dict[str, Agent] = {}
+        self.open_at_start = 0
+        self.mark: dict[str, int] = {}
+        self.verbose = False
+        self._stop = asyncio.Event()
+        self._loops: list[asyncio.Task[Any]] = []
+        self._follow_ups: set[asyncio.Task[Any]] = set()  # customers about to write back
+        self._sending: set[asyncio.Task[Any]] = set()  # … and those whose mail is on its way
 
-    # ------------------------------------------------------------------ seeding
+    @property
+    def interval(self) -> float:
+        """Mean seconds between two new conversations."""
+        return 60.0 / self.rate * self.pace
+
     async def seed(self) -> None:
-        from engine.desk import ensure_first_admin
-
-        store = self.store
+        """The world of :mod:`engine.demo_data` in an empty store (see :mod:`engine.demo_seed`)."""
         self.sink.port = _free_port()
-        you = await ensure_first_admin(store, *self.you)
-        agents = {you.email: you}
-        for spec in COLLEAGUES:
-            agent = await store.agent(spec["email"]) or await store.add_agent(Agent(**spec))
-            agents[agent.email] = agent
-        self.agents = agents
-        repairs = await store.add_team("Repairs", [f"omar@{DOMAIN}", f"lena@{DOMAIN}",
-                                                   f"priya@{DOMAIN}", you.email])
-        billing = await store.add_team("Billing", [f"maya@{DOMAIN}", f"diego@{DOMAIN}"])
-        await store.add_pipeline(Pipeline(name="Sales", statuses=[
-            Status(name="lead"), Status(name="quoted"), Status(name="won", closed=True),
-            Status(name="lost", closed=True)]))
-        for title, body in CANNED:
-            await store.add_canned(title, body)
-        sink_settings = {"smtp_host": "127.0.0.1", "smtp_port": self.sink.port, "smtp_security": "none",
-                         "company_name": COMPANY, "mode": "forwarding", "forward_listen_port": 0,
-                         "signature": "{full_name}\nNorthwind Bikes — we keep you rolling"}
-        support = await store.add_channel(Channel(
-            kind="email", name="Support email", settings={"address": f"support@{DOMAIN}", **sink_settings},
-            defaults=TicketDefaults(status="new", priority="normal"),
-            routing=RoutingRule(mode=RoutingMode.users_teams, team_ids=[repairs.id],
-                                strategy=Strategy.round_robin)))
-        billing_ch = await store.add_channel(Channel(
-            kind="email", name="Billing email", settings={"address": f"billing@{DOMAIN}", **sink_settings,
-                                                          "from_name_mode": "company"},
-            defaults=TicketDefaults(status="open", priority="high"),
-            routing=RoutingRule(mode=RoutingMode.contact_owner)))
-        self.channel_ids = {"Support email": support.id, "Billing email": billing_ch.id}
-        self.teams = {"Repairs": repairs.id, "Billing": billing.id}
-        await self._seed_history()
-
-    async def _seed_history(self) -> None:
-        """A few hundred past tickets across channels, some answered, many closed."""
-        from engine.ingest import ingest_many
-        from engine.store.tickets import add_message, assign
-
-        now = datetime.now(UTC)
-        msgs: list[InboundMessage] = []
-        for i in range(self.past_tickets):
-            billing = i % 4 == 0
-            name, addr = self.rng.choice(CUSTOMERS)
-            subject, body = self.rng.choice(BILLING_TOPICS if billing else SUPPORT_TOPICS)
-            when = now - timedelta(minutes=self.rng.randint(30, 60 * 24 * 45))
-            status = self.rng.choices(["closed", "solved", "open", "pending", "new"], [50, 15, 15, 10, 10])[0]
-            msgs.append(InboundMessage(
-                channel_id=self.channel_ids["Billing email" if billing else "Support email"],
-                key=f"<history-{i}@{addr.split('@')[1]}>", sender=addr, sender_name=name,
-                subject=subject, text=body, received_at=when, import_status=status,
-                source=Source.channel,
-                extra={"priority": self.rng.choices(["low", "normal", "high", "urgent"], [2, 6, 3, 1])[0]},
-            ))
-        msgs.sort(key=lambda m: m.received_at)
-        results = await ingest_many(self.store, msgs)
-        seated = [a for a in self.agents.values() if a.seat]
-
-        def finish(tx: Any) -> None:
-            for msg, res in zip(msgs, results, strict=True):
-                if res.ticket_id is None or self.rng.random() < 0.2:
-                    continue
-                agent = self.rng.choice(seated)
-                assign(tx, res.ticket_id, agent.id, reason="seeded history")
-                if msg.import_status in ("closed", "solved", "pending") or self.rng.random() < 0.3:
-                    at = msg.received_at.timestamp() + self.rng.randint(300, 86400)
-                    add_message(tx, res.ticket_id, direction="outbound", text=self.rng.choice(AGENT_REPLIES),
-                                author_name=agent.name, author_email=agent.email, agent_id=agent.id,
-                                channel_id=msg.channel_id, delivery_state="sent",
-                                at=min(at, time.time() - 60))
-                tx.execute("UPDATE tickets SET unread=0 WHERE id=?", (res.ticket_id,))
-            # a few customers have an owner (the billing channel routes to the owner)
-            owners = [a.id for a in seated]
-            for row in tx.all("SELECT id FROM contacts ORDER BY id LIMIT 12"):
-                tx.execute("UPDATE contacts SET owner_id=? WHERE id=?", (self.rng.choice(owners), row[0]))
-
-        await self.store.write(finish)
+        self.agents = await seed_world(self.store, self.you, self.sink.port, self.rng,
+                                       self.customers, self.past_tickets)
 
     # ------------------------------------------------------------------ traffic
     async def listener_port(self, name: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
@@ -249,163 +139,232 @@ class DemoWorld:
                               timeout=10)
 
     async def customer_mail(self) -> None:
-        billing = self.rng.random() < 0.3
-        name, addr = self.rng.choice(CUSTOMERS)
-        if self.rng.random() < 0.35:  # a brand-new customer
-            n = self.rng.randint(100, 999)
-            name, addr = f"New Customer {n}", f"customer{n}@example.com"
-        subject, body = self.rng.choice(BILLING_TOPICS if billing else SUPPORT_TOPICS)
-        channel = "Billing email" if billing else "Support email"
-        to = f"{'billing' if billing else 'support'}@{DOMAIN}"
-        await self._send(channel, _mail((name, addr), to, subject, body), addr, to)
-        self.customer_mails += 1
+        """A customer (often a returning one) starts a new conversation."""
+        scenario = self.rng.choice(SCENARIOS)
+        name, addr = self.rng.choice(self.customers) if self.rng.random() < 0.7 else customer(self.rng)
+        to = f"{scenario.channel}@{DOMAIN}"
+        raw = _mail((name, addr), to, scenario.subject, scenario.question)
+        await self._send(CHANNEL_NAMES[scenario.channel], raw, addr, to)
+        self.counters.new_conversations += 1
 
     async def _on_delivered(self, item: Delivered) -> None:
-        """A reply reached a customer: some of them answer back, threading by In-Reply-To."""
+        """A mail reached the sandbox: if it was a reply to a customer, they may write back."""
+        if self._stop.is_set() or not item.rcpt_tos or item.rcpt_tos[0].endswith(f"@{DOMAIN}"):
+            return  # stopping, or a notification to a colleague
+        task = asyncio.current_task()
+        if task is None:
+            return
+        self._follow_ups.add(task)
         try:
             await self._answer(item)
+        except asyncio.CancelledError:
+            pass
         except Exception as exc:  # noqa: BLE001 - a simulated customer never crashes the demo
             if self.verbose:
                 print(f"demo: customer follow-up failed: {exc}", file=sys.stderr)
+        finally:
+            self._follow_ups.discard(task)
+            self._sending.discard(task)
 
     async def _answer(self, item: Delivered) -> None:
         import email as email_lib
 
-        msg = email_lib.message_from_bytes(item.raw, policy=compat32)
-        if msg.get("Auto-Submitted", "no").lower() != "no" or self.rng.random() > 0.5:
-            return
-        await asyncio.sleep(self.rng.uniform(2, 6) * self.pace)
-        to_addr = email.utils.parseaddr(msg.get("From", ""))[1]
-        customer = email.utils.parseaddr(item.rcpt_tos[0] if item.rcpt_tos else "")[1]
-        name = next((n for n, a in CUSTOMERS if a == customer), customer.split("@")[0])
-        subject = msg.get("Subject", "")
-        raw = _mail((name, customer), to_addr, subject if subject.lower().startswith("re:") else f"Re: {subject}",
-                    self.rng.choice(FOLLOW_UPS), in_reply_to=msg.get("Message-ID"),
-                    references=msg.get("References", "") + " " + msg.get("Message-ID", ""))
-        channel = "Billing email" if to_addr.startswith("billing@") else "Support email"
-        await self._send(channel, raw, customer, to_addr)
-        self.follow_ups += 1
+        from engine.channels.email_parse import SUBJECT_TOKEN_RE
 
-    async def colleague_reply(self) -> None:
-        """A simulated colleague answers one of their waiting tickets."""
+        msg = email_lib.message_from_bytes(item.raw, policy=compat32)
+        if msg.get("Auto-Submitted", "no").lower() != "no":
+            return
+        subject = msg.get("Subject", "")
+        scenario, token = scenario_for(subject), SUBJECT_TOKEN_RE.search(subject)
+        if scenario is None or token is None or self.rng.random() > FOLLOW_UP_CHANCE:
+            return
+        written = await self.store.read(D.inbound_texts, int(token.group(1)))
+        follow_up = self._next_follow_up(scenario, written)
+        if follow_up is None:
+            return
+        # nobody answers within a second — and a Date: header has whole seconds, so a quicker
+        # answer would sort before the reply it answers
+        await asyncio.sleep(max(1.5, self.rng.uniform(0.2, 0.6) * self.interval))
+        if self._stop.is_set():
+            return
+        task = asyncio.current_task()
+        self._follow_ups.discard(task)
+        self._sending.add(task)  # from here on, stopping waits for this mail instead of cancelling
+        to_addr = email.utils.parseaddr(msg.get("From", ""))[1]
+        addr = email.utils.parseaddr(item.rcpt_tos[0])[1]
+        name = next((n for n, a in self.customers if a == addr), "")
+        raw = _mail((name, addr), to_addr, subject if subject.lower().startswith("re:") else f"Re: {subject}",
+                    follow_up, in_reply_to=msg.get("Message-ID"),
+                    references=msg.get("References", "") + " " + msg.get("Message-ID", ""))
+        channel = CHANNEL_NAMES["billing" if to_addr.startswith("billing@") else "support"]
+        await self._send(channel, raw, addr, to_addr)
+        self.counters.follow_ups += 1
+
+    def _next_follow_up(self, scenario: Scenario, written: list[str]) -> str | None:
+        """What the customer writes back now: a question they have not asked yet, or thanks
+        (always thanks once a follow-up question was answered); nothing once done."""
+        asked = [scenario.follow_up(t) for t in written[1:]]
+        if any(f is not None and f.closes for f in asked) or len(asked) >= MAX_FOLLOW_UPS:
+            return None
+        if asked:
+            return self.rng.choice(scenario.thanks).text
+        fresh = [f for f in scenario.follow_ups if f.text not in written]
+        return self.rng.choice(fresh).text if fresh else None
+
+    async def colleague_turn(self) -> None:
+        """One move of a simulated colleague: resolve a finished conversation, keep the open
+        queue level (resolve an answered ticket when more arrived than were resolved), answer
+        a waiting customer, or take an unassigned ticket."""
+        rows = [r for r in await self.store.read(D.conversations, self.you[0])
+                if scenario_for(r["subject"]) is not None]
+        free = {e for e, a in self.agents.items() if a.seat and a.email != self.you[0]
+                and a.availability == "available"}
+        mine = [r for r in rows if r["agent_email"] in free]
+        done = [r for r in mine if r["last_dir"] == "inbound" and r["answers"] and
+                (f := scenario_for(r["subject"]).follow_up(r["last_in"] or "")) and f.closes]
+        if done:
+            return await self._resolve(self.rng.choice(done))
+        answered = [r for r in mine if r["last_dir"] == "outbound"]
+        if answered and await self.store.read(D.open_count) > self.open_at_start:
+            return await self._resolve(answered[0])  # the longest-waiting one
+        waiting = [r for r in mine if r["last_dir"] == "inbound"]
+        if waiting:
+            return await self._reply(self.rng.choice(waiting))
+        unassigned = [r for r in rows if r["assignee_id"] is None]
+        if unassigned and free:
+            await self._take(self.rng.choice(unassigned), sorted(free))
+
+    async def _desk(self, email_: str) -> Any:
         from engine.desk import Desk
 
-        def pick(c: Any) -> Any:
-            return c.execute(
-                "SELECT t.id, a.email FROM tickets t JOIN agents a ON a.id = t.assignee_id"
-                " WHERE t.is_open=1 AND a.email != ? AND a.availability='available' AND"
-                " (SELECT direction FROM messages m WHERE m.ticket_id=t.id AND m.direction IN"
-                "  ('inbound','outbound') ORDER BY m.created_at DESC, m.id DESC LIMIT 1)='inbound'"
-                " AND t.activity_at > ? ORDER BY random() LIMIT 1", (self.you[0], self.started - 5)
-            ).fetchone()
+        return Desk(self.store, self.agents[email_])
 
-        row = await self.store.read(pick)
-        if row is None:
-            return
-        agent = await self.store.agent(row[1])
-        desk = Desk(self.store, agent)
-        await desk.reply(row[0], self.rng.choice(AGENT_REPLIES))
-        if self.rng.random() < 0.3:
-            await desk.set_status(row[0], "pending")
+    async def _resolve(self, row: dict[str, Any]) -> None:
+        desk = await self._desk(row["agent_email"])
+        try:
+            await desk.set_status(row["id"], "solved")
+        except StoreError:
+            await desk.close(row["id"])
+        self.counters.resolved += 1
+
+    async def _reply(self, row: dict[str, Any]) -> None:
+        scenario = scenario_for(row["subject"])
+        assert scenario is not None
+        if not row["answers"]:
+            text = self.rng.choice(scenario.answers)
+        else:
+            follow_up = scenario.follow_up(row["last_in"] or "")
+            if follow_up is None or follow_up.closes:
+                return  # nothing that fits: a colleague never answers off-topic
+            text = self.rng.choice(follow_up.replies)
+        desk = await self._desk(row["agent_email"])
+        await desk.reply(row["id"], text)
+        if not row["answers"] and self.rng.random() < 0.25:
+            await desk.set_status(row["id"], "pending")
         if self.engine is not None:
             self.engine.outbox.wake()
-        self.sent_by_us += 1
+        self.counters.colleague_replies += 1
 
-    async def _loop(self, every: tuple[float, float], action: Any, first: float = 0.0) -> None:
-        await asyncio.sleep(first * self.pace)
-        while True:
+    async def _take(self, row: dict[str, Any], free: list[str]) -> None:
+        email_ = self.rng.choice(free)
+        await (await self._desk(email_)).assign(row["id"], email_)
+        self.counters.taken += 1
+        await self._reply({**row, "agent_email": email_})
+
+    async def _loop(self, mean: float, action: Any, first: float) -> None:
+        """``action`` every ``mean`` seconds on average until :meth:`stop`; one in progress
+        always completes (a mail is either sent and counted, or not sent)."""
+        wait = first
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+            if self._stop.is_set():
+                return
             try:
                 await action()
             except Exception as exc:  # noqa: BLE001 - the show goes on
                 if self.verbose:
                     print(f"demo: {action.__name__}: {exc}", file=sys.stderr)
-            await asyncio.sleep(self.rng.uniform(*every) * self.pace)
-
-    verbose = False
+            wait = self.rng.uniform(0.5, 1.5) * mean
 
     async def start_sink(self) -> None:
         """Start the SMTP sink on the port the seeded channels send to."""
-        channel = await self.store.channel("Support email")
+        channel = await self.store.channel(CHANNEL_NAMES["support"])
         self.sink.port = int(channel.settings["smtp_port"])
-        self.agents = {a.email: a for a in await self.store.agents()}
         await self.sink.start()
 
-    async def run(self) -> None:
-        """Drive traffic until cancelled (the engine must be running the channels)."""
+    async def start(self) -> None:
+        """Before traffic: the sink, the directory, and where the counting starts."""
         if self.sink._server is None:
             await self.start_sink()
-        loops = [
-            self._loop((1.5, 4.0), self.customer_mail, first=0.5),
-            self._loop((2.5, 6.0), self.colleague_reply, first=3.0),
-        ]
-        await asyncio.gather(*loops)
+        self.agents = {a.email: a for a in await self.store.agents()}
+        self.mark = await self.store.read(D.marks)
+        self.open_at_start = await self.store.read(D.open_count)
+        self.started = time.time()
 
-    async def stop(self) -> None:
+    async def run(self) -> None:
+        """Drive traffic until :meth:`stop` (the engine must be running the channels)."""
+        if not self.mark:
+            await self.start()
+        self._loops = [
+            asyncio.ensure_future(self._loop(self.interval, self.customer_mail, 0.3 * self.pace)),
+            asyncio.ensure_future(self._loop(self.interval / COLLEAGUE_SPEED, self.colleague_turn,
+                                             self.interval / 2)),
+        ]
+        try:
+            await asyncio.gather(*self._loops)
+        finally:
+            for task in self._loops:
+                task.cancel()
+
+    async def stop(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Stop the traffic: customers who were about to write back don't; mails on their way
+        and a colleague's move in progress finish (within ``timeout``); then the sink stops."""
+        self._stop.set()
+        for task in list(self._follow_ups):
+            task.cancel()
+        pending = [*self._loops, *self._follow_ups, *self._sending]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=timeout)
+            for task in late:
+                task.cancel()
         await self.sink.stop()
+
+    async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until the outbox has sent every queued reply (bounded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and await self.store.read(D.outbox_pending):
+            if self.engine is not None:
+                self.engine.outbox.wake()
+            await asyncio.sleep(0.05)
 
     # ------------------------------------------------------------------ summary
     async def summary(self) -> dict[str, Any]:
-        since = self.started
+        """What happened since :meth:`start`, counted by the store, next to what the simulator
+        did: the counters add up (see docs/cli.md)."""
+        seen = await self.store.read(D.traffic_since, self.mark)
+        channels = seen["channels"]
 
-        def q(c: Any) -> dict[str, Any]:
-            created = c.execute("SELECT count(*), count(assignee_id) FROM tickets WHERE created_at >= ?",
-                                (since,)).fetchone()
-            sent = c.execute("SELECT count(*) FROM outbox WHERE state='sent' AND sent_at >= ?",
-                             (since,)).fetchone()[0]
-            per: dict[str, Any] = {}
-            for ch in c.execute("SELECT id, name, kind FROM channels WHERE removed=0"):
-                received = c.execute(
-                    "SELECT count(*) FROM messages WHERE channel_id=? AND direction='inbound'"
-                    " AND created_at >= ?", (ch["id"], since - 60)).fetchone()[0]
-                out = c.execute("SELECT count(*) FROM outbox WHERE channel_id=? AND state='sent'"
-                                " AND sent_at >= ?", (ch["id"], since)).fetchone()[0]
-                per[ch["name"]] = {"kind": ch["kind"], "received": received, "sent": out}
-            return {"tickets_created": created[0], "assigned": created[1],
-                    "unassigned": created[0] - created[1], "replies_sent": sent, "channels": per}
+        def total(key: str) -> int:
+            return sum(c[key] for c in channels.values())
 
-        data = await self.store.read(q)
-        data["customer_mails"] = self.customer_mails
-        data["customer_follow_ups"] = self.follow_ups
-        data["delivered_to_sandbox"] = len(self.sink.messages)
-        return data
-
-
-async def run_headless(db: Path, seconds: float, you: tuple[str, str], pace: float = 1.0) -> dict:
-    from engine.config import Config, EngineConfig
-    from engine.engine import Engine
-
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
-    world = DemoWorld(None, you, pace=pace)
-    await seed_workspace(db, world)
-    async with Engine(config, db) as engine:
-        world.engine, world.store = engine, engine.store
-        await engine.wait_leader(10)
-        world.started = time.time()
-        task = asyncio.ensure_future(world.run())
-        try:
-            await asyncio.sleep(seconds)
-            await asyncio.sleep(0.5)  # let in-flight deliveries land
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            summary = await world.summary()
-            await world.stop()
-    summary["seconds"] = seconds
-    summary["db"] = str(db)
-    return summary
-
-
-async def seed_workspace(db: Path, world: DemoWorld) -> None:
-    """Seed a fresh demo database (a store alone: no channel runs while seeding)."""
-    from engine.store import Store
-
-    async with Store(db) as store:
-        world.store = store
-        if await store.get_setting("demo.seeded"):
-            return  # an existing demo workspace (--db): keep it, just drive traffic again
-        await world.seed()
-        await store.set_setting("demo.seeded", True)
+        c = self.counters
+        return {
+            "rate_per_minute": self.rate,
+            "customer_mails": {"total": c.new_conversations + c.follow_ups,
+                               "new_conversations": c.new_conversations, "follow_ups": c.follow_ups},
+            "received": total("received"),
+            "tickets_created": total("tickets_created"), "assigned": total("assigned"),
+            "unassigned": total("tickets_created") - total("assigned"),
+            "follow_ups": total("follow_ups"),
+            "follow_up_tickets": sorted({t for ch in channels.values() for t in ch["follow_up_tickets"]}),
+            "colleagues": {"replies": c.colleague_replies, "resolved": c.resolved, "taken": c.taken},
+            "replies_sent": total("replies_sent"), "replies_waiting": total("replies_waiting"),
+            "replies_failed": total("replies_failed"), "notifications_sent": seen["notifications_sent"],
+            "delivered_to_sandbox": len(self.sink.messages),
+            "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
+            "channels": channels,
+        }
 
 
 def _free_port() -> int:
@@ -414,26 +373,3 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def demo_db(args: argparse.Namespace) -> Path:
-    """The demo never uses the user's real database: a fresh temp file unless --db is given."""
-    explicit = getattr(args, "demo_db", None) or getattr(args, "db", None)
-    if explicit:
-        return Path(explicit).expanduser()
-    return Path(tempfile.mkdtemp(prefix="ticketty-demo-")) / "demo.db"
-
-
-def run_demo_cli(args: argparse.Namespace) -> int:
-    from engine.identity import os_user
-
-    db = demo_db(args)
-    user = os_user()
-    you = (user.default_email, user.name)
-    if args.headless:
-        summary = asyncio.run(run_headless(db, args.seconds, you))
-        print(json.dumps(summary, indent=2))
-        return 0
-    from tui.demo import run_demo_tui
-
-    return run_demo_tui(args, db, you)

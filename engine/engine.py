@@ -59,17 +59,19 @@ class Engine:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._stop_leading()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        if self.is_leader:
-            with contextlib.suppress(Exception):
-                await self.store.write(self._release)
-        await self.store.close()
+        try:
+            await self._stop_leading()
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._tasks.clear()
+            if self.is_leader:
+                with contextlib.suppress(Exception):
+                    await self.store.write(self._release)
+        finally:
+            await self.store.close()  # even when cancelled: its threads must not outlive us
 
     def _spawn(self, coro: Awaitable[Any], name: str, group: set[asyncio.Task[Any]] | None = None
                ) -> asyncio.Task[Any]:

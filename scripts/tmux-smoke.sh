@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Whole-app smoke test: the real `ticketty` in a private tmux server, on a temporary database
-# seeded through the CLI, driven with keys and checked with capture-pane.
+# seeded through the CLI, driven with keys and checked with capture-pane; then `ticketty demo`
+# with live traffic. Both must be gone within 2 s of quitting.
 #
 #   scripts/tmux-smoke.sh            # exit 0 on success; prints the failing screen otherwise
 #   TICKETTY=/path/to/ticketty scripts/tmux-smoke.sh
@@ -54,6 +55,38 @@ wait_gone() {
 keys() { tmux -L "$SOCK" send-keys -t smoke "$@"; }
 text() { tmux -L "$SOCK" send-keys -t smoke -l -- "$1"; }
 
+# start CMD: a fresh session whose pane stays after the command ends (to read its last words)
+start() {
+    tmux -L "$SOCK" kill-session -t smoke 2>/dev/null || true
+    tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 "$1" \; \
+        set-option -t smoke remain-on-exit on
+}
+
+pane() { tmux -L "$SOCK" display-message -p -t smoke "$1" 2>/dev/null || echo gone; }
+
+# quit_within SECONDS KEY: press KEY; the whole process (not just the screen) must be gone in
+# time, with exit status 0
+quit_within() {
+    local limit=$1 key=$2 start now
+    start=$(date +%s%N)
+    keys "$key"
+    while [ "$(pane '#{pane_dead}')" != 1 ]; do
+        now=$(date +%s%N)
+        if (( (now - start) / 1000000 > limit * 1000 )); then
+            fail "still running ${limit}s after '$key' (a thread or task left open?)"
+        fi
+        sleep 0.05
+    done
+    echo "tmux-smoke: exited $(( ($(date +%s%N) - start) / 1000000 )) ms after '$key'"
+    local status i
+    for ((i = 0; i < 20; i++)); do  # tmux may record the status a moment after the pane died
+        status=$(pane '#{pane_dead_status}')
+        [ -n "$status" ] && break
+        sleep 0.05
+    done
+    [ "$status" = 0 ] || fail "exit status '$status' (signal '$(pane '#{pane_dead_signal}')')"
+}
+
 # ---------------------------------------------------------------- seed through the CLI
 "$TICKETTY" --db "$DB" tickets create --subject "Printer on fire" --from jane@example.org \
     --name "Jane Doe" --body "It is smoking." >/dev/null
@@ -61,8 +94,7 @@ text() { tmux -L "$SOCK" send-keys -t smoke -l -- "$1"; }
     --from mallory@example.com --name "Mallory" --body "markup must stay literal" >/dev/null
 
 # ---------------------------------------------------------------- start the real app
-tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 \
-    "TICKETTY_LOG='$LOG' '$TICKETTY' --db '$DB'"
+start "TICKETTY_LOG='$LOG' '$TICKETTY' --db '$DB'"
 
 wait_for "Printer on fire" 15
 wait_for "[bold]Literal[/bold] subject"
@@ -104,13 +136,21 @@ wait_for "All open 2"
 wait_for "pending"
 
 # quit cleanly
-keys C-q
-for ((i = 0; i < 100; i++)); do
-    tmux -L "$SOCK" has-session -t smoke 2>/dev/null || break
-    sleep 0.05
-done
-tmux -L "$SOCK" has-session -t smoke 2>/dev/null && fail "ticketty did not quit on ctrl+q"
+quit_within 2 q
 grep -q "ready in" "$LOG" || fail "no 'ready in N ms' in the log"
 "$TICKETTY" --db "$DB" tickets list --status pending | grep -qF "Literal" \
     || fail "the status change did not reach the database"
-echo "tmux-smoke: ok ($(grep -o 'ready in [0-9]* ms' "$LOG" | head -1))"
+READY=$(grep -o 'ready in [0-9]* ms' "$LOG" | head -1)
+
+# ---------------------------------------------------------------- the demo: start, live traffic, q
+mkdir -p "$WORK/tmp"
+start "TMPDIR='$WORK/tmp' TICKETTY_LOG='$LOG' '$TICKETTY' demo --rate 30"
+wait_for "Support email" 30
+wait_for "Billing email"
+wait_for "customers are writing in" 15
+wait_for "All open"
+quit_within 2 q
+tmux -L "$SOCK" capture-pane -p -S -100 -t smoke | grep -qF "demo workspace removed" \
+    || fail "the demo did not say that its temporary workspace is gone"
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "the demo left its temporary directory: $(ls "$WORK/tmp")"
+echo "tmux-smoke: ok ($READY)"

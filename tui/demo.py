@@ -1,51 +1,61 @@
 """``ticketty demo`` in the TUI: the app on a seeded demo workspace with live traffic.
 
 The world is seeded before the app starts (so the first paint already has history); once the
-app's engine is running the channels, the simulator drives mail through them.
+app's engine is running the channels, the simulator drives mail through them. Quitting stops
+the simulator first, then the engine, so every connection and task is closed when the app
+returns; ``seconds`` ends the app on its own after that long (recordings).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 from pathlib import Path
 
 from engine.config import Config, EngineConfig
 from engine.demo import DemoWorld, seed_workspace
 from tui.app import TickettyApp
 
+STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight on quit
+
 
 class DemoApp(TickettyApp):
     """The normal app plus the demo's simulator, run as a worker once the engine is up."""
 
-    def __init__(self, world: DemoWorld, *args, **kwargs) -> None:
+    def __init__(self, world: DemoWorld, *args, seconds: float | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.world = world
+        self.seconds = seconds
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls every on_mount up the class hierarchy: TickettyApp's runs on its own
+        # (calling it from here as well opened a second engine, whose store could be left open)
         self.run_worker(self._drive(), name="demo", group="demo", exit_on_error=False)
+        if self.seconds:
+            self.set_timer(self.seconds, self.action_quit, name="demo-seconds")
 
     async def _drive(self) -> None:
         while self.engine is None:  # noqa: ASYNC110 - set by the app's engine worker
             await asyncio.sleep(0.05)
         self.world.engine, self.world.store = self.engine, self.engine.store
         await self.engine.wait_leader(10)
+        await self.world.start()
         self.notify("Demo: customers are writing in — new tickets will appear in the queue.",
                     title="ticketty demo", timeout=6)
-        try:
-            await self.world.run()
-        finally:
-            with contextlib.suppress(Exception):
-                await self.world.stop()
+        await self.world.run()
+
+    async def shutdown_engine(self) -> None:
+        """Stop the simulated traffic before the engine closes the store under it."""
+        await self.world.stop(timeout=STOP_TIMEOUT)
+        await super().shutdown_engine()
 
 
 def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> int:
-    world = DemoWorld(None, you)
+    from engine.demo_data import DEFAULT_RATE
+
+    world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
     asyncio.run(seed_workspace(db, world))
     config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
-    app = DemoApp(world, config, db, agent_email=you[0])
+    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
     app.run()
-    print(f"demo workspace kept at {db} (open it again with: ticketty --db {db})")
     return app.return_code or 0

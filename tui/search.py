@@ -3,13 +3,15 @@
 ``printer status:pending channel:support assignee:me priority:high`` — words search subjects and
 message text; ``status:``, ``channel:`` (name or id), ``assignee:`` (email, ``me`` or ``none``)
 and ``priority:`` narrow the current view. A ``status:`` filter looks across open and closed
-tickets. Quote values with spaces: ``channel:"web form"``.
+tickets. Quote values with spaces: ``channel:"web form"``. An unknown status, channel, agent or
+priority is an error that names the valid values — never a silently empty list.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import shlex
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from engine.models import PRIORITY_RANK, Agent, Channel
@@ -45,11 +47,17 @@ def parse(text: str) -> Search:
 
 
 def apply(base: TicketQuery, search: Search, *, channels: list[Channel], agents: list[Agent],
-          me: Agent | None) -> TicketQuery:
-    """``base`` narrowed by ``search``; unknown names raise :class:`StoreError`."""
+          me: Agent | None, statuses: Collection[str] = ()) -> TicketQuery:
+    """``base`` narrowed by ``search``; unknown names raise :class:`StoreError`.
+
+    ``statuses`` are the known status names (every pipeline's); when given, ``status:`` must
+    be one of them.
+    """
     changes: dict[str, object] = {"text": search.words or None}
     f = search.filters
     if "status" in f:
+        if statuses and f["status"] not in statuses:
+            raise StoreError(f"unknown status {f['status']!r} — statuses: {', '.join(statuses)}")
         changes["status"] = f["status"]
         changes["view"] = "all"
         if base.view == "unassigned":
@@ -58,14 +66,16 @@ def apply(base: TicketQuery, search: Search, *, channels: list[Channel], agents:
             changes["assignee_id"] = base.agent_id if base.agent_id is not None else -1
     if "priority" in f:
         if f["priority"] not in PRIORITY_RANK:
-            raise StoreError(f"priority must be one of {', '.join(PRIORITY_RANK)}")
+            raise StoreError(f"unknown priority {f['priority']!r} — priorities:"
+                             f" {', '.join(PRIORITY_RANK)}")
         changes["priority"] = f["priority"]
     if "channel" in f:
         wanted = f["channel"].lower()
         match = next((c for c in channels if c.name.lower() == wanted or str(c.id) == wanted
                       or c.kind == wanted), None)
         if match is None:
-            raise StoreError(f"no channel named {f['channel']!r}")
+            known = ", ".join(c.name for c in channels) or "there are no channels yet"
+            raise StoreError(f"no channel named {f['channel']!r} — channels: {known}")
         changes["channel_id"] = match.id
     if "assignee" in f:
         who = f["assignee"].lower()

@@ -184,7 +184,7 @@ def build_channel(
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(x) for x in err["loc"]) or "settings"
-        raise SettingError(key, err["msg"]) from None
+        raise SettingError(key, err["msg"].removeprefix("Value error, ")) from None
 
     defaults = (base.defaults if base else TicketDefaults()).model_dump()
     routing = (base.routing if base else RoutingRule()).model_dump()

@@ -13,8 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cli import admin, channels, quarantine, tickets
-from engine.cli.common import KNOWN_ERRORS, Context, emit, fail, get_config, open_context
+from pydantic import ValidationError
+
+from engine.cli import admin, channels, demo, quarantine, tickets
+from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
+from engine.cli.errors import Parser, UsageError, report, validation_lines, wants_json
 from engine.config import ConfigError
 
 
@@ -85,13 +88,17 @@ async def cmd_engine(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="machine-readable output (errors too: JSON on stderr)")
     common.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
                         default=argparse.SUPPRESS, help="act as this agent")
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="ticketty", description="A keyboard-first help desk in the terminal. "
         "With no command, opens the TUI.")
+    p.top_level = True
     p.add_argument("--db", help="database file (default: $TICKETTY_DB or the XDG data dir)")
+    p.add_argument("--json", action="store_true", default=False,
+                   help="machine-readable output (errors too: JSON on stderr)")
     p.add_argument("--config", help="TOML config file")
     p.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
                    help="act as (and, in the TUI, work as) this agent")
@@ -110,17 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(run=cmd_import)
 
     sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), logging to stderr")
-    demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
-    demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
-    demo.add_argument("--seconds", type=float, default=20.0, help="how long to run headless")
-    demo.add_argument("--db", dest="demo_db", metavar="PATH",
-                      help="where to keep the demo workspace (default: a fresh temporary file)")
+    demo.add_parser(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = wants_json(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return report([exc.message], 2, as_json=as_json, usage=exc.usage)
     try:
         if args.command is None or args.command == "demo":
             # Textual paints at most 60 frames/s by default: a key waits up to a whole frame
@@ -140,18 +148,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "engine":
             return asyncio.run(cmd_engine(args))
         if args.command == "demo":
-            from engine.demo import run_demo_cli
-
-            return run_demo_cli(args)
+            return demo.run_demo_cli(args)
         return asyncio.run(_run(args))
-    except ConfigError as exc:
-        return fail(str(exc))
-    except KNOWN_ERRORS as exc:
-        return fail(str(exc))
+    except ValidationError as exc:
+        return report(validation_lines(exc), 1, as_json=as_json)
+    except (ConfigError, *KNOWN_ERRORS) as exc:
+        return report([str(exc)], 1, as_json=as_json)
     except KeyboardInterrupt:
         return 130
     except sqlite3.Error as exc:
-        return fail(f"database error: {exc}")
+        return report([f"database error: {exc}"], 1, as_json=as_json)
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.common import CLIError, Context, clean, emit, table
+from pydantic import ValidationError
+
+from engine.cli.common import CLIError, Context, clean, emit, resolve_me, resolve_me_list, table
+from engine.cli.errors import FieldError, required_text, validation_lines
 from engine.models import (
     Agent,
     Availability,
@@ -31,24 +34,33 @@ def parse_hours(spec: str) -> WorkingHours:
     days_map = {d: i for i, d in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], 1)}
     parts = spec.split()
     if len(parts) < 2:
-        raise CLIError("--hours must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
+        raise FieldError("--hours", "must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
     day_part, time_part = parts[0].lower(), parts[1]
     days: list[int] = []
     for chunk in day_part.split(","):
         if "-" in chunk:
             a, b = chunk.split("-", 1)
             if a not in days_map or b not in days_map:
-                raise CLIError(f"unknown day in --hours: {chunk!r}")
+                raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
             days.extend(range(days_map[a], days_map[b] + 1))
         elif chunk in days_map:
             days.append(days_map[chunk])
         else:
-            raise CLIError(f"unknown day in --hours: {chunk!r}")
+            raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
+    tz = parts[2] if len(parts) > 2 else "UTC"
     try:
-        start, end = time_part.split("-", 1)
-        return WorkingHours(days=days, start=start, end=end, tz=parts[2] if len(parts) > 2 else "UTC")
-    except ValueError as exc:
-        raise CLIError(f"bad --hours {spec!r}: {exc}") from None
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        raise FieldError("--hours", f"unknown time zone {tz!r} (e.g. Europe/Paris)") from None
+    start, sep, end = time_part.partition("-")
+    if not sep:
+        raise FieldError("--hours", f"the hours must look like 09:00-17:00, not {time_part!r}")
+    try:
+        return WorkingHours(days=days, start=start, end=end, tz=tz)
+    except ValidationError as exc:
+        raise FieldError("--hours", "; ".join(validation_lines(exc))) from None
 
 
 async def _team_ids(ctx: Context, names: str | None) -> list[int]:
@@ -67,7 +79,8 @@ async def cmd_agents_add(ctx: Context) -> int:
     ctx.require_admin("adding agents")
     a = ctx.args
     agent = Agent(
-        email=a.email, name=a.name, role=Role(a.role), seat=not a.no_seat,
+        email=a.email, name=required_text("--name", a.name, "an agent needs a name"),
+        role=Role(a.role), seat=not a.no_seat,
         skills=[s.strip() for s in (a.skills or "").split(",") if s.strip()],
         teams=await _team_ids(ctx, a.teams),
         working_hours=parse_hours(a.hours) if a.hours else None,
@@ -80,6 +93,7 @@ async def cmd_agents_add(ctx: Context) -> int:
 
 async def cmd_agents_update(ctx: Context) -> int:
     a = ctx.args
+    a.email = resolve_me(ctx.actor, a.email)
     changes: dict = {}
     if a.availability is not None:
         changes["availability"] = Availability(a.availability)
@@ -127,8 +141,9 @@ async def cmd_agents_list(ctx: Context) -> int:
 
 async def cmd_teams_add(ctx: Context) -> int:
     ctx.require_admin("adding teams")
-    members = [m.strip() for m in (ctx.args.members or "").split(",") if m.strip()]
-    team = await ctx.store.add_team(ctx.args.name, members)
+    members = resolve_me_list(ctx.actor, ctx.args.members)
+    name = required_text("name", ctx.args.name, "a team needs a name")
+    team = await ctx.store.add_team(name, members)
     emit(ctx, team.model_dump(), f"added team {team.name}")
     return 0
 
@@ -145,7 +160,7 @@ async def cmd_teams_edit(ctx: Context) -> int:
     ctx.require_admin("editing teams")
     members = None
     if ctx.args.members is not None:
-        members = [m.strip() for m in ctx.args.members.split(",") if m.strip()]
+        members = resolve_me_list(ctx.actor, ctx.args.members)
     team = await ctx.store.update_team(ctx.args.name, rename=ctx.args.rename, members=members)
     emit(ctx, team.model_dump(), f"updated team {team.name}")
     return 0
@@ -176,7 +191,9 @@ async def cmd_pipelines_edit(ctx: Context) -> int:
 
 async def cmd_canned_add(ctx: Context) -> int:
     ctx.require_admin("editing canned replies")
-    reply = await ctx.store.add_canned(ctx.args.title, ctx.args.body)
+    reply = await ctx.store.add_canned(
+        required_text("--title", ctx.args.title, "a canned reply needs a title"),
+        required_text("--body", ctx.args.body, "a canned reply needs a body"))
     emit(ctx, reply.model_dump(), f"saved canned reply {reply.title!r}")
     return 0
 
@@ -192,7 +209,8 @@ async def cmd_pipelines_add(ctx: Context) -> int:
     ctx.require_admin("adding pipelines")
     statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
     statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
-    pipeline = await ctx.store.add_pipeline(Pipeline(name=ctx.args.name, statuses=statuses))
+    name = required_text("name", ctx.args.name, "a pipeline needs a name")
+    pipeline = await ctx.store.add_pipeline(Pipeline(name=name, statuses=statuses))
     emit(ctx, pipeline.model_dump(), f"added pipeline {pipeline.name}")
     return 0
 
@@ -236,7 +254,7 @@ async def cmd_contacts_owner(ctx: Context) -> int:
     row = await ctx.store.read(fn)
     if row is None:
         raise CLIError(f"no contact with email {ctx.args.contact!r}")
-    owner = None if ctx.args.owner in ("none", "nobody") else ctx.args.owner
+    owner = None if ctx.args.owner in ("none", "nobody") else resolve_me(ctx.actor, ctx.args.owner)
     await ctx.store.set_contact_owner(row[0], owner)
     emit(ctx, {"contact": ctx.args.contact, "owner": owner},
          f"{ctx.args.contact} is now owned by {owner or 'nobody'}")
@@ -258,7 +276,7 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                      help="the OS login this agent runs ticketty as on this host")
     add.set_defaults(run=cmd_agents_add)
     up = s.add_parser("update", parents=[common], help="change an agent")
-    up.add_argument("email")
+    up.add_argument("email", help="the agent's email, or me")
     up.add_argument("--name")
     up.add_argument("--role", choices=["admin", "agent"])
     up.add_argument("--seat", choices=["yes", "no"])
@@ -275,13 +293,13 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = s.add_parser("add", parents=[common], help="add a team (admins)")
     add.add_argument("name")
-    add.add_argument("--members", help="comma-separated agent emails")
+    add.add_argument("--members", help="comma-separated agent emails (me for yourself)")
     add.set_defaults(run=cmd_teams_add)
     s.add_parser("list", parents=[common], help="list teams").set_defaults(run=cmd_teams_list)
     ed = s.add_parser("edit", parents=[common], help="rename a team or set its members (admins)")
     ed.add_argument("name")
     ed.add_argument("--rename")
-    ed.add_argument("--members", help="comma-separated agent emails (replaces the members)")
+    ed.add_argument("--members", help="comma-separated agent emails, me allowed (replaces the members)")
     ed.set_defaults(run=cmd_teams_edit)
     rm = s.add_parser("remove", parents=[common], help="remove a team (admins)")
     rm.add_argument("name")
@@ -321,5 +339,5 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     cl.set_defaults(run=cmd_contacts_list)
     co = s.add_parser("owner", parents=[common], help="set a contact's owner (routing: contact owner)")
     co.add_argument("contact", metavar="CONTACT_EMAIL")
-    co.add_argument("owner", metavar="AGENT_EMAIL|none")
+    co.add_argument("owner", metavar="AGENT_EMAIL|me|none")
     co.set_defaults(run=cmd_contacts_owner)

@@ -73,6 +73,19 @@ async def open_context(args: argparse.Namespace) -> AsyncIterator[Context]:
         await store.close()
 
 
+ME = "me"
+
+
+def resolve_me(actor: Agent, value: str) -> str:
+    """``me`` (any case) names the acting agent everywhere an agent email is expected."""
+    return actor.email if value.strip().lower() == ME else value
+
+
+def resolve_me_list(actor: Agent, values: str | None) -> list[str]:
+    """A comma-separated list of agent emails, ``me`` among them allowed."""
+    return [resolve_me(actor, v.strip()) for v in (values or "").split(",") if v.strip()]
+
+
 def emit(ctx: Context, data: Any, human: str | None = None) -> None:
     if ctx.json:
         print(json.dumps(data, default=_default, indent=2, ensure_ascii=False))

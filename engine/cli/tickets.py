@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.cli.common import CLIError, Context, clean, emit, table
-from engine.models import Message, Ticket
+from engine.cli.common import CLIError, Context, clean, emit, resolve_me, table
+from engine.cli.errors import FieldError, field_value, number_arg
+from engine.models import Message, Ticket, normalize_email
 from engine.outbox import Outbox
 from engine.store import StoreError, TicketQuery
 
@@ -54,45 +56,82 @@ async def _ticket(ctx: Context, number: int) -> Ticket:
 
 async def cmd_create(ctx: Context) -> int:
     a = ctx.args
-    result = await ctx.desk.create_ticket(subject=a.subject, from_email=a.from_email,
+    from_email = field_value("--from", normalize_email, a.from_email)
+    result = await ctx.desk.create_ticket(subject=a.subject, from_email=from_email,
                                           name=a.name or "", body=a.body or "")
     ticket = await _ticket(ctx, result.ticket_id)
     emit(ctx, ticket_json(ticket), f"created ticket #{ticket.id}: {clean(ticket.subject)}")
     return 0
 
 
-async def cmd_list(ctx: Context) -> int:
+VIEWS = ("open", "closed", "all", "unassigned", "mine")
+DEFAULT_LIMIT = 50
+
+
+async def _list_query(ctx: Context) -> TicketQuery:
+    """The query ``tickets list`` asks for; unknown statuses, channels and agents are errors."""
     a = ctx.args
     channel_id = assignee_id = None
     if a.channel:
         ch = await ctx.store.channel(a.channel)
         if ch is None:
-            raise CLIError(f"no channel named {a.channel!r}")
+            names = [c.name for c in await ctx.store.channels()]
+            known = f"channels: {', '.join(names)}" if names else "there are no channels yet"
+            raise FieldError("--channel", f"no channel named {a.channel!r} ({known})")
         channel_id = ch.id
+    if a.status:
+        statuses = list(dict.fromkeys(s.name for p in await ctx.store.pipelines() for s in p.statuses))
+        if a.status not in statuses:
+            raise FieldError("--status", f"unknown status {a.status!r}"
+                                         f" (statuses: {', '.join(statuses)})")
     unassigned = False
     if a.assignee:
-        if a.assignee in ("none", "nobody"):
+        if a.assignee.lower() in ("none", "nobody"):
             unassigned = True
         else:
-            who = ctx.actor if a.assignee == "me" else await ctx.store.agent(a.assignee)
+            email = resolve_me(ctx.actor, a.assignee)
+            who = await ctx.store.agent(field_value("--assignee", normalize_email, email))
             if who is None:
-                raise CLIError(f"no agent with email {a.assignee!r}")
+                raise FieldError("--assignee", f"no agent with email {a.assignee!r}"
+                                               " (see `ticketty agents list`)")
             assignee_id = who.id
     view = a.view or ("all" if a.status else "open")
-    if view not in ("open", "closed", "all", "unassigned", "mine"):
-        raise CLIError(f"--view must be open, closed, all, unassigned or mine, not {view!r}")
-    q = TicketQuery(view=view, agent_id=ctx.actor.id, channel_id=channel_id, status=a.status,
-                    assignee_id=assignee_id, unassigned=unassigned, priority=a.priority,
-                    text=a.search, sort=a.sort)
-    tickets = await ctx.store.page_tickets(q, 0, a.limit)
+    return TicketQuery(view=view, agent_id=ctx.actor.id, channel_id=channel_id, status=a.status,
+                       assignee_id=assignee_id, unassigned=unassigned, priority=a.priority,
+                       text=a.search, sort=a.sort)
+
+
+def _filters(ctx: Context, q: TicketQuery) -> str:
+    """The filters of a listing as the flags that ask for them (for "No tickets match …")."""
+    a = ctx.args
+    parts = [f"--view {q.view}"]
+    for flag, value in (("--status", a.status), ("--assignee", a.assignee),
+                        ("--channel", a.channel), ("--priority", a.priority),
+                        ("--search", a.search)):
+        if value:
+            parts.append(f"{flag} {shlex.quote(value)}")
+    return " ".join(parts)
+
+
+async def cmd_list(ctx: Context) -> int:
+    q = await _list_query(ctx)
+    limit = ctx.args.limit
+    total = await ctx.store.count_tickets(q)
+    tickets = await ctx.store.page_tickets(q, 0, total if limit == 0 else limit) if total else []
     if ctx.json:
         emit(ctx, [ticket_json(t) for t in tickets])
+        return 0
+    if not tickets:
+        print(f"No tickets match {clean(_filters(ctx, q))}.")
         return 0
     rows = [[f"#{t.id}", t.channel_name or t.source.value, t.subject, t.contact_name or t.contact_email or "",
              t.status, t.priority.value, t.assignee_email or "-", ago(t.last_activity_at)]
             for t in tickets]
-    print(table(rows, ["#", "CHANNEL", "SUBJECT", "CONTACT", "STATUS", "PRIORITY", "ASSIGNEE", "ACTIVITY"])
-          if rows else "no tickets")
+    print(table(rows, ["#", "CHANNEL", "SUBJECT", "CONTACT", "STATUS", "PRIORITY", "ASSIGNEE", "ACTIVITY"]))
+    more = total - len(tickets)
+    if more > 0:
+        print(f"… {more:,} more not shown ({len(tickets):,} of {total:,}):"
+              f" --limit 0 lists all, --limit N lists N.")
     return 0
 
 
@@ -148,11 +187,11 @@ async def cmd_note(ctx: Context) -> int:
 async def cmd_assign(ctx: Context) -> int:
     a = ctx.args
     await _ticket(ctx, a.number)
-    if not a.agent and not a.team and not a.nobody:
-        raise CLIError("give an agent email, --team T, or --nobody")
-    who = None if a.nobody else a.agent
-    if a.agent == "me":
-        who = ctx.actor.email
+    if not a.assignee and not a.team and not a.nobody:
+        raise CLIError("give an agent email (or me), --team T, or --nobody")
+    who = None
+    if a.assignee and not a.nobody:
+        who = field_value("agent", normalize_email, resolve_me(ctx.actor, a.assignee))
     await ctx.desk.assign(a.number, who, a.team)
     ticket = await _ticket(ctx, a.number)
     emit(ctx, ticket_json(ticket),
@@ -198,9 +237,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ls.add_argument("--channel", help="channel name")
     ls.add_argument("--priority", choices=["low", "normal", "high", "urgent"])
     ls.add_argument("--search", help="words in subjects and messages")
-    ls.add_argument("--view", help="open (default), closed, all, unassigned, mine")
+    ls.add_argument("--view", choices=VIEWS, help="open (default), closed, all, unassigned, mine")
     ls.add_argument("--sort", choices=["activity", "created", "priority"], default="activity")
-    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--limit", type=number_arg(int, least=0, note=" (all tickets)"),
+                    default=DEFAULT_LIMIT, metavar="N",
+                    help=f"at most N tickets (default {DEFAULT_LIMIT}; 0 = all)")
     ls.set_defaults(run=cmd_list)
 
     s = ts.add_parser("show", parents=[common], help="a ticket and its thread")
@@ -219,7 +260,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
     asg = ts.add_parser("assign", parents=[common], help="assign to an agent and/or team")
     asg.add_argument("number", type=int)
-    asg.add_argument("agent", nargs="?", metavar="AGENT_EMAIL")
+    asg.add_argument("assignee", nargs="?", metavar="AGENT_EMAIL",
+                     help="the agent's email, or me")
     asg.add_argument("--team")
     asg.add_argument("--nobody", action="store_true", help="unassign")
     asg.set_defaults(run=cmd_assign)

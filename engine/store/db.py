@@ -222,16 +222,23 @@ class StoreBase:
         conn.execute("PRAGMA query_only=ON")
 
     async def close(self) -> None:
-        if self._follow_task is not None:
-            self._follow_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follow_task
-            self._follow_task = None
-        for conn in (self._reader, self._writer):
-            if conn is not None:
+        """Close both connections and stop their threads — even if this task is cancelled
+        meanwhile: aiosqlite's threads are not daemons, and one left running keeps the
+        process alive after the app has quit."""
+        conns = [c for c in (self._reader, self._writer) if c is not None]
+        self._reader = self._writer = None
+        try:
+            if self._follow_task is not None:
+                self._follow_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._follow_task
+                self._follow_task = None
+            for conn in conns:
                 with contextlib.suppress(sqlite3.Error, ValueError):
                     await conn.close()
-        self._reader = self._writer = None
+        finally:
+            for conn in conns:
+                conn.stop()  # queues the thread's stop (a no-op once closed); never blocks
 
     async def __aenter__(self):  # noqa: ANN204 - returns the concrete store
         return await self.open()

@@ -109,13 +109,15 @@ async def test_browser_sign_in_over_ssh_takes_the_pasted_address(db_path, oauth_
 
 
 async def test_sign_in_errors_are_one_line(db_path, oauth_standin):
+    """With --json (as start() runs it) an error is one JSON object on stderr."""
     await add_channel(db_path)
     code, _, err = await finish(await start(db_path))
-    assert code == 1 and err.strip() == (
-        "ticketty: error: channel 'Support' does not sign in: add --provider gmail or "
-        "--provider office365 (and --client-id)")
+    assert code == 1 and json.loads(err) == {
+        "error": "channel 'Support' does not sign in: add --provider gmail or "
+                 "--provider office365 (and --client-id)", "exit": 1}
     code, _, err = await finish(await start(db_path, "--provider", "office365"))
-    assert code == 1 and "oauth_client_id is required" in err and err.count("\n") == 1
+    assert code == 1 and "oauth_client_id is required" in json.loads(err)["error"]
+    assert err.count("\n") == 1
 
 
 async def test_a_declined_sign_in_changes_nothing(db_path, oauth_standin):
@@ -125,5 +127,7 @@ async def test_a_declined_sign_in_changes_nothing(db_path, oauth_standin):
     (grant,) = oauth_standin._devices.values()
     oauth_standin.approve(grant.user_code, approved=False)
     code, _, err = await finish(proc)
-    assert code == 1 and err.strip().endswith("\nticketty: error: the sign-in was declined")
+    assert code == 1
+    assert json.loads(err.strip().splitlines()[-1]) == {"error": "the sign-in was declined",
+                                                        "exit": 1}
     assert await stored_token(db_path) == ""

@@ -81,6 +81,7 @@ class QueueScreen(TickettyScreen):
         self.search = search.Search()
         self.channels: list[Channel] = []
         self.agents: list[Agent] = []
+        self.statuses: list[str] = []  # every pipeline's status names, for search's status:
         self._counts_loading = False
         self._counts_dirty = False
         self._ready = False
@@ -122,6 +123,8 @@ class QueueScreen(TickettyScreen):
     async def _load_directory(self) -> None:
         self.channels = await self.tapp.store.channels()
         self.agents = await self.tapp.store.agents()
+        self.statuses = list(dict.fromkeys(
+            s.name for p in await self.tapp.store.pipelines() for s in p.statuses))
         self.views = list(BASE_VIEWS) + [
             View(f"channel:{c.id}", c.name, c.id) for c in self.channels if c.enabled]
         self.query_one(ViewBar).views = self.views
@@ -140,7 +143,7 @@ class QueueScreen(TickettyScreen):
 
     def query_for(self, text: search.Search) -> TicketQuery:
         return search.apply(self.base_query(), text, channels=self.channels, agents=self.agents,
-                            me=self.tapp.agent)
+                            me=self.tapp.agent, statuses=self.statuses)
 
     def load_table(self, *, keep: bool = False) -> None:
         table = self.table
@@ -176,7 +179,7 @@ class QueueScreen(TickettyScreen):
         if event.kind.startswith(TICKET_KINDS):
             self.table.request_reload()
             self.request_counts()
-        elif event.kind.startswith(("channel.", "agent.")) and event.kind != "channel.health":
+        elif event.kind.startswith(("channel.", "agent.", "pipeline.")) and event.kind != "channel.health":
             self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
                             exit_on_error=False)
 

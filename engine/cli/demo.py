@@ -1,0 +1,104 @@
+"""``ticketty demo``: where the workspace lives, how long it runs, how busy it is.
+
+Without ``--db`` the workspace is a fresh temporary directory, removed when the demo ends
+unless ``--keep``; with ``--db`` it is that file, which must be new or an earlier demo (a
+database holding a real help desk is refused). ``--headless`` prints a JSON summary after
+``--seconds`` (default 20); in the TUI, ``--seconds`` ends the app after that long (handy for
+recordings). ``--rate`` sets how many new customer conversations arrive a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from engine.cli.errors import number_arg
+from engine.demo_data import DEFAULT_RATE
+
+HEADLESS_SECONDS = 20.0
+
+
+positive = number_arg(float, least=0, strict=True)  # --seconds, --rate
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
+    demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
+    demo.add_argument("--seconds", type=positive, metavar="N",
+                      help=f"stop after N seconds (headless: default {HEADLESS_SECONDS:g};"
+                           " TUI: runs until you quit)")
+    demo.add_argument("--rate", type=positive, default=DEFAULT_RATE, metavar="PER_MINUTE",
+                      help=f"new customer conversations a minute (default {DEFAULT_RATE:g});"
+                           " colleagues resolve as many as arrive")
+    demo.add_argument("--keep", action="store_true",
+                      help="keep the temporary workspace when the demo ends (it is removed)")
+    demo.add_argument("--db", dest="demo_db", metavar="PATH",
+                      help="keep the workspace in this file (new, or an earlier demo's);"
+                           " default: a temporary directory")
+
+
+async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
+                       rate: float = DEFAULT_RATE, pace: float = 1.0) -> dict:
+    """Seed (or reuse) the workspace, run the traffic for ``seconds``, return the summary."""
+    from engine.config import Config, EngineConfig
+    from engine.demo import DemoWorld, seed_workspace
+    from engine.engine import Engine
+
+    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
+    world = DemoWorld(None, you, pace=pace, rate=rate)
+    await seed_workspace(db, world)
+    async with Engine(config, db) as engine:
+        world.engine, world.store = engine, engine.store
+        await engine.wait_leader(10)
+        await world.start()
+        started = time.monotonic()
+        task = asyncio.ensure_future(world.run())
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), seconds)
+        finally:
+            await world.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await world.drain()
+            summary = await world.summary()
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    return summary
+
+
+def run_demo_cli(args: argparse.Namespace) -> int:
+    from engine.demo import check_workspace
+    from engine.identity import os_user
+
+    explicit = getattr(args, "demo_db", None) or getattr(args, "db", None)
+    temp_dir = None if explicit else Path(tempfile.mkdtemp(prefix="ticketty-demo-"))
+    db = Path(explicit).expanduser() if explicit else temp_dir / "demo.db"
+    keep = temp_dir is None or args.keep
+    user = os_user()
+    you = (user.default_email, user.name)
+    try:
+        check_workspace(db)
+        if args.headless:
+            summary = asyncio.run(run_headless(db, args.seconds or HEADLESS_SECONDS, you,
+                                               rate=args.rate))
+            summary["db"] = str(db)
+            summary["kept"] = keep
+            print(json.dumps(summary, indent=2, ensure_ascii=False))
+            return 0
+        from tui.demo import run_demo_tui
+
+        code = run_demo_tui(args, db, you)
+        if keep:
+            print(f"demo workspace kept at {db} (open it again with: ticketty --db {db})")
+        else:
+            print("demo workspace removed (`ticketty demo --keep` keeps it)")
+        return code
+    finally:
+        if temp_dir is not None and not args.keep:
+            shutil.rmtree(temp_dir, ignore_errors=True)
