@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 
 from engine.models import (
     PRIORITY_RANK,
@@ -24,11 +25,13 @@ from engine.store.directory import get_pipeline
 from engine.store.queries import (
     SearchCache,
     TicketQuery,
+    Window,
     count_tickets,
     get_ticket,
     index_of,
     load_messages,
     page_tickets,
+    read_window,
     view_counts,
 )
 
@@ -230,6 +233,13 @@ class TicketsMixin:
 
     async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None:
         return await self.read(index_of, q, ticket_id, self._search)  # type: ignore[attr-defined]
+
+    async def ticket_window(self, q: TicketQuery, keep: int | None, cursor: int,
+                            place: Callable[[int, int], tuple[int, int]],
+                            page_size: int) -> Window:
+        """A queue window read in one snapshot (see :func:`~engine.store.queries.read_window`)."""
+        return await self.read(  # type: ignore[attr-defined]
+            read_window, q, keep, cursor, place, page_size, self._search)
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.read(get_ticket, ticket_id)  # type: ignore[attr-defined]

@@ -40,6 +40,7 @@ from textual.strip import Strip
 
 from engine.models import Ticket
 from engine.store import TicketQuery
+from engine.store.queries import Window
 from tui.timefmt import system_clock
 from tui.widgets.ticket_rows import (
     build_strip,
@@ -58,10 +59,24 @@ MAX_STRIPS = 600  # rendered rows kept
 class TicketSource(Protocol):
     """What the table reads from (the engine's :class:`~engine.store.Store` is one)."""
 
-    async def count_tickets(self, q: TicketQuery) -> int: ...
+    async def ticket_window(self, q: TicketQuery, keep: int | None, cursor: int,
+                            place: Callable[[int, int], tuple[int, int]],
+                            page_size: int) -> Window: ...
     async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
                            total: int | None = None) -> list[Ticket]: ...
-    async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None: ...
+
+
+def top_for(cursor: int, total: int, visible: int, at_top: bool, on_screen: int) -> int:
+    """Scroll offset that keeps the cursor ``on_screen`` rows below the top, clamped.
+
+    A view scrolled to the top (``at_top``) stays at the top while the cursor is still on
+    screen, so new tickets appear at the top as they arrive (the cursor moves down with its
+    ticket).
+    """
+    if at_top and cursor < visible:
+        return 0
+    offset = max(0, min(on_screen, visible - 1))
+    return max(0, min(cursor - offset, total - visible))
 
 
 class TicketTable(ScrollView, can_focus=True):
@@ -121,10 +136,10 @@ class TicketTable(ScrollView, can_focus=True):
 
     class _Reloaded(Message):
         def __init__(self, generation: int, query: TicketQuery, total: int, cursor: int,
-                     pages: dict[int, list[Ticket]]) -> None:
+                     pages: dict[int, list[Ticket]], keep: int | None) -> None:
             super().__init__()
             self.generation, self.query, self.total = generation, query, total
-            self.cursor, self.pages = cursor, pages
+            self.cursor, self.pages, self.keep = cursor, pages, keep
 
     class _PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[Ticket]) -> None:
@@ -198,23 +213,35 @@ class TicketTable(ScrollView, can_focus=True):
 
     async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
                       keep: int | None, cursor: int) -> None:
-        total = await source.count_tickets(query)
-        if keep is not None:
-            index = await source.index_of(query, keep)
-            if index is not None:
-                cursor = index
-        cursor = max(0, min(cursor, total - 1))
-        top = self._top_for(cursor, total)
-        pages: dict[int, list[Ticket]] = {}
-        for page in range(top // PAGE, (top + max(self.size.height, 1)) // PAGE + 1):
-            if page * PAGE < total:
-                pages[page] = await source.page_tickets(query, page * PAGE, PAGE, total)
-        self.post_message(self._Reloaded(generation, query, total, cursor, pages))
+        visible = max(1, self.size.height - 1)
+        at_top = int(self.scroll_offset.y) == 0
+        on_screen = self.cursor - int(self.scroll_offset.y)
+
+        def place(cursor: int, total: int) -> tuple[int, int]:
+            top = top_for(cursor, total, visible, at_top, on_screen)
+            return top, top + visible
+
+        window = await source.ticket_window(query, keep, cursor, place, PAGE)
+        self.post_message(self._Reloaded(generation, query, window.total, window.cursor,
+                                         window.pages, keep))
 
     def on_ticket_table__reloaded(self, message: _Reloaded) -> None:
         message.stop()
         if message.generation != self.generation:
             return
+        current = self.current_ticket
+        if message.keep is not None and current is not None and current.id != message.keep:
+            # keys moved the cursor while this load ran: it stays on the ticket they chose,
+            # so every key counts once against the rows the agent saw
+            found = next((page * PAGE + i for page, rows in message.pages.items()
+                          for i, t in enumerate(rows) if t.id == current.id), None)
+            if found is None and self.source is not None:
+                # that ticket is outside the window read: read again around it
+                self._loading = False
+                self.load(self.source, self.requested_query, keep=current.id, cursor=self.cursor)
+                return
+            if found is not None:
+                message.cursor = found
         self._pages.clear()
         self._strips.clear()
         self._inflight.clear()
@@ -239,17 +266,9 @@ class TicketTable(ScrollView, can_focus=True):
             self.reload()
 
     def _top_for(self, cursor: int, total: int) -> int:
-        """Scroll offset that keeps the cursor where it was on screen, clamped.
-
-        A view scrolled to the top stays at the top while the cursor is still on screen, so new
-        tickets appear at the top as they arrive (the cursor moves down with its ticket).
-        """
-        visible = max(1, self.size.height - 1)
-        if int(self.scroll_offset.y) == 0 and cursor < visible:
-            return 0
-        offset = self.cursor - int(self.scroll_offset.y)
-        offset = max(0, min(offset, visible - 1))
-        return max(0, min(cursor - offset, total - visible))
+        """Scroll offset that keeps the cursor where it was on screen (see :func:`top_for`)."""
+        return top_for(cursor, total, max(1, self.size.height - 1),
+                       int(self.scroll_offset.y) == 0, self.cursor - int(self.scroll_offset.y))
 
     def _prefetch(self) -> None:
         """Ask for missing pages of the viewport and one page either side of it."""
