@@ -9,9 +9,10 @@ from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
 from engine.store.queries import TicketQuery
 from engine.store.tickets import TicketsMixin
+from engine.store.workflow import WorkflowMixin
 
 
-class Store(DirectoryMixin, TicketsMixin, StoreBase):
+class Store(DirectoryMixin, WorkflowMixin, TicketsMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -187,6 +187,11 @@ MIGRATIONS: list[str] = [
         subject, body, ticket_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # 2: how replies move a ticket through its pipeline (NULL: the pipeline's default)
+    """
+    ALTER TABLE pipelines ADD COLUMN after_reply TEXT;
+    ALTER TABLE pipelines ADD COLUMN on_customer_reply TEXT;
+    """,
 ]
 
 

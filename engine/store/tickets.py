@@ -21,7 +21,6 @@ from engine.models import (
     Ticket,
 )
 from engine.store.db import StoreError, Tx, dt
-from engine.store.directory import get_pipeline
 from engine.store.queries import (
     SearchCache,
     TicketQuery,
@@ -34,6 +33,7 @@ from engine.store.queries import (
     read_window,
     view_counts,
 )
+from engine.store.workflow import get_pipeline
 
 
 # ------------------------------------------------------------------ sync mutations
@@ -154,6 +154,22 @@ def reopen(tx: Tx, ticket_id: int, agent_id: int | None = None, reason: str = "r
     pipe = get_pipeline(tx, row["pipeline"])
     target = "open" if pipe.status("open") and not pipe.status("open").closed else pipe.first_open
     return set_status(tx, ticket_id, target, agent_id, reason=reason)
+
+
+def customer_wrote_back(tx: Tx, ticket_id: int) -> bool:
+    """A customer's new message on a ticket moves it to its pipeline's status for that
+    (:meth:`~engine.models.Pipeline.customer_status`, default ``open``) — a waiting, on-hold
+    or closed ticket alike — unless it is still in its first status (nobody answered yet).
+    Returns whether it was closed (reopened)."""
+    row = require_ticket(tx, ticket_id)
+    pipe = get_pipeline(tx, row["pipeline"])
+    target = pipe.customer_status()
+    if row["status"] == target or (row["is_open"] and row["status"] == pipe.statuses[0].name):
+        return False
+    reason = ("reopened by a customer reply" if not row["is_open"] else
+              f"status changed from {row['status']} to {target} by a customer reply")
+    set_status(tx, ticket_id, target, reason=reason)
+    return not row["is_open"]
 
 
 def close(tx: Tx, ticket_id: int, agent_id: int | None = None) -> bool:
