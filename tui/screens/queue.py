@@ -109,6 +109,10 @@ class QueueScreen(TickettyScreen):
         ticket = self.table.current_ticket
         return ticket.id if ticket else None
 
+    def help_views(self) -> list[str]:
+        """The views' names, in number order, for ``?``."""
+        return [line(v.title) for v in self.views]
+
     # ---------------------------------------------------------------- loading
     def engine_ready(self) -> None:
         if self._ready:
@@ -294,6 +298,11 @@ class QueueScreen(TickettyScreen):
         ticket = self.table.current_ticket
         if ticket:
             self.tapp.op_close(ticket.id)
+
+    def ticket_restored(self, ticket_id: int) -> None:
+        """An undone close brought ``ticket_id`` back: the cursor goes back to it."""
+        self.table.load(self.tapp.store, self.table.requested_query, keep=ticket_id,
+                        cursor=self.table.cursor)
 
     # ------------------------------------------------------------- : commands
     def command_view(self, arg: str) -> None:

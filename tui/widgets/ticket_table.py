@@ -45,10 +45,12 @@ from tui.timefmt import system_clock
 from tui.widgets.ticket_rows import (
     build_strip,
     cell,
+    content_widths,
     layout,
     message_strip,
     plain_box,
     render_cached_lines,
+    top_for,
 )
 
 PAGE = 100  # rows per SQL window
@@ -64,19 +66,6 @@ class TicketSource(Protocol):
                             page_size: int) -> Window: ...
     async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
                            total: int | None = None) -> list[Ticket]: ...
-
-
-def top_for(cursor: int, total: int, visible: int, at_top: bool, on_screen: int) -> int:
-    """Scroll offset that keeps the cursor ``on_screen`` rows below the top, clamped.
-
-    A view scrolled to the top (``at_top``) stays at the top while the cursor is still on
-    screen, so new tickets appear at the top as they arrive (the cursor moves down with its
-    ticket).
-    """
-    if at_top and cursor < visible:
-        return 0
-    offset = max(0, min(on_screen, visible - 1))
-    return max(0, min(cursor - offset, total - visible))
 
 
 class TicketTable(ScrollView, can_focus=True):
@@ -136,10 +125,10 @@ class TicketTable(ScrollView, can_focus=True):
 
     class _Reloaded(Message):
         def __init__(self, generation: int, query: TicketQuery, total: int, cursor: int,
-                     pages: dict[int, list[Ticket]], keep: int | None) -> None:
+                     pages: dict[int, list[Ticket]], anchor: int | None) -> None:
             super().__init__()
             self.generation, self.query, self.total = generation, query, total
-            self.cursor, self.pages, self.keep = cursor, pages, keep
+            self.cursor, self.pages, self.anchor = cursor, pages, anchor
 
     class _PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[Ticket]) -> None:
@@ -171,6 +160,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._layout_width = -1
         self._columns: list[tuple[str, str, int]] = []
+        self._natural: dict[str, int] = {}  # columns' content widths (ticket_rows.layout)
 
     # ------------------------------------------------------------------ loading
     def load(self, source: TicketSource, query: TicketQuery, *, keep: int | None = None,
@@ -186,7 +176,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation += 1
         self.painted.clear()
         target = 0 if cursor is None else cursor
-        self.run_worker(self._reload(self.generation, source, query, keep, target),
+        current = self.current_ticket if query == self.query else None
+        self.run_worker(self._reload(self.generation, source, query, keep, target,
+                                     current.id if current else None),
                         name=str(self.generation), group="ticket-table-load", exclusive=True,
                         exit_on_error=False)
 
@@ -212,7 +204,7 @@ class TicketTable(ScrollView, can_focus=True):
                       cursor=self.cursor)
 
     async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
-                      keep: int | None, cursor: int) -> None:
+                      keep: int | None, cursor: int, anchor: int | None) -> None:
         visible = max(1, self.size.height - 1)
         at_top = int(self.scroll_offset.y) == 0
         on_screen = self.cursor - int(self.scroll_offset.y)
@@ -223,14 +215,14 @@ class TicketTable(ScrollView, can_focus=True):
 
         window = await source.ticket_window(query, keep, cursor, place, PAGE)
         self.post_message(self._Reloaded(generation, query, window.total, window.cursor,
-                                         window.pages, keep))
+                                         window.pages, anchor))
 
     def on_ticket_table__reloaded(self, message: _Reloaded) -> None:
         message.stop()
         if message.generation != self.generation:
             return
         current = self.current_ticket
-        if message.keep is not None and current is not None and current.id != message.keep:
+        if message.anchor is not None and current is not None and current.id != message.anchor:
             # keys moved the cursor while this load ran: it stays on the ticket they chose,
             # so every key counts once against the rows the agent saw
             found = next((page * PAGE + i for page, rows in message.pages.items()
@@ -247,6 +239,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._inflight.clear()
         for page, rows in message.pages.items():
             self._pages[page] = rows
+        self._fit_columns([t for rows in message.pages.values() for t in rows], fresh=True)
         top = self._top_for(message.cursor, message.total)
         self.total = message.total
         self.query = message.query
@@ -301,6 +294,7 @@ class TicketTable(ScrollView, can_focus=True):
         if message.generation != self.shown_generation:
             return
         self._pages[message.page] = message.rows
+        self._fit_columns(message.rows)
         top = int(self.scroll_offset.y)
         if message.page * PAGE <= top + self.size.height and (message.page + 1) * PAGE >= top:
             self.refresh()
@@ -408,10 +402,19 @@ class TicketTable(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def _fit_columns(self, rows: list[Ticket], fresh: bool = False) -> None:
+        """Size the columns to the rows read (a new load starts over; a page only widens)."""
+        natural = content_widths(rows, self.clock(), None if fresh else self._natural)
+        if natural != self._natural:
+            self._natural = natural
+            self._layout_width = -1
+            self._strips.clear()
+            self.refresh()
+
     def _columns_for(self, width: int) -> list[tuple[str, str, int]]:
         if width != self._layout_width:
             self._layout_width = width
-            self._columns = layout(width)
+            self._columns = layout(width, self._natural)
         return self._columns
 
     def render_lines(self, crop: Region) -> list[Strip]:

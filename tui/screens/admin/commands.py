@@ -1,5 +1,5 @@
 """The ``:`` commands of the admin part: ``:connect``, ``:agents``, ``:teams``,
-``:pipelines``, ``:canned``. :func:`admin_commands` builds them for :mod:`tui.commands`
+``:pipelines``, ``:canned``, ``:workspace``. :func:`admin_commands` builds them for :mod:`tui.commands`
 (``Command`` is imported when called, so either module may be imported first)."""
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ def admin_commands() -> list[Any]:
              "teams": "Teams and their members (admins)",
              "pipelines": "Pipelines and statuses (admins)",
              "canned": "Canned replies (admins)"}
+    from tui.screens.admin.workspace import open_workspace
+
     out = [Command("connect", "connect <email>", "Connect a channel with a wizard (admins)",
-                   connect)]
+                   connect),
+           Command("workspace", "workspace", "Workspace settings: assign on reply … (admins)",
+                   open_workspace)]
     for name in SCREENS:
         out.append(Command(name, name, helps[name],
                            lambda app, a, _n=name: open_admin_screen(app, _n)))
