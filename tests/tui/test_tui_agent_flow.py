@@ -41,6 +41,10 @@ async def test_open_reply_with_canned_answer_send_close_in_six_keys(seeded):
         await settle(pilot)
         assert (await app.store.ticket(ticket.id)).status == "pending"
         assert f"Reopened #{ticket.id} as pending" in notifications(app)
+        # it left the view and came back: esc still lands on its row
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is queue and queue.table.current_ticket.id == ticket.id
 
 
 async def test_close_from_the_queue_undo_within_ten_seconds_only(seeded):

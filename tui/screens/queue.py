@@ -84,6 +84,7 @@ class QueueScreen(TickettyScreen):
         self._counts_loading = False
         self._counts_dirty = False
         self._ready = False
+        self._opened: int | None = None  # the ticket Enter opened (Esc comes back to it)
 
     def compose(self) -> ComposeResult:
         yield ViewBar(id="views")
@@ -281,7 +282,17 @@ class QueueScreen(TickettyScreen):
     # ------------------------------------------------------------- ticket ops
     @on(TicketTable.Opened)
     def _open(self, message: TicketTable.Opened) -> None:
+        self._opened = message.ticket.id
         self.tapp.open_ticket(message.ticket.id)
+
+    def on_screen_resume(self) -> None:
+        """Back from a ticket opened here: the cursor is on that ticket's row, even if it left
+        the view and came back meanwhile (closed, then the close undone)."""
+        opened, self._opened = self._opened, None
+        current = self.table.current_ticket
+        if opened is not None and self._ready and (current is None or current.id != opened):
+            self.table.load(self.tapp.store, self.table.requested_query, keep=opened,
+                            cursor=self.table.cursor)
 
     def action_assign(self) -> None:
         ticket = self.table.current_ticket
