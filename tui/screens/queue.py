@@ -10,7 +10,7 @@
 | ``o`` | sort: activity → created → priority (``queue.sort``) |
 | ``n`` / ``N`` | next / previous unread ticket (``queue.next_unread`` / ``queue.previous_unread``) |
 | ``a`` / ``A`` | assign the ticket under the cursor / take it (``assign`` / ``assign.me``) |
-| ``c`` | close it (``close``) |
+| ``c`` | close it at once; ``u`` (app-wide ``undo``) takes it back for 10 s (``close``) |
 | ``q`` | quit (``queue.quit``) |
 """
 
