@@ -28,7 +28,13 @@ from engine.routing import Decision, RoutingContext, route
 from engine.store import Store
 from engine.store.db import Tx, dt
 from engine.store.directory import channel_from_row, get_pipeline, load_agents
-from engine.store.tickets import add_message, assign, create_ticket, quarantine_raw, reopen
+from engine.store.tickets import (
+    add_message,
+    assign,
+    create_ticket,
+    customer_wrote_back,
+    quarantine_raw,
+)
 
 REOPEN_WINDOW = timedelta(days=7)  # a conversation key older than this starts a new ticket
 
@@ -223,7 +229,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
             touch=not created,
         )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
-        reopened = reopen(tx, ticket_id, reason="reopened by a customer reply")
+        reopened = customer_wrote_back(tx, ticket_id)
     if msg.sender_kind == "email":
         tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msg.key, ticket_id, message_id))
     tx.execute("INSERT INTO inbound_keys VALUES (?,?,?,?)", (chan_key, msg.key, message_id, ticket_id))

@@ -187,16 +187,59 @@ class Status(BaseModel):
     closed: bool = False
 
 
+WAITING_STATUSES = ("pending", "waiting")  # what "waiting for the customer" is called
+
+
 class Pipeline(BaseModel):
+    """A ticket's workflow: its statuses in order, and how replies move a ticket through them.
+
+    ``after_reply`` is the status an agent's reply gives the ticket (the composer's "send as",
+    Zendesk's "submit as"); ``on_customer_reply`` the status it takes when the customer writes
+    back. ``None`` means the default: see :meth:`reply_status` and :meth:`customer_status`.
+    """
+
     id: int | None = None
     name: str
     statuses: list[Status]
+    after_reply: str | None = None
+    on_customer_reply: str | None = None
 
     def status(self, name: str) -> Status | None:
         for s in self.statuses:
             if s.name == name:
                 return s
         return None
+
+    def reply_status(self) -> str | None:
+        """Status after an agent reply: the setting, else the pipeline's open waiting/pending
+        status where one exists, else ``open`` (None: the reply leaves the status alone)."""
+        if self.after_reply and self.status(self.after_reply):
+            return self.after_reply
+        for name in (*WAITING_STATUSES, "open"):
+            st = self.status(name)
+            if st is not None and not st.closed:
+                return name
+        return None
+
+    def customer_status(self) -> str:
+        """Status when the customer writes back: the setting, else ``open``, else the first
+        open status."""
+        wanted = self.on_customer_reply or "open"
+        st = self.status(wanted)
+        return wanted if st is not None and not st.closed else self.first_open
+
+    def check_reply_statuses(self) -> None:
+        """Raise ``ValueError`` when a reply setting names a status this pipeline lacks."""
+        names = ", ".join(s.name for s in self.statuses)
+        if self.after_reply is not None and self.status(self.after_reply) is None:
+            raise ValueError(f"status after a reply {self.after_reply!r} is not one of the "
+                             f"pipeline's statuses ({names})")
+        if self.on_customer_reply is not None:
+            st = self.status(self.on_customer_reply)
+            if st is None or st.closed:
+                opened = ", ".join(s.name for s in self.statuses if not s.closed)
+                raise ValueError(f"status when the customer writes back {self.on_customer_reply!r}"
+                                 f" must be an open status ({opened})")
 
     @property
     def first_open(self) -> str:
@@ -306,6 +349,18 @@ class Ticket(BaseModel):
     updated_at: datetime
     last_activity_at: datetime
     closed_at: datetime | None = None
+
+
+class WorkspaceSettings(BaseModel):
+    """Settings of the whole help desk (every agent), kept in the database.
+
+    Edited by admins with ``ticketty workspace set KEY VALUE`` or ``:workspace`` in the TUI.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    assign_on_reply: bool = Field(
+        True, description="Replying to an unassigned ticket assigns it to you.")
 
 
 class CannedReply(BaseModel):

@@ -55,14 +55,16 @@ wait_gone() {
 keys() { tmux -L "$SOCK" send-keys -t smoke "$@"; }
 text() { tmux -L "$SOCK" send-keys -t smoke -l -- "$1"; }
 
-# start CMD: a fresh session whose pane stays after the command ends (to read its last words)
+# start CMD: a fresh session running CMD, whose exit status lands in $STATUS (read from a file,
+# not tmux's pane_dead_status: tmux 3.3a sometimes never reaps a pane's process, leaving that
+# field empty); the pane stays after the command ends, to read its last words
+STATUS="$WORK/exit-status"
 start() {
+    rm -f "$STATUS"
     tmux -L "$SOCK" kill-session -t smoke 2>/dev/null || true
-    tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 "$1" \; \
-        set-option -t smoke remain-on-exit on
+    tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 \
+        "$1; echo \$? > '$STATUS'" \; set-option -t smoke remain-on-exit on
 }
-
-pane() { tmux -L "$SOCK" display-message -p -t smoke "$1" 2>/dev/null || echo gone; }
 
 # quit_within SECONDS KEY: press KEY; the whole process (not just the screen) must be gone in
 # time, with exit status 0
@@ -70,7 +72,7 @@ quit_within() {
     local limit=$1 key=$2 start now
     start=$(date +%s%N)
     keys "$key"
-    while [ "$(pane '#{pane_dead}')" != 1 ]; do
+    while [ ! -s "$STATUS" ]; do
         now=$(date +%s%N)
         if (( (now - start) / 1000000 > limit * 1000 )); then
             fail "still running ${limit}s after '$key' (a thread or task left open?)"
@@ -78,13 +80,9 @@ quit_within() {
         sleep 0.05
     done
     echo "tmux-smoke: exited $(( ($(date +%s%N) - start) / 1000000 )) ms after '$key'"
-    local status i
-    for ((i = 0; i < 20; i++)); do  # tmux may record the status a moment after the pane died
-        status=$(pane '#{pane_dead_status}')
-        [ -n "$status" ] && break
-        sleep 0.05
-    done
-    [ "$status" = 0 ] || fail "exit status '$status' (signal '$(pane '#{pane_dead_signal}')')"
+    local status
+    status=$(cat "$STATUS")
+    [ "$status" = 0 ] || fail "exit status '$status'"
 }
 
 # ---------------------------------------------------------------- seed through the CLI

@@ -101,16 +101,26 @@ def test_customer_text_cannot_inject_headers() -> None:
     assert "victim@evil.test" in msg["Subject"]
 
 
-def test_first_mail_has_no_reply_headers() -> None:
+def test_reply_to_a_mail_without_message_id_still_says_re() -> None:
     c = compose(in_reply_to=None, references=[])
     msg = email.message_from_bytes(c.raw, policy=policy.default)
     assert msg["In-Reply-To"] is None and msg["References"] is None
-    assert msg["Subject"] == "Broken order [#12]"
+    assert msg["Subject"] == "Re: Broken order [#12]"
+    assert c.subject == reply_subject("Broken order", 12)
 
 
-def test_subject_token_added_once() -> None:
-    assert reply_subject("Re: Help [#12]", 12, is_reply=True) == "Re: Help [#12]"
-    assert reply_subject("AW: Help", 12, is_reply=True) == "AW: Help [#12]"
+def test_notifications_are_not_replies() -> None:
+    c = compose(in_reply_to=None, references=[], automatic=True, subject="New ticket")
+    assert email.message_from_bytes(c.raw, policy=policy.default)["Subject"] == "New ticket [#12]"
+
+
+def test_subject_re_once_and_token_once() -> None:
+    assert reply_subject("Re: Help [#12]", 12) == "Re: Help [#12]"
+    assert reply_subject("AW: Help", 12) == "Re: Help [#12]"
+    assert reply_subject("RE: Re:  aw: Help", 12) == "Re: Help [#12]"
+    assert reply_subject("Re[2]: Help", 12) == "Re: Help [#12]"
+    assert reply_subject("Reply needed", 12) == "Re: Reply needed [#12]"
+    assert reply_subject("Re:", 12) == "Re: (no subject) [#12]"
     assert reply_subject("Help [#99]", 12, is_reply=False) == "Help [#99] [#12]"
 
 

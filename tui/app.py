@@ -6,9 +6,17 @@ forwards each event to the open screens, and leaves the engine cleanly on quit. 
 action — a key, a ``:`` command or a palette entry — ends in one of the ``op_*`` methods here,
 which run a :class:`engine.desk.Desk` call in a worker and report errors as notifications.
 
+Desk calls run one after another in the order their keys were pressed (``desk_call`` holds a
+lock), so "send, then close" never ends with the reply's status on top of the close.
+
+Toasts read alike everywhere: :meth:`TickettyApp.notify` starts each with a capital letter and
+drops a final full stop ("Closed #384 — u to undo", "Reply queued on #384 as pending"); they
+sit above the status bar, never over its position counter.
+
 App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
 (``command_line``), ``ctrl+p`` palette (``palette``), ``ctrl+t`` available/away
-(``availability``), ``C`` channels (``channels``), ``ctrl+q`` quit (``app.quit``).
+(``availability``), ``u`` undo the last close for 10 s (``undo``), ``C`` channels
+(``channels``), ``ctrl+q`` quit (``app.quit``).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from textual.reactive import reactive
 from textual.worker import Worker, WorkerState
 
 from engine.config import Config
-from engine.desk import Desk
+from engine.desk import CloseUndo, Desk
 from engine.models import Agent
 from engine.store import StoreError
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
@@ -42,6 +50,15 @@ from tui.timefmt import system_clock
 log = logging.getLogger("ticketty.tui")
 BACKGROUND_GROUPS = {"engine", "events", "wizard", "demo"}
 USER_ERRORS = (StoreError, ValueError)
+UNDO_SECONDS = 10.0  # how long ``u`` can take a close back
+
+
+def toast_text(message: str) -> str:
+    """One style for every toast: a capital first letter, no final full stop."""
+    text = message.strip()
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]
+    return text[:1].upper() + text[1:]
 
 
 class TickettyApp(App[int]):
@@ -49,6 +66,9 @@ class TickettyApp(App[int]):
 
     TITLE = "ticketty"
     CSS_PATH = str(STYLESHEET)
+    CSS = """
+    ToastRack { margin-bottom: 2; }  /* above the status bar: its counter stays readable */
+    """
     COMMANDS = App.COMMANDS | {CommandProvider}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
@@ -62,6 +82,8 @@ class TickettyApp(App[int]):
                 tooltip="Toggle available / away (routing skips away agents)"),
         Binding("C", "channels", "Channels", show=False, id="channels",
                 tooltip="Channels: health, connect, edit, enable/disable"),
+        Binding("u", "undo", "Undo close", show=False, id="undo",
+                tooltip="Undo the last close (for 10 seconds)"),
     ]
 
     agent: reactive[Agent | None] = reactive(None, always_update=True)
@@ -84,6 +106,8 @@ class TickettyApp(App[int]):
         self.ready_ms: float | None = None
         self._stop = asyncio.Event()
         self._engine_closed = asyncio.Event()
+        self._desk_lock = asyncio.Lock()
+        self.undo: tuple[CloseUndo, float] | None = None  # the last close and when it expires
         for theme in THEMES:
             self.register_theme(theme)
         self.theme = self.config.ui.theme if self.config.ui.theme in self.available_themes \
@@ -194,6 +218,12 @@ class TickettyApp(App[int]):
             self.run_worker(self.engine.store.set_setting("ui.theme", theme.name),
                             group="settings", exit_on_error=False)
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast, worded like every other (see :func:`toast_text`)."""
+        super().notify(toast_text(str(message)), title=title, severity=severity,
+                       timeout=timeout, markup=markup)
+
     # ------------------------------------------------------------ worker errors
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker error reaches the agent as a notification, never a crash."""
@@ -282,14 +312,16 @@ class TickettyApp(App[int]):
 
     # ----------------------------------------------------------------- desk ops
     def desk_call(self, call: Callable[[Desk], Awaitable[Any]], done: str | None = None) -> Worker:
-        """Run one Desk call in a worker; errors become notifications."""
+        """Run one Desk call in a worker, after the calls started before it; errors become
+        notifications."""
 
         async def run() -> Any:
-            try:
-                result = await call(self.desk)
-            except USER_ERRORS as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return None
+            async with self._desk_lock:
+                try:
+                    result = await call(self.desk)
+                except USER_ERRORS as exc:
+                    self.notify(str(exc), severity="error", markup=False)
+                    return None
             if done:
                 self.notify(done, markup=False, timeout=2)
             return result
@@ -297,38 +329,77 @@ class TickettyApp(App[int]):
         return self.run_worker(run(), group="desk", exit_on_error=False)
 
     def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker:
-        who = email or (f"team {team}" if team else "nobody")
+        who = email or (f"team {team}" if team else None)
         return self.desk_call(lambda d: d.assign(ticket_id, email, team),
-                              f"#{ticket_id} assigned to {who}")
+                              f"Assigned #{ticket_id} to {who}" if who else f"Unassigned #{ticket_id}")
 
     def op_status(self, ticket_id: int, status: str) -> Worker:
-        return self.desk_call(lambda d: d.set_status(ticket_id, status), f"#{ticket_id} is {status}")
+        return self.desk_call(lambda d: d.set_status(ticket_id, status),
+                              f"Set #{ticket_id} to {status}")
 
     def op_priority(self, ticket_id: int, priority: str) -> Worker:
         return self.desk_call(lambda d: d.set_priority(ticket_id, priority),
-                              f"#{ticket_id} priority {priority}")
+                              f"Set #{ticket_id} to {priority} priority")
 
     def op_pipeline(self, ticket_id: int, pipeline: str) -> Worker:
         return self.desk_call(lambda d: d.set_pipeline(ticket_id, pipeline),
-                              f"#{ticket_id} moved to {pipeline}")
+                              f"Moved #{ticket_id} to pipeline {pipeline}")
 
     def op_close(self, ticket_id: int) -> Worker:
-        return self.desk_call(lambda d: d.close(ticket_id), f"#{ticket_id} closed")
+        """Close at once; ``u`` takes it back for :data:`UNDO_SECONDS`."""
+
+        async def call(desk: Desk) -> Any:
+            undo = await desk.close_with_undo(ticket_id)
+            if undo is None:
+                self.notify(f"#{ticket_id} is already closed", markup=False, timeout=2)
+                return None
+            self.undo = (undo, time.monotonic() + UNDO_SECONDS)
+            key = self.get_key_display(Binding(self._bound_key("undo", "u"), ""))
+            self.notify(f"Closed #{ticket_id} — {key} to undo", markup=False,
+                        timeout=UNDO_SECONDS)
+            return undo
+
+        return self.desk_call(call)
+
+    def action_undo(self) -> None:
+        undo, self.undo = self.undo, None
+        if undo is None or time.monotonic() > undo[1]:
+            self.notify("Nothing to undo", markup=False, timeout=2)
+            return
+        closed = undo[0]
+
+        async def call(desk: Desk) -> None:
+            await desk.undo_close(closed)
+            self.notify(f"Reopened #{closed.ticket_id} as {closed.previous}", markup=False,
+                        timeout=2)
+            restored = getattr(self.base_screen(), "ticket_restored", None)
+            if restored is not None:
+                restored(closed.ticket_id)
+
+        self.desk_call(call)
+
+    def _bound_key(self, binding_id: str, default: str) -> str:
+        keymap = getattr(self, "_keymap", {}) or {}
+        return keymap.get(binding_id, default).split(",")[0]
 
     def op_reopen(self, ticket_id: int) -> Worker:
-        return self.desk_call(lambda d: d.reopen(ticket_id), f"#{ticket_id} reopened")
+        return self.desk_call(lambda d: d.reopen(ticket_id), f"Reopened #{ticket_id}")
 
     def op_note(self, ticket_id: int, body: str) -> Worker:
-        return self.desk_call(lambda d: d.note(ticket_id, body), "note added")
+        return self.desk_call(lambda d: d.note(ticket_id, body), f"Note added to #{ticket_id}")
 
-    def op_reply(self, ticket_id: int, body: str) -> Worker:
+    def op_reply(self, ticket_id: int, body: str, status: str | None = None) -> Worker:
+        """Queue a reply sent as ``status`` (None: the pipeline's status after a reply)."""
+
         async def call(desk: Desk) -> Any:
-            message_id, outbox_id = await desk.reply(ticket_id, body)
+            message_id, outbox_id = await desk.reply(ticket_id, body, status=status)
+            ticket = await desk.store.ticket(ticket_id)
+            now = f" as {ticket.status}" if ticket else ""
             if outbox_id is None:
-                self.notify("The reply was saved but cannot be sent: no email channel.",
-                            severity="warning", markup=False)
+                self.notify(f"Reply saved on #{ticket_id}{now} but it cannot be sent:"
+                            " no email channel", severity="warning", markup=False)
             else:
-                self.notify("Reply queued.", markup=False, timeout=2)
+                self.notify(f"Reply queued on #{ticket_id}{now}", markup=False, timeout=2)
                 if self.engine is not None and self.engine.is_leader:
                     self.engine.outbox.wake()
             return message_id, outbox_id
@@ -339,18 +410,18 @@ class TickettyApp(App[int]):
         async def call(desk: Desk) -> Any:
             return await self.engine.outbox.retry(message_id=message_id)
 
-        return self.desk_call(call, "sending again")
+        return self.desk_call(call, "Sending the failed reply again")
 
     def op_contact_owner(self, contact_id: int, email: str | None) -> Worker:
         return self.desk_call(lambda d: d.store.set_contact_owner(contact_id, email),
-                              f"contact owner: {email or 'nobody'}")
+                              f"Contact owner set to {email or 'nobody'}")
 
     def op_availability(self, availability: str) -> Worker:
         async def call(desk: Desk) -> Any:
             self.agent = await desk.set_availability(availability)
             self.post_message(AgentChanged())
 
-        return self.desk_call(call, f"you are {availability}")
+        return self.desk_call(call, f"You are {availability}")
 
 
 def run_tui(args: argparse.Namespace) -> int:

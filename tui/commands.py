@@ -22,6 +22,7 @@ Each command names the same ``op_*`` call or screen action a key runs, so ``:clo
 | ``:connect email`` | the connect wizard (admins) |
 | ``:agents`` / ``:teams`` / ``:pipelines`` / ``:canned`` | admin screens (admins) |
 | ``:quarantine`` | input that could not be ingested: show, retry, delete (admins) |
+| ``:workspace`` | workspace settings, e.g. assign on reply (admins) |
 | ``:help`` / ``:quit`` | keys of this screen / quit |
 """
 
@@ -143,7 +144,8 @@ COMMANDS: list[Command] = [
 
 
 def _install_admin_commands() -> None:
-    """``:connect``, ``:agents``, ``:teams``, ``:pipelines``, ``:canned`` (tui/screens/admin)."""
+    """``:connect``, ``:agents``, ``:teams``, ``:pipelines``, ``:canned``, ``:workspace``
+    (tui/screens/admin)."""
     from tui.screens.admin.commands import admin_commands
 
     COMMANDS.extend(admin_commands())

@@ -94,13 +94,12 @@ async def choose_owner(app: TickettyApp, ticket: Ticket) -> None:
         app.op_contact_owner(ticket.contact_id, item.value)
 
 
-async def choose_canned(app: TickettyApp) -> str | None:
+async def choose_canned(app: TickettyApp) -> int | None:
+    """The id of the canned reply the agent picks (its text is filled in by the desk)."""
     replies = await app.store.canned_replies()
     if not replies:
-        app.notify("No canned replies yet.", markup=False)
+        app.notify("No canned replies yet (ticketty canned add …, or :canned)", markup=False)
         return None
     items = [PickItem(str(r.id), Text(line(r.title)), f"{r.title} {r.body[:200]}") for r in replies]
     item = await app.push_screen_wait(PickerScreen("Insert canned reply", items))
-    if item is None:
-        return None
-    return next((r.body for r in replies if str(r.id) == item.value), None)
+    return int(item.value) if item is not None and item.value else None

@@ -52,3 +52,8 @@ def line(value: object) -> str:
 def safe_text(value: object, style: str | Style = "", *, multiline: bool = True) -> Text:
     """A :class:`Text` of customer text, never parsed as markup."""
     return Text(clean(value, multiline=multiline), style=style, no_wrap=not multiline)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 message``, ``2 messages``, ``1,204 messages`` (``many``: an irregular plural)."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"

@@ -28,7 +28,7 @@ from engine.channels.email_settings import EmailSettings
 from engine.models import utcnow
 
 _TOKEN_RE = re.compile(r"\{(full_name|first_name|last_name)\}")
-_REPLY_PREFIX_RE = re.compile(r"^\s*(re|aw|sv|vs|antw|r)\s*:", re.I)
+_REPLY_PREFIX_RE = re.compile(r"^\s*(?:(?:re|aw|sv|vs|antw|r)(?:\[\d+\])?\s*:\s*)+", re.I)
 _MAX_REFERENCES = 20
 
 
@@ -96,11 +96,18 @@ def make_message_id(ticket_id: int, message_id: int, idempotency_key: str, domai
     return f"<ticketty.T{int(ticket_id)}.M{int(message_id)}.{digest}@{domain}>"
 
 
-def reply_subject(subject: str, ticket_id: int, *, is_reply: bool) -> str:
-    """Subject with a ``Re:`` prefix for replies and our ``[#N]`` token (added once)."""
+def reply_subject(subject: str, ticket_id: int, *, is_reply: bool = True) -> str:
+    """The one rule for the subject of everything we send on a ticket.
+
+    A reply starts with ``Re: `` exactly once (any chain of ``Re:``/``AW:``/``SV:``… the
+    customer's mail already had becomes that one prefix) — whether or not the mail it answers
+    had a Message-ID — and carries our ``[#N]`` token once. ``is_reply=False`` (automatic
+    notifications) only adds the token. The composer's preview calls this too, so it shows
+    exactly what is sent.
+    """
     s = _one_line(subject) or "(no subject)"
-    if is_reply and not _REPLY_PREFIX_RE.match(s):
-        s = f"Re: {s}"
+    if is_reply:
+        s = "Re: " + (_REPLY_PREFIX_RE.sub("", s, count=1) or "(no subject)")
     m = SUBJECT_TOKEN_RE.search(s)
     if m is None or int(m.group(1)) != ticket_id:
         s = f"{s} [#{ticket_id}]"
@@ -148,12 +155,15 @@ def compose_reply(
     attachments: Sequence[_AttachmentLike] = (),
     date: datetime | None = None,
     automatic: bool = False,
+    is_reply: bool | None = None,
 ) -> ComposedEmail:
-    """Build a reply (or a first outbound mail when ``in_reply_to`` is ``None``).
+    """Build a reply (threading headers only when there is an ``in_reply_to`` to point at).
 
     ``text`` is the agent's plain text; the signature (with tokens filled) is appended to both
     the plain and the HTML alternative. ``automatic=True`` marks acknowledgements and
     notifications (``Auto-Submitted: auto-replied``, ``X-Auto-Response-Suppress``).
+    The subject follows :func:`reply_subject`; ``is_reply`` defaults to ``not automatic``, so
+    an agent's answer to a mail that had no Message-ID still says ``Re:``.
     """
     recipients = [to] if isinstance(to, str) else list(to)
     recipients = [_one_line(r) for r in recipients if r and r.strip()]
@@ -164,7 +174,7 @@ def compose_reply(
     mid = make_message_id(ticket_id, message_id, idempotency_key, settings.domain)
     refs = thread_references(in_reply_to, references)
     parent = normalize_msgid(in_reply_to) if in_reply_to else None
-    subj = reply_subject(subject, ticket_id, is_reply=parent is not None)
+    subj = reply_subject(subject, ticket_id, is_reply=not automatic if is_reply is None else is_reply)
     display = from_display_name(settings, agent_name)
     local, _, domain = settings.address.partition("@")
     from_addr = Address(display_name=display, username=local, domain=domain)

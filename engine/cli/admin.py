@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from pydantic import ValidationError
 
@@ -15,6 +16,7 @@ from engine.models import (
     Role,
     Status,
     WorkingHours,
+    WorkspaceSettings,
     normalize_os_user,
 )
 
@@ -182,11 +184,43 @@ async def cmd_canned_remove(ctx: Context) -> int:
 
 async def cmd_pipelines_edit(ctx: Context) -> int:
     ctx.require_admin("editing pipelines")
-    statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
-    statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
-    pipeline = await ctx.store.set_pipeline_statuses(ctx.args.name, statuses)
-    emit(ctx, pipeline.model_dump(), f"updated pipeline {pipeline.name}")
+    a = ctx.args
+    changes: dict = {}
+    if a.open is not None or a.closed is not None:
+        current = next((p for p in await ctx.store.pipelines() if p.name == a.name), None)
+        if current is None:
+            raise CLIError(f"no pipeline named {a.name!r}")
+        opened = a.open if a.open is not None else ",".join(
+            s.name for s in current.statuses if not s.closed)
+        closed = a.closed if a.closed is not None else ",".join(
+            s.name for s in current.statuses if s.closed)
+        changes["statuses"] = [Status(name=s.strip()) for s in opened.split(",") if s.strip()]
+        changes["statuses"] += [Status(name=s.strip(), closed=True)
+                                for s in closed.split(",") if s.strip()]
+    for key in ("after_reply", "on_customer_reply"):
+        value = getattr(a, key)
+        if value is not None:
+            changes[key] = None if value == "default" else value
+    if not changes:
+        raise CLIError("nothing to change: give --open, --closed, --after-reply or"
+                       " --on-customer-reply")
+    pipeline = await ctx.store.update_pipeline(a.name, **changes)
+    emit(ctx, pipeline_json(pipeline), f"updated pipeline {pipeline.name}: {pipeline_line(pipeline)}")
     return 0
+
+
+def pipeline_json(p: Pipeline) -> dict:
+    """A pipeline with the statuses replies set now (the defaults filled in)."""
+    return {**p.model_dump(), "status_after_reply": p.reply_status(),
+            "status_on_customer_reply": p.customer_status()}
+
+
+def pipeline_line(p: Pipeline) -> str:
+    statuses = " → ".join(s.name + (" (closed)" if s.closed else "") for s in p.statuses)
+    after = p.reply_status() or "unchanged"
+    return (f"{statuses}; after a reply: {after}{'' if p.after_reply else ' (default)'};"
+            f" customer writes back: {p.customer_status()}"
+            f"{'' if p.on_customer_reply else ' (default)'}")
 
 
 async def cmd_canned_add(ctx: Context) -> int:
@@ -210,16 +244,37 @@ async def cmd_pipelines_add(ctx: Context) -> int:
     statuses = [Status(name=s.strip()) for s in ctx.args.open.split(",") if s.strip()]
     statuses += [Status(name=s.strip(), closed=True) for s in ctx.args.closed.split(",") if s.strip()]
     name = required_text("name", ctx.args.name, "a pipeline needs a name")
-    pipeline = await ctx.store.add_pipeline(Pipeline(name=name, statuses=statuses))
-    emit(ctx, pipeline.model_dump(), f"added pipeline {pipeline.name}")
+    pipeline = await ctx.store.add_pipeline(Pipeline(
+        name=name, statuses=statuses, after_reply=ctx.args.after_reply,
+        on_customer_reply=ctx.args.on_customer_reply))
+    emit(ctx, pipeline_json(pipeline), f"added pipeline {pipeline.name}: {pipeline_line(pipeline)}")
     return 0
 
 
 async def cmd_pipelines_list(ctx: Context) -> int:
     pipes = await ctx.store.pipelines()
-    emit(ctx, [p.model_dump() for p in pipes], table(
-        [[p.name, " → ".join(s.name + (" (closed)" if s.closed else "") for s in p.statuses)]
-         for p in pipes], ["PIPELINE", "STATUSES"]))
+    emit(ctx, [pipeline_json(p) for p in pipes], table(
+        [[p.name, " → ".join(s.name + (" (closed)" if s.closed else "") for s in p.statuses),
+          p.reply_status() or "-", p.customer_status()] for p in pipes],
+        ["PIPELINE", "STATUSES", "AFTER REPLY", "CUSTOMER WRITES BACK"]))
+    return 0
+
+
+async def cmd_workspace_show(ctx: Context) -> int:
+    settings = await ctx.store.workspace()
+    emit(ctx, settings.model_dump(), table(
+        [[key, json.dumps(value), WorkspaceSettings.model_fields[key].description or ""]
+         for key, value in settings.model_dump().items()], ["SETTING", "VALUE", "MEANING"]))
+    return 0
+
+
+async def cmd_workspace_set(ctx: Context) -> int:
+    ctx.require_admin("changing workspace settings")
+    value: object = ctx.args.value
+    if ctx.args.value in ("true", "false", "on", "off", "yes", "no"):
+        value = ctx.args.value in ("true", "on", "yes")
+    settings = await ctx.store.update_workspace(**{ctx.args.key: value})
+    emit(ctx, settings.model_dump(), f"{ctx.args.key} = {json.dumps(getattr(settings, ctx.args.key))}")
     return 0
 
 
@@ -322,13 +377,21 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("name")
     add.add_argument("--open", required=True, help="open statuses in order, comma-separated")
     add.add_argument("--closed", required=True, help="closed statuses, comma-separated")
+    add.add_argument("--after-reply", metavar="STATUS",
+                     help="status after an agent reply (default: pending or waiting)")
+    add.add_argument("--on-customer-reply", metavar="STATUS",
+                     help="status when the customer writes back (default: open)")
     add.set_defaults(run=cmd_pipelines_add)
     s.add_parser("list", parents=[common], help="list pipelines").set_defaults(run=cmd_pipelines_list)
     ed = s.add_parser("edit", parents=[common],
-                      help="replace a pipeline's statuses: add, reorder (admins)")
+                      help="change a pipeline's statuses and what replies set (admins)")
     ed.add_argument("name")
-    ed.add_argument("--open", required=True, help="open statuses in order, comma-separated")
-    ed.add_argument("--closed", required=True, help="closed statuses, comma-separated")
+    ed.add_argument("--open", help="open statuses in order, comma-separated (replaces them)")
+    ed.add_argument("--closed", help="closed statuses, comma-separated (replaces them)")
+    ed.add_argument("--after-reply", metavar="STATUS",
+                    help="status after an agent reply ('default': pending or waiting)")
+    ed.add_argument("--on-customer-reply", metavar="STATUS",
+                    help="status when the customer writes back, an open one ('default': open)")
     ed.set_defaults(run=cmd_pipelines_edit)
 
     p = sub.add_parser("contacts", help="customers")
@@ -341,3 +404,13 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     co.add_argument("contact", metavar="CONTACT_EMAIL")
     co.add_argument("owner", metavar="AGENT_EMAIL|me|none")
     co.set_defaults(run=cmd_contacts_owner)
+
+    p = sub.add_parser("workspace", help="settings of the whole help desk")
+    s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s.add_parser("show", parents=[common], help="the settings, their values and meaning") \
+        .set_defaults(run=cmd_workspace_show)
+    ws = s.add_parser("set", parents=[common], help="change one setting (admins)")
+    ws.add_argument("key", metavar="KEY", help=", ".join(WorkspaceSettings.model_fields))
+    ws.add_argument("value", metavar="VALUE", help="true/false for switches")
+    ws.set_defaults(run=cmd_workspace_set)
+

@@ -157,7 +157,7 @@ async def cmd_show(ctx: Context) -> int:
 async def cmd_reply(ctx: Context) -> int:
     a = ctx.args
     await _ticket(ctx, a.number)
-    message_id, outbox_id = await ctx.desk.reply(a.number, a.body)
+    message_id, outbox_id = await ctx.desk.reply(a.number, a.body, status=a.status)
     state, error = "failed", "no channel to send this reply through"
     if outbox_id is not None:
         from engine.engine import resolve_sender
@@ -251,6 +251,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     r = ts.add_parser("reply", parents=[common], help="reply to the customer (sends now)")
     r.add_argument("number", type=int)
     r.add_argument("--body", required=True)
+    r.add_argument("--status", help="send as this status (default: the pipeline's status after"
+                                    " an agent reply, e.g. pending)")
     r.set_defaults(run=cmd_reply)
 
     n = ts.add_parser("note", parents=[common], help="add an internal note")

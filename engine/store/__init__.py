@@ -12,10 +12,11 @@ from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.sealing import SealingMixin
 from engine.store.tickets import TicketsMixin
+from engine.store.workflow import WorkflowMixin
 
 
-class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, TicketsMixin,
-            StoreBase):
+class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
+            TicketsMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -1,4 +1,4 @@
-"""Agents, teams, contacts, channels, pipelines and canned replies."""
+"""Agents, teams, contacts, channels and canned replies (pipelines: :mod:`.workflow`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import sqlite3
 from typing import Any
 
 from engine.models import (
-    DEFAULT_PIPELINE,
     Agent,
     CannedReply,
     Channel,
     Contact,
-    Pipeline,
     RoutingRule,
-    Status,
     Team,
     TicketDefaults,
     WorkingHours,
     normalize_email,
 )
 from engine.store.db import StoreError, Tx, dt
+from engine.store.workflow import (  # noqa: F401 - re-exported: callers import them from here
+    ensure_default_pipeline,
+    get_pipeline,
+    insert_pipeline,
+    load_pipelines,
+)
 from engine.vault import seal_settings
 
 AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user"
@@ -76,32 +79,6 @@ def channel_from_row(row: sqlite3.Row) -> Channel:
         routing=RoutingRule.model_validate_json(row["routing"]),
         health=json.loads(row["health"]), created_at=dt(row["created_at"]),
     )
-
-
-def load_pipelines(conn: sqlite3.Connection) -> list[Pipeline]:
-    out = []
-    for p in conn.execute("SELECT id, name FROM pipelines ORDER BY id").fetchall():
-        statuses = [
-            Status(name=s["name"], closed=bool(s["closed"]))
-            for s in conn.execute(
-                "SELECT name, closed FROM statuses WHERE pipeline_id=? ORDER BY position", (p["id"],)
-            )
-        ]
-        out.append(Pipeline(id=p["id"], name=p["name"], statuses=statuses))
-    return out
-
-
-def get_pipeline(conn: sqlite3.Connection | Tx, name: str) -> Pipeline:
-    """A pipeline by name; inside a transaction the lookup is cached for its duration."""
-    if isinstance(conn, Tx):
-        key = f"pipeline:{name}"
-        if key not in conn.cache:
-            conn.cache[key] = get_pipeline(conn.conn, name)
-        return conn.cache[key]
-    for p in load_pipelines(conn):
-        if p.name == name:
-            return p
-    raise StoreError(f"no pipeline named {name!r}")
 
 
 class DirectoryMixin:
@@ -334,50 +311,6 @@ class DirectoryMixin:
                 return ch
         return None
 
-    # ------------------------------------------------------------- pipelines
-    async def pipelines(self) -> list[Pipeline]:
-        return await self.read(load_pipelines)  # type: ignore[attr-defined]
-
-    async def add_pipeline(self, pipeline: Pipeline) -> Pipeline:
-        def fn(tx: Tx) -> Pipeline:
-            return insert_pipeline(tx, pipeline)
-
-        return await self.write(fn)  # type: ignore[attr-defined]
-
-    async def set_pipeline_statuses(self, name: str, statuses: list[Status]) -> Pipeline:
-        """Replace a pipeline's statuses (new ones, order, open/closed). A status still used by
-        a ticket or a channel default cannot be dropped."""
-
-        def fn(tx: Tx) -> Pipeline:
-            row = tx.one("SELECT id FROM pipelines WHERE name=?", (name,))
-            if row is None:
-                raise StoreError(f"no pipeline named {name!r}")
-            if not any(not s.closed for s in statuses) or not any(s.closed for s in statuses):
-                raise StoreError("a pipeline needs at least one open and one closed status")
-            names = [s.name for s in statuses]
-            if len(set(names)) != len(names):
-                raise StoreError("a status name appears twice")
-            old = [r[0] for r in tx.conn.execute(
-                "SELECT name FROM statuses WHERE pipeline_id=?", (row["id"],))]
-            for dropped in set(old) - set(names):
-                if tx.one("SELECT 1 FROM tickets WHERE pipeline=? AND status=? LIMIT 1",
-                          (name, dropped)):
-                    raise StoreError(f"status {dropped!r} is still used by tickets")
-                for ch in tx.conn.execute("SELECT name, defaults FROM channels WHERE removed=0"):
-                    d = json.loads(ch["defaults"])
-                    if d.get("pipeline") == name and d.get("status") == dropped:
-                        raise StoreError(f"status {dropped!r} is the default of channel "
-                                         f"{ch['name']!r}")
-            tx.execute("DELETE FROM statuses WHERE pipeline_id=?", (row["id"],))
-            for pos, status in enumerate(statuses):
-                tx.execute("INSERT INTO statuses VALUES (?,?,?,?)",
-                           (row["id"], status.name, pos, int(status.closed)))
-            tx.cache.pop(f"pipeline:{name}", None)
-            tx.event("pipeline.updated", name=name)
-            return Pipeline(id=row["id"], name=name, statuses=statuses)
-
-        return await self.write(fn)  # type: ignore[attr-defined]
-
     # ------------------------------------------------------- canned replies
     async def add_canned(self, title: str, body: str) -> CannedReply:
         def fn(tx: Tx) -> CannedReply:
@@ -423,25 +356,6 @@ class DirectoryMixin:
             tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)", (key, json.dumps(value)))
 
         await self.write(fn)  # type: ignore[attr-defined]
-
-
-def insert_pipeline(tx: Tx, pipeline: Pipeline) -> Pipeline:
-    if not any(not s.closed for s in pipeline.statuses) or not any(s.closed for s in pipeline.statuses):
-        raise StoreError("a pipeline needs at least one open and one closed status")
-    if tx.one("SELECT 1 FROM pipelines WHERE name=?", (pipeline.name,)):
-        raise StoreError(f"a pipeline named {pipeline.name!r} already exists")
-    cur = tx.execute("INSERT INTO pipelines(name) VALUES (?)", (pipeline.name,))
-    for pos, status in enumerate(pipeline.statuses):
-        tx.execute("INSERT INTO statuses VALUES (?,?,?,?)",
-                   (cur.lastrowid, status.name, pos, int(status.closed)))
-    tx.event("pipeline.added", name=pipeline.name)
-    return pipeline.model_copy(update={"id": cur.lastrowid})
-
-
-def ensure_default_pipeline(tx: Tx) -> None:
-    if not tx.one("SELECT 1 FROM pipelines LIMIT 1"):
-        insert_pipeline(tx, DEFAULT_PIPELINE)
-
 
 def load_contact(conn: sqlite3.Connection, contact_id: int) -> Contact | None:
     row = conn.execute("SELECT * FROM contacts WHERE id=?", (contact_id,)).fetchone()

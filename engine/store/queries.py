@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.models import PRIORITY_RANK, Attachment, Message, Ticket
@@ -216,6 +217,37 @@ def index_of(conn: sqlite3.Connection, q: TicketQuery, ticket_id: int,
         cond, cp = "(t.activity_at > ? OR (t.activity_at = ? AND t.id > ?))", [row[0], row[0], ticket_id]
     joiner = " AND " if where else " WHERE "
     return conn.execute(f"SELECT count(*) FROM {src}{where}{joiner}{cond}", [*params, *cp]).fetchone()[0]
+
+
+@dataclass
+class Window:
+    """A queue view read in one snapshot: its size, the cursor's row and the pages around it."""
+
+    total: int
+    cursor: int
+    pages: dict[int, list[Ticket]]
+
+
+def read_window(conn: sqlite3.Connection, q: TicketQuery, keep: int | None, cursor: int,
+                place: Callable[[int, int], tuple[int, int]], page_size: int,
+                search: SearchCache | None = None) -> Window:
+    """Count a view, find ``keep``'s row (else use ``cursor``) and read the pages on screen.
+
+    One read transaction, so the count, the position and the rows agree: read separately, a
+    ticket committed in between shifts the rows under a position counted before it (the cursor
+    lands on a neighbour). ``place(cursor, total)`` gives the first and last row to read.
+    """
+    total = count_tickets(conn, q, search)
+    if keep is not None:
+        index = index_of(conn, q, keep, search)
+        if index is not None:
+            cursor = index
+    cursor = max(0, min(cursor, total - 1))
+    first, last = place(cursor, total)
+    pages = {page: page_tickets(conn, q, page * page_size, page_size, total, search)
+             for page in range(first // page_size, last // page_size + 1)
+             if page * page_size < total}
+    return Window(total, cursor, pages)
 
 
 def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:

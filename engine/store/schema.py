@@ -192,6 +192,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agents ADD COLUMN os_user TEXT;
     CREATE UNIQUE INDEX ix_agents_os_user ON agents(os_user) WHERE os_user IS NOT NULL;
     """,
+    # 3: how replies move a ticket through its pipeline (NULL: the pipeline's default)
+    """
+    ALTER TABLE pipelines ADD COLUMN after_reply TEXT;
+    ALTER TABLE pipelines ADD COLUMN on_customer_reply TEXT;
+    """,
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 
 from engine.models import (
     PRIORITY_RANK,
@@ -20,18 +21,20 @@ from engine.models import (
     Ticket,
 )
 from engine.store.db import StoreError, Tx, dt
-from engine.store.directory import get_pipeline
 from engine.store.files import write_private
 from engine.store.queries import (
     SearchCache,
     TicketQuery,
+    Window,
     count_tickets,
     get_ticket,
     index_of,
     load_messages,
     page_tickets,
+    read_window,
     view_counts,
 )
+from engine.store.workflow import get_pipeline
 
 
 # ------------------------------------------------------------------ sync mutations
@@ -151,6 +154,22 @@ def reopen(tx: Tx, ticket_id: int, agent_id: int | None = None, reason: str = "r
     return set_status(tx, ticket_id, target, agent_id, reason=reason)
 
 
+def customer_wrote_back(tx: Tx, ticket_id: int) -> bool:
+    """A customer's new message on a ticket moves it to its pipeline's status for that
+    (:meth:`~engine.models.Pipeline.customer_status`, default ``open``) — a waiting, on-hold
+    or closed ticket alike — unless it is still in its first status (nobody answered yet).
+    Returns whether it was closed (reopened)."""
+    row = require_ticket(tx, ticket_id)
+    pipe = get_pipeline(tx, row["pipeline"])
+    target = pipe.customer_status()
+    if row["status"] == target or (row["is_open"] and row["status"] == pipe.statuses[0].name):
+        return False
+    reason = ("reopened by a customer reply" if not row["is_open"] else
+              f"status changed from {row['status']} to {target} by a customer reply")
+    set_status(tx, ticket_id, target, reason=reason)
+    return not row["is_open"]
+
+
 def close(tx: Tx, ticket_id: int, agent_id: int | None = None) -> bool:
     row = require_ticket(tx, ticket_id)
     pipe = get_pipeline(tx, row["pipeline"])
@@ -228,6 +247,13 @@ class TicketsMixin:
 
     async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None:
         return await self.read(index_of, q, ticket_id, self._search)  # type: ignore[attr-defined]
+
+    async def ticket_window(self, q: TicketQuery, keep: int | None, cursor: int,
+                            place: Callable[[int, int], tuple[int, int]],
+                            page_size: int) -> Window:
+        """A queue window read in one snapshot (see :func:`~engine.store.queries.read_window`)."""
+        return await self.read(  # type: ignore[attr-defined]
+            read_window, q, keep, cursor, place, page_size, self._search)
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self.read(get_ticket, ticket_id)  # type: ignore[attr-defined]

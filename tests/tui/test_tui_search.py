@@ -29,15 +29,15 @@ async def test_unknown_status_or_channel_in_a_search_says_so(seeded):
         before = queue.table.total
         await _search(pilot, "status:bogus")
         said = notifications(app)
-        assert said and said[-1] == ("unknown status 'bogus' — statuses: new, open, pending,"
+        assert said and said[-1] == ("Unknown status 'bogus' — statuses: new, open, pending,"
                                      " on_hold, solved, closed")
         # the list is not replaced by a blank one: the search is refused, the rows stay
         assert queue.search.empty and queue.table.total == before > 0
         await _search(pilot, "channel:nowhere")
-        assert notifications(app)[-1] == "no channel named 'nowhere' — channels: support"
+        assert notifications(app)[-1] == "No channel named 'nowhere' — channels: support"
         assert queue.search.empty and queue.table.total == before
         await _search(pilot, "status:pending")
-        assert "unknown status" not in notifications(app)[-1]
+        assert "Unknown status" not in notifications(app)[-1]
         assert queue.search.filters == {"status": "pending"}
 
 

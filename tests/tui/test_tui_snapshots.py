@@ -1,30 +1,83 @@
 """Screenshots of each screen (pytest-textual-snapshot). Update with ``--snapshot-update``.
 
 Deterministic: the seeded database has fixed timestamps, the app's clock is frozen and times
-are shown in UTC.
+are shown in UTC. The queue and the ticket screen are taken at 80×24, 120×40 and 200×50: the
+columns size to their content, the view bar keeps every view (abbreviated when narrow) and
+below 100 columns the ticket's details panel folds away.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+from conftest import BASE
 from tui_helpers import make_app, ready
 
-SIZE = (120, 32)
+SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
-def test_queue_snapshot(seeded, snap_compare):
+@pytest.fixture
+async def desk_db(seeded):  # noqa: ANN001, ANN201
+    """The seeded desk with two more channels (long names, like a real desk's) and their mail:
+    seven views, as in the demo."""
+    from engine.ingest import ingest
+    from engine.models import Channel, InboundMessage
+    from engine.store import Store
+
     db, ids = seeded
-    assert snap_compare(make_app(db), terminal_size=SIZE, run_before=ready)
+    async with Store(db) as store:
+        billing = await store.add_channel(Channel(
+            kind="email", name="Billing & invoices (EU)",
+            settings={"address": "billing@example.com"}))
+        await store.add_channel(Channel(kind="email", name="Partners",
+                                        settings={"address": "partners@example.com"}))
+        await ingest(store, InboundMessage(
+            channel_id=billing.id, key="snap-billing", sender="finance@bigcustomer.example",
+            sender_name="Margaret Thompson-Whitfield", subject="VAT number missing on invoice",
+            text="Please add our VAT number.", received_at=BASE - timedelta(minutes=90)))
+    return db, ids
 
 
-def test_ticket_snapshot(seeded, snap_compare):
-    db, ids = seeded
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_queue_snapshot(desk_db, snap_compare, size):
+    db, ids = desk_db
+    assert snap_compare(make_app(db), terminal_size=size, run_before=ready)
 
-    async def open_first(pilot) -> None:  # noqa: ANN001
+
+def open_ticket(ticket_id: int, *keys: str, text: str = ""):  # noqa: ANN201
+    """A ``run_before`` that opens a ticket, presses ``keys`` and types ``text``."""
+
+    async def run_before(pilot) -> None:  # noqa: ANN001
         await ready(pilot)
-        pilot.app.open_ticket(ids["t0"])
+        pilot.app.open_ticket(ticket_id)
         await ready(pilot)
+        if keys:
+            await pilot.press(*keys)
+            await pilot.pause()
+        if text:
+            pilot.app.screen.composer.text_area.insert(text)
+            await pilot.pause()
 
-    assert snap_compare(make_app(db), terminal_size=SIZE, run_before=open_first)
+    return run_before
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_ticket_snapshot(desk_db, snap_compare, size):
+    db, ids = desk_db
+    assert snap_compare(make_app(db), terminal_size=size, run_before=open_ticket(ids["t0"]))
+
+
+def test_ticket_details_unfolded_at_80_columns(desk_db, snap_compare):
+    db, ids = desk_db
+    assert snap_compare(make_app(db), terminal_size=(80, 24),
+                        run_before=open_ticket(ids["t6"], "i"))
+
+
+def test_composer_snapshot(desk_db, snap_compare):
+    db, ids = desk_db
+    assert snap_compare(make_app(db), terminal_size=(120, 40),
+                        run_before=open_ticket(ids["t6"], "r", text="Hello Li,\n\nwe are on it."))
 
 
 def test_help_snapshot(seeded, snap_compare):
@@ -39,4 +92,4 @@ def test_help_snapshot(seeded, snap_compare):
 
 
 def test_empty_queue_snapshot(empty_db, snap_compare):
-    assert snap_compare(make_app(empty_db), terminal_size=SIZE, run_before=ready)
+    assert snap_compare(make_app(empty_db), terminal_size=(120, 40), run_before=ready)

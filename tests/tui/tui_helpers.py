@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import NOW, frozen_clock
 
-__all__ = ["NOW", "make_app", "notifications", "press_text", "ready", "settle", "type_text",
-           "widget_text"]
+__all__ = ["NOW", "make_app", "notifications", "pick", "press_text", "ready", "settle",
+           "type_text", "widget_text"]
 
 
 def make_app(db: Path, **kwargs):  # noqa: ANN201 - TickettyApp
@@ -79,3 +79,11 @@ def widget_text(widget) -> str:  # noqa: ANN001
 
     strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
     return "\n".join(strip.text.rstrip() for strip in strips)
+
+
+async def pick(pilot, text: str) -> None:  # noqa: ANN001
+    """In the open picker: filter by ``text`` and choose the first match."""
+    pilot.app.screen.query_one("#picker-filter").value = text
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)

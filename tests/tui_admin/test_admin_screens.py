@@ -140,3 +140,33 @@ async def test_agents_os_user_from_the_screen(bare_db):
         form.form.set_value("os_user", "someone")
         await save(pilot, form)
         assert "lock you out" in form.form.errors()["os_user"]
+
+
+async def test_pipeline_reply_statuses_and_workspace_form(bare_db):
+    app = make_app(bare_db)
+    async with app.run_test(size=SIZE) as pilot:
+        pipes = await open_screen(pilot, "pipelines")
+        assert "reply → pending (default) · customer → open (default)" in str(
+            pipes.table.get_row_at(0)[2])
+        form = await open_form(pilot, "enter")
+        form.form.set_value("after_reply", "nope")
+        await save(pilot, form)
+        assert "'nope'" in form.form.errors()["after_reply"]
+        form.form.set_value("after_reply", "on_hold")
+        form.form.set_value("on_customer_reply", "solved")
+        await save(pilot, form)
+        assert "must be an open status" in form.form.errors()["on_customer_reply"]
+        form.form.set_value("on_customer_reply", "new")
+        await save(pilot, form)
+        await until(pilot, lambda: not isinstance(app.screen, FormScreen), "saved")
+        support = (await app.store.pipelines())[0]
+        assert (support.after_reply, support.on_customer_reply) == ("on_hold", "new")
+        await pilot.press("escape")
+
+        await run_command(pilot, "workspace")
+        form = await until_form(pilot)
+        assert form.form.value("assign_on_reply") is True
+        form.form.set_value("assign_on_reply", False)
+        await save(pilot, form)
+        await until(pilot, lambda: not isinstance(app.screen, FormScreen), "saved")
+        assert (await app.store.workspace()).assign_on_reply is False

@@ -114,7 +114,7 @@ async def test_walk_the_email_wizard(bare_db, mail_user, smtp_sink):
         await pilot.press("ctrl+n")
         await until(pilot, lambda: isinstance(app.screen, ChannelsScreen)
                     and app.screen.loaded, "the channels screen")
-        assert "Channel 'helpdesk' connected." in notifications(app)
+        assert "Channel 'helpdesk' connected" in notifications(app)
         channel = await app.store.channel("helpdesk")
         assert channel.enabled and channel.defaults.priority.value == "high"
         assert channel.settings["signature"] == "Cheers,\n{first_name}"

@@ -1,4 +1,8 @@
-"""``?``: the keys of the screen underneath, in words, with the keys the keymap gave them."""
+"""``?``: the keys of the screen underneath, in words, with the keys the keymap gave them.
+
+A screen with numbered views (the queue) names them in one row — ``1–7  views: Unassigned,
+Mine, …`` — rather than nine rows of "View 1 … View 9" (its ``help_views()``).
+"""
 
 from __future__ import annotations
 
@@ -48,10 +52,24 @@ class HelpScreen(ModalScreen[None]):
                 continue
             keys, _ = groups.setdefault(binding.id, ([], binding))
             keys.append(key)
-        for keys, binding in groups.values():
+        views: list[str] = list(getattr(self.for_screen, "help_views", list)())
+        numbered = {f"view.{n}" for n in range(1, 10)}
+        for binding_id, (keys, binding) in groups.items():
+            if views and binding_id in numbered:
+                if binding_id == "view.1":
+                    table.add_row(*self._views_row(views, groups))
+                continue
             shown = " ".join(self.app.get_key_display(Binding(k, "")) for k in keys)
             table.add_row(Text(shown), Text(binding.tooltip or binding.description))
         return table
+
+    def _views_row(self, views: list[str], groups: dict) -> tuple[Text, Text]:
+        """``1–7`` and ``views: Unassigned, Mine, …`` (the number keys the keymap gave them)."""
+        keys = [self.app.get_key_display(Binding(groups[f"view.{n}"][0][0], ""))
+                for n in range(1, min(len(views), 9) + 1) if f"view.{n}" in groups]
+        digits = [str(n) for n in range(1, len(keys) + 1)]
+        shown = f"{keys[0]}–{keys[-1]}" if keys == digits and len(keys) > 1 else " ".join(keys)
+        return Text(shown), Text("views: " + ", ".join(views[:len(keys)]))
 
     def _commands_table(self) -> Table:
         table = Table.grid(padding=(0, 2))

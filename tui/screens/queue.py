@@ -10,7 +10,7 @@
 | ``o`` | sort: activity → created → priority (``queue.sort``) |
 | ``n`` / ``N`` | next / previous unread ticket (``queue.next_unread`` / ``queue.previous_unread``) |
 | ``a`` / ``A`` | assign the ticket under the cursor / take it (``assign`` / ``assign.me``) |
-| ``c`` | close it (``close``) |
+| ``c`` | close it at once; ``u`` (app-wide ``undo``) takes it back for 10 s (``close``) |
 | ``q`` | quit (``queue.quit``) |
 """
 
@@ -85,6 +85,7 @@ class QueueScreen(TickettyScreen):
         self._counts_loading = False
         self._counts_dirty = False
         self._ready = False
+        self._opened: int | None = None  # the ticket Enter opened (Esc comes back to it)
 
     def compose(self) -> ComposeResult:
         yield ViewBar(id="views")
@@ -109,6 +110,10 @@ class QueueScreen(TickettyScreen):
     def current_ticket_id(self) -> int | None:
         ticket = self.table.current_ticket
         return ticket.id if ticket else None
+
+    def help_views(self) -> list[str]:
+        """The views' names, in number order, for ``?``."""
+        return [line(v.title) for v in self.views]
 
     # ---------------------------------------------------------------- loading
     def engine_ready(self) -> None:
@@ -280,7 +285,17 @@ class QueueScreen(TickettyScreen):
     # ------------------------------------------------------------- ticket ops
     @on(TicketTable.Opened)
     def _open(self, message: TicketTable.Opened) -> None:
+        self._opened = message.ticket.id
         self.tapp.open_ticket(message.ticket.id)
+
+    def on_screen_resume(self) -> None:
+        """Back from a ticket opened here: the cursor is on that ticket's row, even if it left
+        the view and came back meanwhile (closed, then the close undone)."""
+        opened, self._opened = self._opened, None
+        current = self.table.current_ticket
+        if opened is not None and self._ready and (current is None or current.id != opened):
+            self.table.load(self.tapp.store, self.table.requested_query, keep=opened,
+                            cursor=self.table.cursor)
 
     def action_assign(self) -> None:
         ticket = self.table.current_ticket
@@ -297,6 +312,11 @@ class QueueScreen(TickettyScreen):
         ticket = self.table.current_ticket
         if ticket:
             self.tapp.op_close(ticket.id)
+
+    def ticket_restored(self, ticket_id: int) -> None:
+        """An undone close brought ``ticket_id`` back: the cursor goes back to it."""
+        self.table.load(self.tapp.store, self.table.requested_query, keep=ticket_id,
+                        cursor=self.table.cursor)
 
     # ------------------------------------------------------------- : commands
     def command_view(self, arg: str) -> None:

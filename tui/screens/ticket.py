@@ -5,14 +5,16 @@
 | ``r`` | reply to the customer (``reply``) |
 | ``n`` | internal note (``note``) |
 | ``ctrl+s`` | send the reply / note (``composer.send``) |
-| ``ctrl+r`` | insert a canned reply (``composer.canned``) |
+| ``ctrl+r`` | insert a canned reply at the cursor (``composer.canned``) |
+| ``ctrl+o`` | the status the reply sends the ticket to: next one (``composer.send_as``) |
+| ``i`` | show / hide the details panel (``ticket.details``; folded below 100 columns) |
 | ``a`` / ``A`` | assign (picker, with availability) / take it (``assign`` / ``assign.me``) |
 | ``s`` | status (``status``) |
 | ``p`` | priority (``priority``) |
 | ``P`` | pipeline (``pipeline``) |
 | ``T`` | team (``team``) |
 | ``O`` | contact owner (``contact.owner``) |
-| ``c`` / ``o`` | close / reopen (``close`` / ``reopen``) |
+| ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``close`` / ``reopen``) |
 | ``R`` | retry a failed send (``retry``) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
@@ -27,12 +29,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from engine.channels.email_compose import render_signature
-from engine.models import Channel, Message
+from engine.channels.email_compose import render_signature, reply_subject
+from engine.models import Channel, Message, Pipeline
 from engine.store import StoreError
 from tui import pickers
 from tui.screens.base import TickettyScreen
-from tui.text import line
+from tui.text import line, plural
 from tui.widgets.composer import Composer
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.properties import PropertiesPanel, TicketContext
@@ -49,7 +51,9 @@ class TicketScreen(TickettyScreen):
     DEFAULT_CSS = """
     TicketScreen #ticket-title { height: 1; background: $panel; text-style: bold; padding: 0 1; }
     TicketScreen #ticket-body { height: 1fr; }
+    TicketScreen.-folded PropertiesPanel { display: none; }
     """
+    FOLD_BELOW = 100  # columns: a narrower screen gives the thread the whole width
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="ticket.back",
                 tooltip="Back to the queue (same row)"),
@@ -77,13 +81,17 @@ class TicketScreen(TickettyScreen):
                 tooltip="Reopen the ticket"),
         Binding("R", "retry", "Retry failed send", show=False, id="retry",
                 tooltip="Retry the failed send"),
+        Binding("i", "details", "Details", id="ticket.details",
+                tooltip="Show or hide the details panel (status, assignee, contact …)"),
     ]
 
     def __init__(self, ticket_id: int) -> None:
         super().__init__()
         self.ticket_id = ticket_id
         self.ctx: TicketContext | None = None
+        self.pipeline: Pipeline | None = None
         self.messages: list[Message] = []
+        self.details: bool | None = None  # the agent's choice; None: by the screen's width
         self._loading = False
         self._dirty = False
         self._first = True
@@ -149,6 +157,8 @@ class TicketScreen(TickettyScreen):
             messages = await store.messages(self.ticket_id)
             channels = await store.channels()
             agents = await store.agents()
+            self.pipeline = next((p for p in await store.pipelines() if p.name == ticket.pipeline),
+                                 None)
             contact = await store.contact(ticket.contact_id) if ticket.contact_id else None
             channel = next((c for c in channels if c.id == ticket.channel_id), None)
             self.ctx = TicketContext(ticket, contact, agents, channel,
@@ -167,14 +177,36 @@ class TicketScreen(TickettyScreen):
     def _show(self, channel_names: dict[int, str]) -> None:
         assert self.ctx is not None
         t = self.ctx.ticket
-        title = Text(f"#{t.id} ")
-        title.append(line(t.subject) or "(no subject)")
-        title.append(f"  · {t.status} · {t.priority.value}", "dim")
-        self.query_one("#ticket-title", Static).update(title)
+        self._show_title()
         self.thread.set_messages(self.messages, channel_names, follow=self._first)
         self.query_one(PropertiesPanel).show(self.ctx)
         count = sum(1 for m in self.messages if m.direction.value != "system")
-        self.query_one(StatusBar).info = f"#{t.id} · {count} messages"
+        self.query_one(StatusBar).info = f"#{t.id} · {plural(count, 'message')}"
+
+    def _show_title(self) -> None:
+        title = Text(f"#{self.ticket_id} ")
+        if self.ctx is not None:
+            t = self.ctx.ticket
+            title.append(line(t.subject) or "(no subject)")
+            title.append(f"  · {t.status} · {t.priority.value}", "dim")
+            if self.has_class("-folded"):  # the panel is away: the essentials go up here
+                title.append(f" · {line(t.assignee_name) or 'nobody'}", "dim")
+                title.append(f" · {self._key('ticket.details')} details", "dim")
+        self.query_one("#ticket-title", Static).update(title)
+
+    # ---------------------------------------------------------------- layout
+    def on_resize(self) -> None:
+        self._fold()
+
+    def _fold(self) -> None:
+        shown = self.details if self.details is not None else self.size.width >= self.FOLD_BELOW
+        if self.has_class("-folded") == shown:
+            self.set_class(not shown, "-folded")
+            self._show_title()
+
+    def action_details(self) -> None:
+        self.details = self.has_class("-folded")
+        self._fold()
 
     def engine_event(self, event) -> None:  # noqa: ANN001
         if event.ticket_id == self.ticket_id or event.kind in ("agent.updated",
@@ -200,8 +232,15 @@ class TicketScreen(TickettyScreen):
             template = str(ctx.reply_channel.settings.get("signature") or "")
             signature = render_signature(template, agent.name if agent else "")
         to = line(ctx.ticket.contact_email) if ctx else ""
-        self.composer.open("reply", f"Reply to {to}" if to else "Reply", signature,
-                           self._key("composer.send") or "ctrl+s")
+        pipeline = self.pipeline
+        self.composer.keys["send_as"] = self._key("composer.send_as") or "ctrl+o"
+        self.composer.keys["canned"] = self._key("composer.canned") or "ctrl+r"
+        self.composer.open(
+            "reply", f"Reply to {to}" if to else "Reply", signature,
+            self._key("composer.send") or "ctrl+s",
+            subject=reply_subject(ctx.ticket.subject, self.ticket_id) if ctx else "",
+            statuses=[st.name for st in pipeline.statuses] if pipeline else [],
+            send_as=pipeline.reply_status() if pipeline else None)
 
     def command_note(self, _arg: str) -> None:
         self.composer.open("note", "Internal note", "", self._key("composer.send") or "ctrl+s")
@@ -212,8 +251,10 @@ class TicketScreen(TickettyScreen):
         if not body.strip():
             self.notify("Nothing to send yet.", severity="warning")
             return
-        op = self.tapp.op_reply if message.kind == "reply" else self.tapp.op_note
-        op(self.ticket_id, body)
+        if message.kind == "reply":
+            self.tapp.op_reply(self.ticket_id, body, message.status)
+        else:
+            self.tapp.op_note(self.ticket_id, body)
         self.composer.clear()
         self.composer.display = False
         self.thread.focus()
@@ -225,9 +266,9 @@ class TicketScreen(TickettyScreen):
     @on(Composer.CannedWanted)
     def _canned(self) -> None:
         async def pick() -> None:
-            body = await pickers.choose_canned(self.tapp)
-            if body:
-                self.composer.insert(body)
+            canned_id = await pickers.choose_canned(self.tapp)
+            if canned_id is not None:
+                self.composer.insert(await self.tapp.desk.canned_reply(self.ticket_id, canned_id))
 
         self.run_worker(pick(), group="pick", exit_on_error=False)
 

@@ -1,8 +1,13 @@
-"""The composer: a multi-line reply or internal note, with the signature shown as it will be sent.
+"""The composer: a multi-line reply or internal note, shown as it will be sent.
+
+A reply shows its recipient and the exact subject that goes out (``reply_subject``, the rule
+the mail is built with), the signature, and the status the ticket takes when it is sent —
+"send as: pending" — which ``ctrl+o`` cycles through the pipeline's statuses before sending
+(Zendesk's "submit as"). A canned reply lands at the cursor as a paragraph of its own.
 
 Keys (ids): ``ctrl+s`` send (``composer.send``), ``ctrl+r`` insert a canned reply
-(``composer.canned``), ``escape`` put the draft away (``composer.cancel``; the draft is kept
-until sent).
+(``composer.canned``), ``ctrl+o`` next send-as status (``composer.send_as``), ``escape`` put
+the draft away (``composer.cancel``; the draft is kept until sent).
 """
 
 from __future__ import annotations
@@ -14,6 +19,21 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TextArea
 
+from tui.text import line
+
+
+def as_paragraph(before: str, after: str, text: str) -> str:
+    """``text`` made ready to go between ``before`` and ``after`` as a paragraph of its own:
+    a blank line separates it from any text on either side (none is doubled)."""
+    body = text.strip("\n")
+    if before.strip():
+        trailing = len(before) - len(before.rstrip("\n"))
+        body = "\n" * max(0, 2 - trailing) + body
+    if after.strip():
+        leading = len(after) - len(after.lstrip("\n"))
+        body += "\n" * max(0, 2 - leading)
+    return body
+
 
 class Composer(Vertical):
     DEFAULT_CSS = """
@@ -22,20 +42,25 @@ class Composer(Vertical):
     Composer.-note { border-top: heavy $warning; }
     Composer #composer-title { text-style: bold; color: $primary; }
     Composer.-note #composer-title { color: $warning; }
+    Composer #composer-subject { color: $text-muted; }
     Composer TextArea, Composer TextArea:focus { height: 8; border: none; padding: 0; }
     Composer #composer-signature { color: $text-muted; max-height: 6; }
+    Composer #composer-send-as { color: $text-muted; }
     """
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="composer.send"),
         Binding("ctrl+r", "canned", "Canned reply", id="composer.canned"),
+        Binding("ctrl+o", "send_as", "Send as", id="composer.send_as",
+                tooltip="Change the status the ticket takes when the reply is sent"),
         Binding("escape", "cancel", "Put away", id="composer.cancel"),
     ]
 
     class Send(Message):
-        def __init__(self, kind: str, body: str) -> None:
+        def __init__(self, kind: str, body: str, status: str | None = None) -> None:
             super().__init__()
             self.kind = kind
             self.body = body
+            self.status = status
 
     class Cancelled(Message):
         pass
@@ -47,20 +72,36 @@ class Composer(Vertical):
         super().__init__(id=id)
         self.kind = "reply"
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
+        self.statuses: list[str] = []
+        self.send_as: str | None = None
+        self.keys = {"send": "ctrl+s", "canned": "ctrl+r", "send_as": "ctrl+o"}
 
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="composer-title")
+        yield Static(Text(""), id="composer-subject")
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(Text(""), id="composer-signature")
+        yield Static(Text(""), id="composer-send-as")
 
-    def open(self, kind: str, title: str, signature: str | None, send_key: str = "ctrl+s") -> None:
-        """Show the composer for ``kind`` ("reply" or "note") and focus it."""
+    def open(self, kind: str, title: str, signature: str | None, send_key: str = "ctrl+s", *,
+             subject: str = "", statuses: list[str] | None = None,
+             send_as: str | None = None) -> None:
+        """Show the composer for ``kind`` ("reply" or "note") and focus it.
+
+        For a reply: ``subject`` is the subject as sent, ``statuses`` the pipeline's statuses
+        ``ctrl+o`` cycles through, ``send_as`` the one preselected (the pipeline's status after
+        a reply; None: the status stays).
+        """
         if self.display and self.kind != kind:
             self.drafts[self.kind] = self.text_area.text
         self.kind = kind
+        self.keys["send"] = send_key
         self.set_class(kind == "note", "-note")
-        hint = f"  ({send_key} send · ctrl+r canned reply · esc put away)"
+        hint = f"  ({send_key} send · {self.keys['canned']} canned reply · esc put away)"
         self.query_one("#composer-title", Static).update(Text(title + hint))
+        subject_line = self.query_one("#composer-subject", Static)
+        subject_line.display = kind == "reply" and bool(subject)
+        subject_line.update(Text("Subject: " + line(subject)))
         preview = self.query_one("#composer-signature", Static)
         if kind == "reply" and signature:
             preview.update(Text("-- \n" + signature))
@@ -72,25 +113,52 @@ class Composer(Vertical):
             preview.display = bool(signature is None)
             preview.update(Text("No email channel: this reply cannot be sent." if signature is None
                                 else ""))
+        if kind == "reply":
+            self.statuses = list(statuses or [])
+            self.send_as = send_as
+        self._show_send_as()
         self.text_area.text = self.drafts.get(kind, "")
         self.display = True
         self.text_area.focus()
         self.text_area.move_cursor(self.text_area.document.end)
+
+    def _show_send_as(self) -> None:
+        label = self.query_one("#composer-send-as", Static)
+        label.display = self.kind == "reply" and bool(self.statuses)
+        text = Text("send as: ")
+        text.append(self.send_as or "(status unchanged)", "bold")
+        if len(self.statuses) > 1:
+            text.append(f"  ({self.keys['send_as']} changes it)")
+        label.update(text)
 
     @property
     def text_area(self) -> TextArea:
         return self.query_one("#composer-text", TextArea)
 
     def insert(self, text: str) -> None:
-        self.text_area.insert(text)
-        self.text_area.focus()
+        """Insert ``text`` at the cursor as a paragraph of its own (see :func:`as_paragraph`)."""
+        area = self.text_area
+        start, end = area.selection.start, area.selection.end
+        first, last = min(start, end), max(start, end)
+        before = area.get_text_range((0, 0), first)
+        after = area.get_text_range(last, area.document.end)
+        area.replace(as_paragraph(before, after, text), first, last)
+        area.focus()
 
     def clear(self) -> None:
         self.drafts[self.kind] = ""
         self.text_area.text = ""
 
     def action_send(self) -> None:
-        self.post_message(self.Send(self.kind, self.text_area.text))
+        status = self.send_as if self.kind == "reply" else None
+        self.post_message(self.Send(self.kind, self.text_area.text, status))
+
+    def action_send_as(self) -> None:
+        if self.kind != "reply" or not self.statuses:
+            return
+        index = self.statuses.index(self.send_as) if self.send_as in self.statuses else -1
+        self.send_as = self.statuses[(index + 1) % len(self.statuses)]
+        self._show_send_as()
 
     def action_canned(self) -> None:
         self.post_message(self.CannedWanted())

@@ -39,7 +39,7 @@ def _agent_text(agent: Agent | None, fallback: str = "-") -> Text:
 
 class PropertiesPanel(Static):
     DEFAULT_CSS = """
-    PropertiesPanel { width: 42; height: 1fr; border-left: vkey $panel; padding: 0 1;
+    PropertiesPanel { width: 42; max-width: 40%; height: 1fr; border-left: vkey $panel; padding: 0 1;
         background: $surface; }
     """
 

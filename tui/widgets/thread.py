@@ -130,18 +130,35 @@ class ThreadView(ScrollView, can_focus=True):
         return [Strip(line_, width) for line_ in
                 console.render_lines(renderable, options, style=style, pad=True)]
 
+    def _event_text(self, m: Message, when: str, width: int) -> Text:
+        """An event line, continued lines indented under its text; its time ("2025-03-04
+        12:06 (now)") is never split: it ends the last line when it fits there, else it takes
+        a line of its own."""
+        lead = "  ── "
+        head = Text(clean(m.text, multiline=False))
+        if m.author_name:
+            head.append(f" · {line(m.author_name)}")
+        tail = f" · {when}"
+        if len(lead) + head.cell_len + len(tail) <= width:
+            return Text(lead) + head + tail
+        inner = max(8, width - len(lead))
+        lines = list(head.wrap(self.app.console, inner))
+        last = lines[-1]
+        last.rstrip()
+        if last.cell_len + len(tail) <= inner:
+            last.append(tail)
+        else:
+            lines.append(Text(when))
+        return Text("\n").join(Text(lead if i == 0 else " " * len(lead)) + piece
+                               for i, piece in enumerate(lines))
+
     def _render_message(self, m: Message, width: int) -> list[Strip]:
         kind = m.direction.value
         now = self.clock()
         when = f"{stamp(m.created_at, self.tz)} ({ago(m.created_at, now)})"
         if kind == "system":
-            text = Text(no_wrap=False)
-            text.append("  ── ")
-            text.append(clean(m.text, multiline=False))
-            if m.author_name:
-                text.append(f" · {line(m.author_name)}")
-            text.append(f" · {when}")
-            return self._lines_of(text, width, self._style("thread--system"))
+            return self._lines_of(self._event_text(m, when, width), width,
+                                  self._style("thread--system"))
         base = self._style("thread--note") if kind == "note" else self.rich_style
         header = Text(no_wrap=True, overflow="ellipsis")
         author = line(m.author_name) or line(m.author_email) or "unknown"

@@ -1,4 +1,5 @@
-"""The queue table's rows: column layout, cell text, strips and the cached-line fast path.
+"""The queue table's rows: column layout, cell text, strips, scrolling and the cached-line fast
+path.
 
 :class:`~tui.widgets.ticket_table.TicketTable` owns the data (pages, cursor, caches); this module
 turns tickets into :class:`~textual.strip.Strip` rows and hands cached rows to Textual's line
@@ -7,10 +8,11 @@ pipeline without the copies that defeat its caches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
@@ -24,32 +26,84 @@ if TYPE_CHECKING:
     from tui.widgets.ticket_table import TicketTable
 
 
-COLUMNS: list[tuple[str, str, int]] = [
-    # key, title, width (0 = takes the rest)
-    ("mark", "", 2),
-    ("id", "#", 8),
-    ("channel", "CHANNEL", 11),
-    ("subject", "SUBJECT", 0),
-    ("contact", "CONTACT", 20),
-    ("status", "STATUS", 9),
-    ("priority", "PRIO", 7),
-    ("assignee", "ASSIGNEE", 15),
-    ("activity", "ACTIVITY", 9),
+COLUMNS: list[tuple[str, str, int, int]] = [
+    # key, title, narrowest, widest (the subject takes what is left)
+    ("mark", "", 2, 2),
+    ("id", "#", 4, 9),
+    ("channel", "CHANNEL", 7, 28),
+    ("subject", "SUBJECT", 20, 0),
+    ("contact", "CONTACT", 7, 32),
+    ("status", "STATUS", 6, 14),
+    ("priority", "PRIO", 6, 6),
+    ("assignee", "ASSIGNEE", 8, 24),
+    ("activity", "ACTIVITY", 8, 8),
 ]
-_DROP_ORDER = ["assignee", "contact", "channel", "priority"]  # dropped first on narrow screens
+_SQUEEZE = {"channel": 10, "contact": 12, "assignee": 12}  # squeezed down to this for the subject
+_DROP_ORDER = ["assignee", "contact", "channel", "priority"]  # then dropped, in this order
+SUBJECT_MIN = 24  # below this a column goes
+SUBJECT_SHARE = 0.4  # the subject may take this share of the width from wide columns
+Layout = list[tuple[str, str, int]]
 
 
-def layout(width: int) -> list[tuple[str, str, int]]:
-    """The columns that fit ``width`` cells, the subject taking what is left."""
-    cols = list(COLUMNS)
-    for name in _DROP_ORDER:
-        fixed = sum(c[2] + 1 for c in cols)
-        if width - fixed >= 20:
+def content_widths(tickets: Iterable[Ticket], now: datetime,
+                   widths: dict[str, int] | None = None) -> dict[str, int]:
+    """Each column's natural width: its widest cell (or title) among ``tickets``, within the
+    column's limits. ``widths`` (a previous result) only grows, so rows read later never
+    make the columns jump narrower."""
+    out = dict(widths or {})
+    for key, title, low, high in COLUMNS:
+        if key in ("mark", "priority", "activity"):
+            continue
+        high = high or 400  # the subject: as wide as its longest line
+        widest = max((cell_len(cell(t, key, now)) for t in tickets), default=0)
+        out[key] = max(out.get(key, 0), min(max(low, cell_len(title), widest), high))
+    return out
+
+
+def layout(width: int, natural: dict[str, int] | None = None) -> Layout:
+    """The columns that fit ``width`` cells, each as wide as its content (``natural``, from
+    :func:`content_widths`) within its limits; the subject takes what is left.
+
+    The subject comes first: columns are dropped (assignee, contact, channel, priority) while
+    the subject would get less than :data:`SUBJECT_MIN` even with channel, contact and assignee
+    squeezed to :data:`_SQUEEZE`; then, while the subject would be cut and has less than
+    :data:`SUBJECT_SHARE` of the width, the widest of those gives up a cell.
+    """
+    natural = natural or {}
+    widths = {key: natural.get(key, low) if high != low else low
+              for key, _, low, high in COLUMNS if key != "subject"}
+    cols = [c[0] for c in COLUMNS]
+
+    def room(sizes: dict[str, int]) -> int:
+        return width - sum(sizes[k] + 1 for k in cols if k != "subject") - 1
+
+    floors = {k: min(w, _SQUEEZE.get(k, w)) for k, w in widths.items()}
+    for key in _DROP_ORDER:
+        if room(floors) >= SUBJECT_MIN:
             break
-        cols = [c for c in cols if c[0] != name]
-    fixed = sum(c[2] + 1 for c in cols if c[2])
-    subject = max(8, width - fixed - 1)
-    return [(k, t, w or subject) for k, t, w in cols]
+        cols.remove(key)
+    wanted = min(natural.get("subject", SUBJECT_MIN), max(SUBJECT_MIN, int(width * SUBJECT_SHARE)))
+    while room(widths) < wanted:
+        squeezable = [k for k in _SQUEEZE if k in cols and widths[k] > floors[k]]
+        if not squeezable:
+            break
+        widths[max(squeezable, key=lambda k: widths[k])] -= 1
+    subject = max(8, room(widths))
+    titles = {key: title for key, title, _, _ in COLUMNS}
+    return [(k, titles[k], subject if k == "subject" else widths[k]) for k in cols]
+
+
+def top_for(cursor: int, total: int, visible: int, at_top: bool, on_screen: int) -> int:
+    """Scroll offset that keeps the cursor ``on_screen`` rows below the top, clamped.
+
+    A view scrolled to the top (``at_top``) stays at the top while the cursor is still on
+    screen, so new tickets appear at the top as they arrive (the cursor moves down with its
+    ticket).
+    """
+    if at_top and cursor < visible:
+        return 0
+    offset = max(0, min(on_screen, visible - 1))
+    return max(0, min(cursor - offset, total - visible))
 
 
 def cell(ticket: Ticket, key: str, now: datetime) -> str:
@@ -72,6 +126,13 @@ def cell(ticket: Ticket, key: str, now: datetime) -> str:
     return ago(ticket.last_activity_at, now)
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells; a cut is marked with ``…``."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+
+
 def build_strip(cells: list[str], columns: list[tuple[str, str, int]], style: Style, width: int,
                 styles: dict[int, Style] | None = None) -> Strip:
     # one segment per run of same-styled columns: every segment costs Textual's line
@@ -85,7 +146,7 @@ def build_strip(cells: list[str], columns: list[tuple[str, str, int]], style: St
             segments.append(Segment("".join(run), run_style))
             run = []
         run_style = cell_style
-        run.append(set_cell_size(text, w) + " ")
+        run.append(fit(text, w) + " ")
     if run:
         segments.append(Segment("".join(run), run_style))
     return Strip(segments).adjust_cell_length(width, style)

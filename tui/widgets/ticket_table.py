@@ -40,14 +40,17 @@ from textual.strip import Strip
 
 from engine.models import Ticket
 from engine.store import TicketQuery
+from engine.store.queries import Window
 from tui.timefmt import system_clock
 from tui.widgets.ticket_rows import (
     build_strip,
     cell,
+    content_widths,
     layout,
     message_strip,
     plain_box,
     render_cached_lines,
+    top_for,
 )
 
 PAGE = 100  # rows per SQL window
@@ -58,10 +61,11 @@ MAX_STRIPS = 600  # rendered rows kept
 class TicketSource(Protocol):
     """What the table reads from (the engine's :class:`~engine.store.Store` is one)."""
 
-    async def count_tickets(self, q: TicketQuery) -> int: ...
+    async def ticket_window(self, q: TicketQuery, keep: int | None, cursor: int,
+                            place: Callable[[int, int], tuple[int, int]],
+                            page_size: int) -> Window: ...
     async def page_tickets(self, q: TicketQuery, offset: int, limit: int,
                            total: int | None = None) -> list[Ticket]: ...
-    async def index_of(self, q: TicketQuery, ticket_id: int) -> int | None: ...
 
 
 class TicketTable(ScrollView, can_focus=True):
@@ -121,10 +125,10 @@ class TicketTable(ScrollView, can_focus=True):
 
     class _Reloaded(Message):
         def __init__(self, generation: int, query: TicketQuery, total: int, cursor: int,
-                     pages: dict[int, list[Ticket]]) -> None:
+                     pages: dict[int, list[Ticket]], anchor: int | None) -> None:
             super().__init__()
             self.generation, self.query, self.total = generation, query, total
-            self.cursor, self.pages = cursor, pages
+            self.cursor, self.pages, self.anchor = cursor, pages, anchor
 
     class _PageLoaded(Message):
         def __init__(self, generation: int, page: int, rows: list[Ticket]) -> None:
@@ -156,6 +160,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] | None = None
         self._layout_width = -1
         self._columns: list[tuple[str, str, int]] = []
+        self._natural: dict[str, int] = {}  # columns' content widths (ticket_rows.layout)
 
     # ------------------------------------------------------------------ loading
     def load(self, source: TicketSource, query: TicketQuery, *, keep: int | None = None,
@@ -171,7 +176,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation += 1
         self.painted.clear()
         target = 0 if cursor is None else cursor
-        self.run_worker(self._reload(self.generation, source, query, keep, target),
+        current = self.current_ticket if query == self.query else None
+        self.run_worker(self._reload(self.generation, source, query, keep, target,
+                                     current.id if current else None),
                         name=str(self.generation), group="ticket-table-load", exclusive=True,
                         exit_on_error=False)
 
@@ -197,29 +204,42 @@ class TicketTable(ScrollView, can_focus=True):
                       cursor=self.cursor)
 
     async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
-                      keep: int | None, cursor: int) -> None:
-        total = await source.count_tickets(query)
-        if keep is not None:
-            index = await source.index_of(query, keep)
-            if index is not None:
-                cursor = index
-        cursor = max(0, min(cursor, total - 1))
-        top = self._top_for(cursor, total)
-        pages: dict[int, list[Ticket]] = {}
-        for page in range(top // PAGE, (top + max(self.size.height, 1)) // PAGE + 1):
-            if page * PAGE < total:
-                pages[page] = await source.page_tickets(query, page * PAGE, PAGE, total)
-        self.post_message(self._Reloaded(generation, query, total, cursor, pages))
+                      keep: int | None, cursor: int, anchor: int | None) -> None:
+        visible = max(1, self.size.height - 1)
+        at_top = int(self.scroll_offset.y) == 0
+        on_screen = self.cursor - int(self.scroll_offset.y)
+
+        def place(cursor: int, total: int) -> tuple[int, int]:
+            top = top_for(cursor, total, visible, at_top, on_screen)
+            return top, top + visible
+
+        window = await source.ticket_window(query, keep, cursor, place, PAGE)
+        self.post_message(self._Reloaded(generation, query, window.total, window.cursor,
+                                         window.pages, anchor))
 
     def on_ticket_table__reloaded(self, message: _Reloaded) -> None:
         message.stop()
         if message.generation != self.generation:
             return
+        current = self.current_ticket
+        if message.anchor is not None and current is not None and current.id != message.anchor:
+            # keys moved the cursor while this load ran: it stays on the ticket they chose,
+            # so every key counts once against the rows the agent saw
+            found = next((page * PAGE + i for page, rows in message.pages.items()
+                          for i, t in enumerate(rows) if t.id == current.id), None)
+            if found is None and self.source is not None:
+                # that ticket is outside the window read: read again around it
+                self._loading = False
+                self.load(self.source, self.requested_query, keep=current.id, cursor=self.cursor)
+                return
+            if found is not None:
+                message.cursor = found
         self._pages.clear()
         self._strips.clear()
         self._inflight.clear()
         for page, rows in message.pages.items():
             self._pages[page] = rows
+        self._fit_columns([t for rows in message.pages.values() for t in rows], fresh=True)
         top = self._top_for(message.cursor, message.total)
         self.total = message.total
         self.query = message.query
@@ -239,17 +259,9 @@ class TicketTable(ScrollView, can_focus=True):
             self.reload()
 
     def _top_for(self, cursor: int, total: int) -> int:
-        """Scroll offset that keeps the cursor where it was on screen, clamped.
-
-        A view scrolled to the top stays at the top while the cursor is still on screen, so new
-        tickets appear at the top as they arrive (the cursor moves down with its ticket).
-        """
-        visible = max(1, self.size.height - 1)
-        if int(self.scroll_offset.y) == 0 and cursor < visible:
-            return 0
-        offset = self.cursor - int(self.scroll_offset.y)
-        offset = max(0, min(offset, visible - 1))
-        return max(0, min(cursor - offset, total - visible))
+        """Scroll offset that keeps the cursor where it was on screen (see :func:`top_for`)."""
+        return top_for(cursor, total, max(1, self.size.height - 1),
+                       int(self.scroll_offset.y) == 0, self.cursor - int(self.scroll_offset.y))
 
     def _prefetch(self) -> None:
         """Ask for missing pages of the viewport and one page either side of it."""
@@ -282,6 +294,7 @@ class TicketTable(ScrollView, can_focus=True):
         if message.generation != self.shown_generation:
             return
         self._pages[message.page] = message.rows
+        self._fit_columns(message.rows)
         top = int(self.scroll_offset.y)
         if message.page * PAGE <= top + self.size.height and (message.page + 1) * PAGE >= top:
             self.refresh()
@@ -389,10 +402,19 @@ class TicketTable(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def _fit_columns(self, rows: list[Ticket], fresh: bool = False) -> None:
+        """Size the columns to the rows read (a new load starts over; a page only widens)."""
+        natural = content_widths(rows, self.clock(), None if fresh else self._natural)
+        if natural != self._natural:
+            self._natural = natural
+            self._layout_width = -1
+            self._strips.clear()
+            self.refresh()
+
     def _columns_for(self, width: int) -> list[tuple[str, str, int]]:
         if width != self._layout_width:
             self._layout_width = width
-            self._columns = layout(width)
+            self._columns = layout(width, self._natural)
         return self._columns
 
     def render_lines(self, crop: Region) -> list[Strip]:

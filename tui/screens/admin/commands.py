@@ -1,5 +1,5 @@
 """The ``:`` commands of the admin part: ``:connect``, ``:agents``, ``:teams``,
-``:pipelines``, ``:canned``, ``:quarantine``. :func:`admin_commands` builds them for :mod:`tui.commands`
+``:pipelines``, ``:canned``, ``:quarantine``, ``:workspace``. :func:`admin_commands` builds them for :mod:`tui.commands`
 (``Command`` is imported when called, so either module may be imported first)."""
 
 from __future__ import annotations
@@ -42,8 +42,12 @@ def admin_commands() -> list[Any]:
              "pipelines": "Pipelines and statuses (admins)",
              "canned": "Canned replies (admins)",
              "quarantine": "Input that could not be ingested: show, retry, delete (admins)"}
+    from tui.screens.admin.workspace import open_workspace
+
     out = [Command("connect", "connect <email>", "Connect a channel with a wizard (admins)",
-                   connect)]
+                   connect),
+           Command("workspace", "workspace", "Workspace settings: assign on reply … (admins)",
+                   open_workspace)]
     for name in SCREENS:
         out.append(Command(name, name, helps[name],
                            lambda app, a, _n=name: open_admin_screen(app, _n)))
