@@ -44,7 +44,7 @@ class Engine:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.run_channels = self.config.engine.run_channels if run_channels is None else run_channels
         self.is_leader = False
-        self.outbox = Outbox(self.store, resolve=self._resolve_sender)
+        self.outbox = Outbox(self.store, resolve=self._resolve_sender, owner=self.holder)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._leader_tasks: set[asyncio.Task[Any]] = set()
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}

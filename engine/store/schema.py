@@ -187,6 +187,12 @@ MIGRATIONS: list[str] = [
         subject, body, ticket_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # outbox ownership: the process delivering a 'sending' row and when it last said so, so a
+    # process becoming the runner requeues only rows whose owner is gone (never a live send)
+    """
+    ALTER TABLE outbox ADD COLUMN owner TEXT;
+    ALTER TABLE outbox ADD COLUMN heartbeat_at REAL;
+    """,
 ]
 
 
