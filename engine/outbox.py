@@ -238,7 +238,8 @@ class Outbox:
                 log.exception("outbox pass failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                async with asyncio.timeout(interval):  # not wait_for: it can swallow a cancel
+                    await self._wake.wait()
 
 
 __all__ = ["MAX_ATTEMPTS", "Outbox", "OutboxItem", "PermanentError", "Sender", "backoff",

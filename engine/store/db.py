@@ -118,7 +118,9 @@ class StoreBase:
         self.origin = uuid.uuid4().hex[:12]
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._lease_writer: aiosqlite.Connection | None = None  # opened by the first write_lease
         self._write_lock = asyncio.Lock()
+        self._lease_lock = asyncio.Lock()
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._follow_cursor = 0
         self._follow_task: asyncio.Task[None] | None = None
@@ -137,7 +139,7 @@ class StoreBase:
         return self
 
     @staticmethod
-    def _prepare(conn: sqlite3.Connection) -> None:
+    def _prepare(conn: sqlite3.Connection, run_migrations: bool = True) -> None:
         conn.row_factory = sqlite3.Row
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -148,7 +150,8 @@ class StoreBase:
             "PRAGMA temp_store=MEMORY",
         ):
             conn.execute(pragma)
-        migrate(conn)
+        if run_migrations:
+            migrate(conn)
 
     @staticmethod
     def _prepare_reader(conn: sqlite3.Connection) -> None:
@@ -163,10 +166,10 @@ class StoreBase:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follow_task
             self._follow_task = None
-        for conn in (self._reader, self._writer):
+        for conn in (self._reader, self._writer, self._lease_writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._reader = self._writer = self._lease_writer = None
 
     async def __aenter__(self):  # noqa: ANN204 - returns the concrete store
         return await self.open()
@@ -179,21 +182,41 @@ class StoreBase:
         """Run ``fn(tx, *args)`` in one write transaction; publish its events after commit."""
         assert self._writer is not None, "store is not open"
         async with self._write_lock:
-            conn = self._writer._conn
-            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir)
+            return await self._write_on(self._writer, fn, *args, **kwargs)
 
-            def run() -> T:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(tx, *args, **kwargs)
-                    tx.flush_events()
-                    conn.execute("COMMIT")
-                    return result
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
+    async def write_lease(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`write`, on a small connection of its own, for the runner lease.
 
-            result = await self._writer._execute(run)
+        A lease renewal must never wait behind a queue of ingest writes (or one big one still
+        queued on the main writer's thread): this connection only waits for SQLite's write
+        lock itself, for at most the transaction that holds it.
+        """
+        assert self._writer is not None, "store is not open"
+        async with self._lease_lock:
+            if self._lease_writer is None:
+                conn = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+                await conn
+                await conn._execute(self._prepare, conn._conn, False)
+                self._lease_writer = conn
+            return await self._write_on(self._lease_writer, fn, *args, **kwargs)
+
+    async def _write_on(self, connection: aiosqlite.Connection, fn: Callable[..., T],
+                        *args: Any, **kwargs: Any) -> T:
+        conn = connection._conn
+        tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir)
+
+        def run() -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(tx, *args, **kwargs)
+                tx.flush_events()
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        result = await connection._execute(run)
         if tx.events and self._subscribers:
             self._publish(tx.built_events())
         return result
