@@ -30,6 +30,7 @@ from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
 from engine.paths import default_db
 from engine.store import Store, leases
 from engine.tasks import cancel_and_wait
+from engine.workers import WorkerProcess
 
 log = logging.getLogger("ticketty.engine")
 
@@ -55,6 +56,7 @@ class Engine:
         self._leader_tasks: set[asyncio.Task[Any]] = set()
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
         self._adapters: dict[int, Any] = {}
+        self._workers: dict[str, WorkerProcess] = {}
 
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
@@ -80,7 +82,20 @@ class Engine:
             await cancel_and_wait(self._tasks)
             self._tasks.clear()
         finally:
+            for worker in self._workers.values():
+                await worker.close()
             await self.store.close()
+
+    def worker(self, name: str, *, preload: tuple[str, ...] = (),
+               recycle_mb: int | None = None) -> WorkerProcess:
+        """A child process for heavy work (mail parsing), shared by every channel that asks for
+        ``name``, under the engine's memory budget (``[engine] parse_memory_mb``); the engine
+        stops it on exit."""
+        if name not in self._workers:
+            self._workers[name] = WorkerProcess(
+                name, memory_mb=self.config.engine.parse_memory_mb, recycle_mb=recycle_mb,
+                preload=preload)
+        return self._workers[name]
 
     def _spawn(self, coro: Awaitable[Any], name: str, group: set[asyncio.Task[Any]] | None = None
                ) -> asyncio.Task[Any]:
@@ -115,7 +130,7 @@ class Engine:
     async def _renew(self, ttl: float, period: float) -> tuple[bool, float]:
         """Take or renew the lease; on a failed renewal keep leading only while ours is valid."""
         try:
-            async with asyncio.timeout(period):
+            async with asyncio.timeout(ttl / 2):  # waits at most for a transaction in progress
                 held, expires = await self.store.write_lease(leases.take, LEASE, self.holder, ttl)
         except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
             log.warning("lease renewal failed: %s", exc or type(exc).__name__)

@@ -79,6 +79,9 @@ async def cmd_engine(args: argparse.Namespace) -> int:
         await ensure_first_admin(engine.store, *os_user_identity())
         logging.getLogger("ticketty").info("engine on %s ready in %d ms", db,
                                            (time.monotonic() - started) * 1000)
+        import gc
+
+        gc.freeze()  # start-up objects: no garbage-collection pass walks them again
         await stop.wait()
         logging.getLogger("ticketty").info("shutting down")
     return 0
