@@ -142,6 +142,6 @@ def test_twenty_20mb_streams_stay_under_200mb_and_a_normal_mail_gets_in(db_path,
         assert sampler.peak < LIMIT_MB, f"peak {sampler.peak:.0f} MB: {sampler.peak_parts}"
         assert not list(Path(str(db_path.with_suffix(".spool"))).glob("*"))  # nothing left over
     finally:
+        engine.stop()
         if sampler is not None and sampler.is_alive():
             sampler.stop()
-        engine.stop()
