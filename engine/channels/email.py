@@ -33,6 +33,7 @@ from engine.channels.smtp_data import Spool
 from engine.ingest import ingest
 from engine.models import Channel, IngestResult
 from engine.outbox import OutboxItem, PermanentError
+from engine.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -193,13 +194,15 @@ class EmailAdapter(ChannelAdapter):
         return ImapClient(self.settings, _StoreSyncState(self.store, self.channel.id), self._on_imap)
 
     async def run(self) -> None:
+        # the parsing worker warms up meanwhile: listening first makes a takeover quick
+        warm = asyncio.ensure_future(self._parsers().start())
         try:
-            await self._parsers().start()
             if self.settings.mode == "forwarding":
                 await self._run_forwarding()
             else:
                 await self._run_imap()
         finally:
+            await cancel_and_wait([warm])
             await asyncio.shield(self.close())
 
     async def _run_forwarding(self) -> None:

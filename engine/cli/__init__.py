@@ -64,7 +64,7 @@ async def cmd_engine(args: argparse.Namespace) -> int:
     from engine.paths import default_db
 
     config = get_config(args)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     stop = asyncio.Event()
@@ -112,7 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
     imp.set_defaults(run=cmd_import)
 
-    sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), logging to stderr")
+    eng = sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), "
+                         "logging to stderr")
+    eng.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                     help="info: what happened (connections, mails, errors; no customer "
+                     "addresses); debug: also every SMTP command")
     demo = sub.add_parser("demo", help="a seeded demo workspace with live simulated traffic")
     demo.add_argument("--headless", action="store_true", help="no TUI; print a JSON summary")
     demo.add_argument("--seconds", type=float, default=20.0, help="how long to run headless")
