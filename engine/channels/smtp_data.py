@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,3 +105,18 @@ class Spool:
     def discard(self) -> None:
         self.close()
         self.path.unlink(missing_ok=True)
+
+
+def sweep(directory: Path, older_than: float = 3 * 3600) -> int:
+    """Delete spool files a crashed process left behind (no transfer or parse lasts this long;
+    a mail is acknowledged only once stored, so its sender sends it again)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for path in directory.glob("*-*"):
+        try:
+            if path.name.startswith(("mail-", "part-")) and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed

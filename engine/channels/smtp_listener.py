@@ -32,7 +32,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from engine.channels.smtp_data import DataDecoder, Spool, SpooledMail
+from engine.channels.smtp_data import DataDecoder, Spool, SpooledMail, sweep
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ class ForwardingListener:
         """
         loop = asyncio.get_running_loop()
         self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if sweep(self.spool_dir):
+            log.info("forwarding listener: removed spool files left by a stopped process")
         self._server = await loop.create_server(lambda: _Session(self), host=self.host,
                                                 port=self.port, start_serving=False)
         try:

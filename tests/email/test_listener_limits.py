@@ -211,3 +211,19 @@ def test_stdlib_client_sees_552_for_too_big_mail():
             assert await asyncio.to_thread(send) == 552
 
     asyncio.run(main())
+
+
+def test_spool_files_left_by_a_crash_are_swept(tmp_path):
+    import os
+    import time
+
+    from engine.channels.smtp_data import sweep
+
+    old, fresh, other = tmp_path / "mail-a.eml", tmp_path / "part-b", tmp_path / "keep-me"
+    for p in (old, fresh, other):
+        p.write_bytes(b"x")
+    past = time.time() - 4 * 3600
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    assert sweep(tmp_path) == 1
+    assert not old.exists() and fresh.exists() and other.exists()
