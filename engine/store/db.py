@@ -195,8 +195,14 @@ class StoreBase:
         async with self._lease_lock:
             if self._lease_writer is None:
                 conn = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-                await conn
-                await conn._execute(self._prepare, conn._conn, False)
+                await conn  # (aiosqlite stops its thread itself if this is cancelled)
+                try:
+                    await conn._execute(self._prepare, conn._conn, False)
+                except BaseException:
+                    # cancelled (engine stopping) or failed: an open connection's thread
+                    # would keep the process from exiting
+                    await asyncio.shield(conn.close())
+                    raise
                 self._lease_writer = conn
             return await self._write_on(self._lease_writer, fn, *args, **kwargs)
 
