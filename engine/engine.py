@@ -36,6 +36,8 @@ log = logging.getLogger("ticketty.engine")
 
 LEASE = "runner"
 RESTART_MIN, RESTART_MAX = 1.0, 60.0
+SEND_GRACE = 60.0  # s a reply in flight may take to finish after this process lost the lease
+EXIT_SEND_GRACE = 0.5  # s it may take when the process exits (which must take < 2 s)
 
 
 class Engine:
@@ -54,6 +56,7 @@ class Engine:
         self._lease_task: asyncio.Task[Any] | None = None
         self._lease_until = 0.0  # wall-clock expiry of the lease we last renewed
         self._leader_tasks: set[asyncio.Task[Any]] = set()
+        self._draining: set[asyncio.Task[Any]] = set()  # outbox runs finishing their send
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
         self._adapters: dict[int, Any] = {}
         self._workers: dict[str, WorkerProcess] = {}
@@ -79,6 +82,10 @@ class Engine:
                         log.info("released the runner lease")
                 except Exception as exc:  # noqa: BLE001 - it expires on its own
                     log.warning("could not release the runner lease: %s", exc)
+            # a reply in flight gets a moment to finish; past it, it is queued again
+            if self._draining:
+                await asyncio.wait(set(self._draining), timeout=EXIT_SEND_GRACE)
+                await cancel_and_wait(set(self._draining))
             await cancel_and_wait(self._tasks)
             self._tasks.clear()
         finally:
@@ -158,12 +165,23 @@ class Engine:
         self._spawn(self._pending_loop(), "pending-routing", self._leader_tasks)
 
     async def _stop_leading(self) -> None:
+        """Stop the channels and routing now; let a reply being sent finish in the background
+        (its row stays ours and keeps its heartbeat, so the next runner leaves it alone)."""
         if not self.is_leader:
             return
         self.is_leader = False
-        await cancel_and_wait([*self._leader_tasks, *self._channel_tasks.values()])
+        outbox = [t for t in self._leader_tasks if t.get_name() == "outbox"]
+        await cancel_and_wait([*(t for t in self._leader_tasks if t not in outbox),
+                               *self._channel_tasks.values()])
         self._channel_tasks.clear()
         self._adapters.clear()
+        self.outbox.stop_taking()
+        for task in outbox:  # ends by itself after its send; cut off past the grace period
+            self._leader_tasks.discard(task)
+            if not task.done():
+                self._draining.add(task)
+                task.add_done_callback(self._draining.discard)
+                asyncio.get_running_loop().call_later(SEND_GRACE, task.cancel)
         log.info("this process stopped running the channels")
 
     # --------------------------------------------------------------- channels

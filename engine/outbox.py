@@ -126,6 +126,7 @@ class Outbox:
         self.owner = owner or new_owner()
         self._wake = asyncio.Event()
         self._seen_live: set[tuple[int, str]] = set()  # rows of other live senders, logged once
+        self._run: object | None = None  # the current run() loop; others end after their send
 
     def wake(self) -> None:
         self._wake.set()
@@ -218,28 +219,40 @@ class Outbox:
         self.wake()
         return oid
 
-    async def run_once(self) -> int:
+    async def run_once(self, run: object | None = None) -> int:
+        """Deliver what is due now; stops between items once ``run`` is no longer current."""
         items = await self.due()
         for item in items:
+            if run is not None and run is not self._run:
+                break
             await self.deliver(item)
         return len(items)
 
     async def run(self, interval: float = 1.0) -> None:
-        """Deliver due items forever (the engine runs this while it holds the lease); every
-        :data:`RECOVER_EVERY` seconds, requeue rows whose sender has gone away."""
+        """Deliver due items until :meth:`stop_taking` (the engine runs this while it holds the
+        lease); every :data:`RECOVER_EVERY` seconds, requeue rows whose sender has gone away."""
+        run = self._run = object()
         recovered_at = 0.0
-        while True:
+        while run is self._run:
             try:
                 if time.monotonic() - recovered_at >= RECOVER_EVERY:
                     recovered_at = time.monotonic()
                     await self.recover()
-                await self.run_once()
+                await self.run_once(run)
             except Exception:  # noqa: BLE001 - the loop must survive a bad item
                 log.exception("outbox pass failed")
+            if run is not self._run:
+                break
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):  # not wait_for: it can swallow a cancel
                     await self._wake.wait()
+
+    def stop_taking(self) -> None:
+        """Make :meth:`run` end once the send in flight (if any) is done: a process that
+        stops being the runner finishes what it started instead of breaking it off."""
+        self._run = None
+        self._wake.set()
 
 
 __all__ = ["MAX_ATTEMPTS", "Outbox", "OutboxItem", "PermanentError", "Sender", "backoff",

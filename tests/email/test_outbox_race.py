@@ -8,6 +8,7 @@ runner. The runner must leave the row alone because its owner is alive and beati
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import threading
 import time
@@ -15,6 +16,9 @@ import time
 from aiosmtpd.controller import Controller
 from procs import BIN, EngineProc, query, run, wait_until, write_config
 from servers import free_port
+
+from engine.desk import Desk
+from engine.store import Store
 
 DATA_DELAY = 10.0
 
@@ -37,6 +41,15 @@ class SlowSink:
             return len(self.started)
 
 
+def _desk_with_ticket(db_path, port: int) -> None:  # noqa: ANN001
+    run(db_path, "channels", "add", "email", "--name", "Mail", "--set", "address=help@acme.test",
+        "--set", "mode=forwarding", "--set", "forward_listen_port=0",
+        "--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={port}",
+        "--set", "smtp_security=none")
+    run(db_path, "tickets", "create", "--subject", "Where is my order", "--from",
+        "cleo@example.com", "--body", "It has not arrived.")
+
+
 def test_slow_send_in_one_process_is_not_repeated_by_a_new_runner(db_path, tmp_path):
     sink = SlowSink()
     port = free_port()
@@ -45,12 +58,7 @@ def test_slow_send_in_one_process_is_not_repeated_by_a_new_runner(db_path, tmp_p
     engine = None
     reply = None
     try:
-        run(db_path, "channels", "add", "email", "--name", "Mail", "--set", "address=help@acme.test",
-            "--set", "mode=forwarding", "--set", "forward_listen_port=0",
-            "--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={port}",
-            "--set", "smtp_security=none")
-        run(db_path, "tickets", "create", "--subject", "Where is my order", "--from",
-            "cleo@example.com", "--body", "It has not arrived.")
+        _desk_with_ticket(db_path, port)
         reply = subprocess.Popen([BIN, "--db", str(db_path), "tickets", "reply", "1", "--body",
                                   "It ships today."], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
@@ -73,4 +81,46 @@ def test_slow_send_in_one_process_is_not_repeated_by_a_new_runner(db_path, tmp_p
             reply.wait()
         if engine is not None:
             engine.stop()
+        controller.stop()
+
+
+def test_a_runner_losing_the_lease_mid_send_finishes_it_and_the_next_does_not_repeat_it(
+        db_path, tmp_path):
+    """Engine A is sending a reply (slow server) when it stalls past its lease (SIGSTOP) and
+    engine B becomes the runner; A wakes up, finishes the send, B leaves the row alone."""
+    sink = SlowSink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    a = b = None
+    try:
+        _desk_with_ticket(db_path, port)
+
+        async def queue_reply() -> None:  # queued only: the runner engine sends it
+            async with Store(db_path) as store:
+                admin = (await store.agents())[0]
+                await Desk(store, admin).reply(1, "It ships today.")
+
+        asyncio.run(queue_reply())
+        config = write_config(tmp_path / "engine.toml", lease_seconds=3)
+        a = EngineProc(db_path, config)
+        a.wait_line("now runs the channels", timeout=30)
+        wait_until(lambda: sink.count() == 1, 30, "A's DATA to reach the sink")
+        b = EngineProc(db_path, config)
+        b.wait_line("ready in", timeout=30)
+        a.signal(signal.SIGSTOP)  # A stalls past its lease
+        try:
+            b.wait_line("now runs the channels", timeout=10)
+        finally:
+            a.signal(signal.SIGCONT)
+        a.wait_line("stopped running the channels", timeout=10)
+        wait_until(lambda: query(db_path, "SELECT state FROM outbox") == [("sent",)],
+                   DATA_DELAY + 30, "the reply to be sent")
+        assert sink.count() == 1, f"delivered {sink.count()} times\nA:\n{a.log()}\nB:\n{b.log()}"
+        b.wait_line("left alone", timeout=1)
+        assert "outbox: item 1 (reply) sent" in a.log()
+    finally:
+        for engine in (a, b):
+            if engine is not None:
+                engine.stop()
         controller.stop()
