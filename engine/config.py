@@ -38,6 +38,10 @@ class EngineConfig(_Section):
     """Address of the HTTP server (webhooks, chat, forms, API)."""
     http_port: int = Field(0, ge=0, le=65535)
     """Port of the HTTP server (0: no server)."""
+    parse_timeout: float = Field(60.0, gt=0, le=3600)
+    """Seconds one mail may take to parse (in a worker process); a slower one is quarantined."""
+    parse_memory_mb: int = Field(256, ge=64, le=65536)
+    """Memory a parsing worker process may use; a mail that needs more is quarantined."""
 
 
 class UIConfig(_Section):

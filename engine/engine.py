@@ -2,8 +2,12 @@
 
 Several processes may open one database (agents' TUIs, ``ticketty engine`` on a server). They
 all follow the event log; exactly one — the holder of the ``runner`` lease — runs the channels,
-the outbox and deferred routing. The holder renews the lease every third of its lifetime; when
-it dies, another process takes over once the lease expires (default 6 s, well under 10 s).
+the outbox and deferred routing. The holder renews the lease every third of its lifetime, on a
+database connection of its own so a renewal never waits behind ingest writes. A waiting process
+tries again the moment the holder's lease runs out (a holder killed with -9 is replaced within
+the lease time, default 6 s) or as soon as the holder announces a release: a clean exit stops
+the lease loop first (so nothing retakes the lead while stopping), stops the channels, then
+releases the lease, and another engine takes over well under a second later.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from engine.ingest import assign_pending
 from engine.models import Channel, Event
 from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
 from engine.paths import default_db
-from engine.store import Store
-from engine.store.db import Tx
+from engine.store import Store, leases
+from engine.tasks import cancel_and_wait
+from engine.workers import WorkerProcess
 
 log = logging.getLogger("ticketty.engine")
 
 LEASE = "runner"
 RESTART_MIN, RESTART_MAX = 1.0, 60.0
+SEND_GRACE = 60.0  # s a reply in flight may take to finish after this process lost the lease
+EXIT_SEND_GRACE = 0.5  # s it may take when the process exits (which must take < 2 s)
 
 
 class Engine:
@@ -44,34 +51,60 @@ class Engine:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.run_channels = self.config.engine.run_channels if run_channels is None else run_channels
         self.is_leader = False
-        self.outbox = Outbox(self.store, resolve=self._resolve_sender)
+        self.outbox = Outbox(self.store, resolve=self._resolve_sender, owner=self.holder)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._lease_task: asyncio.Task[Any] | None = None
+        self._lease_until = 0.0  # wall-clock expiry of the lease we last renewed
         self._leader_tasks: set[asyncio.Task[Any]] = set()
+        self._draining: set[asyncio.Task[Any]] = set()  # outbox runs finishing their send
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
         self._adapters: dict[int, Any] = {}
+        self._workers: dict[str, WorkerProcess] = {}
 
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
         await self.store.open()
         self.store.start_following()
         if self.run_channels:
-            self._spawn(self._lease_loop(), "lease")
+            self._lease_task = self._spawn(self._lease_loop(), "lease")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         try:
+            # the lease loop first: a renewal landing while the channels stop would take the
+            # lead again and start tasks nobody stops (issue 9, item 17)
+            if self._lease_task is not None:
+                await cancel_and_wait([self._lease_task])
             await self._stop_leading()
-            for task in list(self._tasks):
-                task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if self.run_channels:
+                try:
+                    if await self.store.write_lease(leases.release, LEASE, self.holder):
+                        log.info("released the runner lease")
+                except Exception as exc:  # noqa: BLE001 - it expires on its own
+                    log.warning("could not release the runner lease: %s", exc)
+            # a reply in flight gets a moment to finish; past it, it is queued again
+            if self._draining:
+                await asyncio.wait(set(self._draining), timeout=EXIT_SEND_GRACE)
+                await cancel_and_wait(set(self._draining))
+            await cancel_and_wait(self._tasks)
             self._tasks.clear()
-            if self.is_leader:
-                with contextlib.suppress(Exception):
-                    await self.store.write(self._release)
         finally:
-            await self.store.close()  # even when cancelled: its threads must not outlive us
+            try:
+                for worker in self._workers.values():
+                    await worker.close()
+            finally:
+                await self.store.close()  # even when cancelled: its threads must not outlive us
+
+    def worker(self, name: str, *, preload: tuple[str, ...] = (),
+               recycle_mb: int | None = None) -> WorkerProcess:
+        """A child process for heavy work (mail parsing), shared by every channel that asks for
+        ``name``, under the engine's memory budget (``[engine] parse_memory_mb``); the engine
+        stops it on exit."""
+        if name not in self._workers:
+            self._workers[name] = WorkerProcess(
+                name, memory_mb=self.config.engine.parse_memory_mb, recycle_mb=recycle_mb,
+                preload=preload)
+        return self._workers[name]
 
     def _spawn(self, coro: Awaitable[Any], name: str, group: set[asyncio.Task[Any]] | None = None
                ) -> asyncio.Task[Any]:
@@ -83,39 +116,48 @@ class Engine:
         return task
 
     # ------------------------------------------------------------------ lease
-    def _try_lease(self, tx: Tx) -> bool:
-        ttl = self.config.engine.lease_seconds
-        row = tx.one("SELECT holder, expires_at FROM leases WHERE name=?", (LEASE,))
-        if row is None or row["holder"] == self.holder or row["expires_at"] < tx.now:
-            tx.execute("INSERT OR REPLACE INTO leases(name, holder, expires_at) VALUES (?,?,?)",
-                       (LEASE, self.holder, tx.now + ttl))
-            if row is None or row["holder"] != self.holder:
-                tx.event("engine.leader", holder=self.holder)
-            return True
-        return False
-
-    def _release(self, tx: Tx) -> None:
-        tx.execute("DELETE FROM leases WHERE name=? AND holder=?", (LEASE, self.holder))
-
     async def lease_holder(self) -> str | None:
-        row = await self.store.read(
-            lambda c: c.execute("SELECT holder, expires_at FROM leases WHERE name=?", (LEASE,)).fetchone()
-        )
-        return row["holder"] if row and row["expires_at"] > time.time() else None
+        return await self.store.read(leases.holder, LEASE, time.time())
 
     async def _lease_loop(self) -> None:
-        period = self.config.engine.lease_seconds / 3
-        while True:
-            try:
-                leader = await self.store.write(self._try_lease)
-            except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
-                log.warning("lease renewal failed: %s", exc)
-                leader = False
-            if leader and not self.is_leader:
-                await self._start_leading()
-            elif not leader and self.is_leader:
-                await self._stop_leading()
-            await asyncio.sleep(period)
+        ttl = self.config.engine.lease_seconds
+        period = ttl / 3
+        news = self.store.subscribe()  # hears another holder's "engine.released"
+        try:
+            while True:
+                held, expires = await self._renew(ttl, period)
+                if held and not self.is_leader:
+                    await self._start_leading()
+                elif not held and self.is_leader:
+                    await self._stop_leading()
+                # a follower tries again the moment the holder's lease runs out
+                wait = period if held else min(period, max(0.01, expires - time.time() + 0.01))
+                await self._wait_for_release(news, wait, listen=not held)
+        finally:
+            self.store.unsubscribe(news)
+
+    async def _renew(self, ttl: float, period: float) -> tuple[bool, float]:
+        """Take or renew the lease; on a failed renewal keep leading only while ours is valid."""
+        try:
+            async with asyncio.timeout(ttl / 2):  # waits at most for a transaction in progress
+                held, expires = await self.store.write_lease(leases.take, LEASE, self.holder, ttl)
+        except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
+            log.warning("lease renewal failed: %s", exc or type(exc).__name__)
+            still = self.is_leader and time.time() < self._lease_until - period / 2
+            return still, self._lease_until if still else time.time() + period
+        if held:
+            self._lease_until = expires
+        return held, expires
+
+    @staticmethod
+    async def _wait_for_release(news: asyncio.Queue[Event], seconds: float, listen: bool) -> None:
+        """Sleep ``seconds``, draining ``news``; end early on a release if ``listen``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    event = await news.get()
+                    if listen and event.kind == "engine.released":
+                        return
 
     async def _start_leading(self) -> None:
         log.info("this process (%s) now runs the channels and the outbox", self.holder)
@@ -125,16 +167,24 @@ class Engine:
         self._spawn(self._pending_loop(), "pending-routing", self._leader_tasks)
 
     async def _stop_leading(self) -> None:
+        """Stop the channels and routing now; let a reply being sent finish in the background
+        (its row stays ours and keeps its heartbeat, so the next runner leaves it alone)."""
         if not self.is_leader:
             return
         self.is_leader = False
-        for task in [*self._leader_tasks, *self._channel_tasks.values()]:
-            task.cancel()
-        for task in [*self._leader_tasks, *self._channel_tasks.values()]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        outbox = [t for t in self._leader_tasks if t.get_name() == "outbox"]
+        await cancel_and_wait([*(t for t in self._leader_tasks if t not in outbox),
+                               *self._channel_tasks.values()])
         self._channel_tasks.clear()
         self._adapters.clear()
+        self.outbox.stop_taking()
+        for task in outbox:  # ends by itself after its send; cut off past the grace period
+            self._leader_tasks.discard(task)
+            if not task.done():
+                self._draining.add(task)
+                task.add_done_callback(self._draining.discard)
+                asyncio.get_running_loop().call_later(SEND_GRACE, task.cancel)
+        log.info("this process stopped running the channels")
 
     # --------------------------------------------------------------- channels
     async def adapter(self, channel: Channel) -> Any:
@@ -157,9 +207,7 @@ class Engine:
         wanted = {c.id: c for c in await self.store.channels(include_disabled=False)}
         for cid, task in list(self._channel_tasks.items()):
             if cid not in wanted or cid == restart:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await cancel_and_wait([task])
                 self._channel_tasks.pop(cid, None)
                 self._adapters.pop(cid, None)
         for cid, channel in wanted.items():
@@ -194,11 +242,14 @@ class Engine:
         async with self.store.events() as queue:
             await assign_pending(self.store)
             while True:
-                with contextlib.suppress(TimeoutError):
-                    event: Event = await asyncio.wait_for(queue.get(), 60)
+                try:
+                    async with asyncio.timeout(60):  # not wait_for: it can swallow a cancel
+                        event: Event = await queue.get()
                     if event.kind not in ("agent.updated", "agent.added", "ticket.status",
                                           "ticket.assigned"):
                         continue
+                except TimeoutError:
+                    pass
                 try:
                     await assign_pending(self.store)
                 except Exception:  # noqa: BLE001

@@ -7,47 +7,44 @@ receiving side (and our own threading) sees one message, not two.
 States: ``queued`` → ``sending`` → ``sent`` | back to ``queued`` with backoff | ``failed``
 after :data:`MAX_ATTEMPTS` (or at once for a permanent error). ``retry`` puts a failed item
 back in the queue. The message row mirrors the state so the thread shows it.
+
+Several processes deliver from one database (the runner engine, ``ticketty tickets reply``),
+so a ``sending`` row names its owner (:func:`new_owner`) and the owner refreshes a heartbeat
+every :data:`HEARTBEAT_EVERY` seconds while the send runs. :meth:`Outbox.recover` puts back in
+the queue only rows whose owner is gone — a process on this host that no longer exists, or no
+heartbeat for :data:`SENDING_STALE` seconds — never one that a live process is still sending
+through a slow server. The SQL lives in :mod:`engine.store.outbox`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+import os
 import secrets
-import sqlite3
+import socket
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
-from engine.store import Store, StoreError
+from engine.store import Store
+from engine.store import outbox as rows
 from engine.store.db import Tx
+from engine.store.outbox import OutboxItem
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 BASE_DELAY = 2.0  # seconds; doubles each attempt
 MAX_DELAY = 600.0
+HEARTBEAT_EVERY = 2.0  # seconds between "still sending" marks of a row being delivered
+SENDING_STALE = 15.0  # a 'sending' row without a heartbeat for this long has lost its owner
+RECOVER_EVERY = 5.0  # seconds between the runner's looks for rows whose owner is gone
 
 
 class PermanentError(Exception):
     """A send that will never succeed as it is (bad address, no channel): no retries."""
-
-
-@dataclass
-class OutboxItem:
-    id: int
-    kind: str  # "reply" | "notify"
-    channel_id: int | None
-    ticket_id: int | None
-    message_id: int | None
-    idempotency_key: str
-    payload: dict[str, Any]
-    attempts: int
-    state: str
-    last_error: str | None
 
 
 Sender = Callable[[OutboxItem], Awaitable[str | None]]
@@ -57,25 +54,49 @@ def backoff(attempts: int) -> float:
     return min(MAX_DELAY, BASE_DELAY * (2 ** max(0, attempts - 1)))
 
 
+def new_owner() -> str:
+    """A name for this process as the owner of rows it sends: ``host:pid:nonce``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    return True
+
+
+def owner_gone(owner: str | None, heartbeat_at: float | None, now: float,
+               stale: float = SENDING_STALE) -> bool:
+    """Whether the process that claimed a ``sending`` row can no longer finish it.
+
+    A row without an owner (written before owners were recorded) counts as abandoned; a row
+    owned by a process of this host that no longer exists is abandoned at once; any other
+    owner is trusted while its heartbeat is younger than ``stale``.
+    """
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid)):
+        return True
+    return heartbeat_at is None or now - heartbeat_at > stale
+
+
 def enqueue(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None = None,
             ticket_id: int | None = None, message_id: int | None = None,
             key: str | None = None) -> int:
     key = key or f"{kind}:{message_id or ''}:{secrets.token_hex(8)}"
-    cur = tx.execute(
-        "INSERT INTO outbox(message_id, ticket_id, channel_id, kind, idempotency_key, payload,"
-        " state, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,'queued',?,?)"
-        " ON CONFLICT(idempotency_key) DO NOTHING",
-        (message_id, ticket_id, channel_id, kind, key, json.dumps(payload), tx.now, tx.now),
-    )
-    if cur.rowcount == 0:
-        return tx.one("SELECT id FROM outbox WHERE idempotency_key=?", (key,))[0]
-    tx.event("outbox.queued", ticket_id, outbox_id=cur.lastrowid, item_kind=kind)
-    return cur.lastrowid
+    return rows.insert(tx, kind=kind, payload=payload, channel_id=channel_id,
+                       ticket_id=ticket_id, message_id=message_id, key=key)
 
 
 def enqueue_notification(tx: Tx, agent_id: int, ticket_id: int, subject: str) -> int | None:
     """Tell an agent by email that a ticket was routed to them while they were away."""
-    agent = tx.one("SELECT email, name FROM agents WHERE id=?", (agent_id,))
+    agent = rows.agent_contact(tx, agent_id)
     if agent is None:
         return None
     payload = {
@@ -89,24 +110,23 @@ def enqueue_notification(tx: Tx, agent_id: int, ticket_id: int, subject: str) ->
                    key=f"notify:{ticket_id}:{agent_id}")
 
 
-def _row_item(r: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        id=r["id"], kind=r["kind"], channel_id=r["channel_id"], ticket_id=r["ticket_id"],
-        message_id=r["message_id"], idempotency_key=r["idempotency_key"],
-        payload=json.loads(r["payload"]), attempts=r["attempts"], state=r["state"],
-        last_error=r["last_error"],
-    )
-
-
 class Outbox:
-    """Runs due items through the registered senders. One instance per engine (the leader)."""
+    """Runs due items through the registered senders.
+
+    One per delivering process: the runner engine, or a CLI command sending one reply now.
+    ``owner`` names this process on the rows it claims (default: :func:`new_owner`).
+    """
 
     def __init__(self, store: Store, senders: dict[str, Sender] | None = None,
-                 resolve: Callable[[OutboxItem], Awaitable[Sender | None]] | None = None):
+                 resolve: Callable[[OutboxItem], Awaitable[Sender | None]] | None = None,
+                 owner: str | None = None):
         self.store = store
         self.senders = dict(senders or {})
         self.resolve = resolve  # finds the sender for an item (by its channel's kind)
+        self.owner = owner or new_owner()
         self._wake = asyncio.Event()
+        self._seen_live: set[tuple[int, str]] = set()  # rows of other live senders, logged once
+        self._run: object | None = None  # the current run() loop; others end after their send
 
     def wake(self) -> None:
         self._wake.set()
@@ -119,141 +139,121 @@ class Outbox:
         return self.senders.get(item.kind)
 
     async def recover(self) -> int:
-        """Items left 'sending' by a dead process go back to the queue (same key, same ID)."""
-
-        def fn(tx: Tx) -> int:
-            return tx.execute(
-                "UPDATE outbox SET state='queued', next_attempt_at=? WHERE state='sending'",
-                (tx.now,),
-            ).rowcount
-
-        return await self.store.write(fn)
+        """Rows left ``sending`` by a process that is gone go back to the queue (same key, same
+        Message-ID); rows a live process is still sending are left alone."""
+        now = time.time()
+        found = await self.store.read(rows.sending)
+        for r in found:
+            if r["owner"] != self.owner and (r["id"], r["owner"]) not in self._seen_live \
+                    and not owner_gone(r["owner"], r["heartbeat_at"], now):
+                self._seen_live.add((r["id"], r["owner"]))
+                log.info("outbox: item %d is being sent by another live process (%s), left alone",
+                         r["id"], r["owner"])
+        if not any(owner_gone(r["owner"], r["heartbeat_at"], now) for r in found):
+            return 0  # the usual case: no write transaction at all
+        ids = await self.store.write(rows.requeue_orphans, owner_gone)
+        if ids:
+            log.info("outbox: %d item(s) left sending by a stopped process queued again", len(ids))
+        return len(ids)
 
     async def due(self, limit: int = 20) -> list[OutboxItem]:
-        now = time.time()
-
-        def fn(c: sqlite3.Connection) -> list[OutboxItem]:
-            return [_row_item(r) for r in c.execute(
-                "SELECT * FROM outbox WHERE state='queued' AND next_attempt_at <= ?"
-                " ORDER BY next_attempt_at, id LIMIT ?", (now, limit))]
-
-        return await self.store.read(fn)
+        return await self.store.read(rows.due, time.time(), limit)
 
     async def item(self, outbox_id: int) -> OutboxItem | None:
-        def fn(c: sqlite3.Connection) -> OutboxItem | None:
-            r = c.execute("SELECT * FROM outbox WHERE id=?", (outbox_id,)).fetchone()
-            return _row_item(r) if r else None
+        return await self.store.read(rows.item, outbox_id)
 
-        return await self.store.read(fn)
+    async def _heartbeat(self, outbox_id: int) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY)
+            try:
+                await self.store.write(rows.heartbeat, [outbox_id], self.owner)
+            except Exception as exc:  # noqa: BLE001 - a busy database: the next beat retries
+                log.warning("outbox: heartbeat of item %d failed: %s", outbox_id, exc)
 
     async def deliver(self, item: OutboxItem) -> str:
         """Try to send one item now; returns the resulting state."""
-
-        def claim(tx: Tx) -> bool:
-            cur = tx.execute(
-                "UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=? AND state='queued'",
-                (item.id,),
-            )
-            if cur.rowcount and item.message_id:
-                tx.execute("UPDATE messages SET delivery_state='sending' WHERE id=?", (item.message_id,))
-            return bool(cur.rowcount)
-
-        if not await self.store.write(claim):
+        if not await self.store.write(rows.claim, item.id, item.message_id, self.owner):
             current = await self.item(item.id)
             return current.state if current else "missing"
         attempts = item.attempts + 1
+        beat = asyncio.ensure_future(self._heartbeat(item.id))
         try:
             sender = await self.sender_for(item)
             if sender is None:
                 raise PermanentError(f"no sender for {item.kind} items on this channel")
             external_id = await sender(item)
         except asyncio.CancelledError:
-            await asyncio.shield(self.store.write(self._requeue, item, attempts, "interrupted", 0.0))
+            await asyncio.shield(self.store.write(
+                rows.mark_requeued, item, attempts, "interrupted", 0.0, self.owner))
             raise
         except PermanentError as exc:
-            await self.store.write(self._fail, item, str(exc))
+            await self.store.write(rows.mark_failed, item, str(exc), self.owner)
+            log.warning("outbox: item %d failed for good: %s", item.id, exc)
             return "failed"
         except Exception as exc:  # noqa: BLE001 - any send error is retried, then reported
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if attempts >= MAX_ATTEMPTS:
-                await self.store.write(self._fail, item, error)
+                await self.store.write(rows.mark_failed, item, error, self.owner)
+                log.warning("outbox: item %d failed after %d attempts: %s", item.id, attempts, error)
                 return "failed"
-            await self.store.write(self._requeue, item, attempts, error, backoff(attempts))
+            await self.store.write(rows.mark_requeued, item, attempts, error, backoff(attempts),
+                                   self.owner)
+            log.info("outbox: item %d not sent (attempt %d), retrying later: %s",
+                     item.id, attempts, error)
             return "queued"
-        await self.store.write(self._sent, item, external_id)
+        finally:
+            beat.cancel()
+            await asyncio.wait([beat])
+        await self.store.write(rows.mark_sent, item, external_id)
+        log.info("outbox: item %d (%s) sent", item.id, item.kind)
         return "sent"
 
-    @staticmethod
-    def _sent(tx: Tx, item: OutboxItem, external_id: str | None) -> None:
-        tx.execute("UPDATE outbox SET state='sent', sent_at=?, last_error=NULL WHERE id=?",
-                   (tx.now, item.id))
-        if item.message_id:
-            tx.execute(
-                "UPDATE messages SET delivery_state='sent', delivery_error=NULL,"
-                " external_id=coalesce(?, external_id) WHERE id=?",
-                (external_id, item.message_id),
-            )
-        tx.event("message.delivery", item.ticket_id, message_id=item.message_id,
-                 outbox_id=item.id, state="sent")
-
-    @staticmethod
-    def _requeue(tx: Tx, item: OutboxItem, attempts: int, error: str, delay: float) -> None:
-        tx.execute("UPDATE outbox SET state='queued', next_attempt_at=?, last_error=? WHERE id=?",
-                   (tx.now + delay, error, item.id))
-        if item.message_id:
-            tx.execute("UPDATE messages SET delivery_state='queued', delivery_error=? WHERE id=?",
-                       (error, item.message_id))
-        tx.event("message.delivery", item.ticket_id, message_id=item.message_id,
-                 outbox_id=item.id, state="queued", error=error, attempts=attempts)
-
-    @staticmethod
-    def _fail(tx: Tx, item: OutboxItem, error: str) -> None:
-        tx.execute("UPDATE outbox SET state='failed', last_error=? WHERE id=?", (error, item.id))
-        if item.message_id:
-            tx.execute("UPDATE messages SET delivery_state='failed', delivery_error=? WHERE id=?",
-                       (error, item.message_id))
-        tx.event("message.delivery", item.ticket_id, message_id=item.message_id,
-                 outbox_id=item.id, state="failed", error=error)
+    # kept as static methods: tests and tools move rows through these states directly
+    _sent = staticmethod(rows.mark_sent)
+    _requeue = staticmethod(rows.mark_requeued)
+    _fail = staticmethod(rows.mark_failed)
 
     async def retry(self, *, outbox_id: int | None = None, message_id: int | None = None) -> int:
         """Put a failed (or waiting) item back at the front of the queue."""
-
-        def fn(tx: Tx) -> int:
-            if outbox_id is not None:
-                row = tx.one("SELECT * FROM outbox WHERE id=?", (outbox_id,))
-            else:
-                row = tx.one("SELECT * FROM outbox WHERE message_id=? ORDER BY id DESC LIMIT 1",
-                             (message_id,))
-            if row is None:
-                raise StoreError("nothing to retry: no outbound delivery for that message")
-            if row["state"] == "sent":
-                raise StoreError("that message was already sent")
-            tx.execute("UPDATE outbox SET state='queued', attempts=0, next_attempt_at=? WHERE id=?",
-                       (tx.now, row["id"]))
-            if row["message_id"]:
-                tx.execute("UPDATE messages SET delivery_state='queued' WHERE id=?", (row["message_id"],))
-            tx.event("message.delivery", row["ticket_id"], message_id=row["message_id"],
-                     outbox_id=row["id"], state="queued")
-            return row["id"]
-
-        oid = await self.store.write(fn)
+        oid = await self.store.write(rows.retry, outbox_id, message_id)
         self.wake()
         return oid
 
-    async def run_once(self) -> int:
+    async def run_once(self, run: object | None = None) -> int:
+        """Deliver what is due now; stops between items once ``run`` is no longer current."""
         items = await self.due()
         for item in items:
+            if run is not None and run is not self._run:
+                break
             await self.deliver(item)
         return len(items)
 
     async def run(self, interval: float = 1.0) -> None:
-        """Deliver due items forever (the engine runs this while it holds the lease)."""
-        await self.recover()
-        while True:
+        """Deliver due items until :meth:`stop_taking` (the engine runs this while it holds the
+        lease); every :data:`RECOVER_EVERY` seconds, requeue rows whose sender has gone away."""
+        run = self._run = object()
+        recovered_at = 0.0
+        while run is self._run:
             try:
-                await self.run_once()
+                if time.monotonic() - recovered_at >= RECOVER_EVERY:
+                    recovered_at = time.monotonic()
+                    await self.recover()
+                await self.run_once(run)
             except Exception:  # noqa: BLE001 - the loop must survive a bad item
                 log.exception("outbox pass failed")
+            if run is not self._run:
+                break
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                async with asyncio.timeout(interval):  # not wait_for: it can swallow a cancel
+                    await self._wake.wait()
+
+    def stop_taking(self) -> None:
+        """Make :meth:`run` end once the send in flight (if any) is done: a process that
+        stops being the runner finishes what it started instead of breaking it off."""
+        self._run = None
+        self._wake.set()
+
+
+__all__ = ["MAX_ATTEMPTS", "Outbox", "OutboxItem", "PermanentError", "Sender", "backoff",
+           "enqueue", "enqueue_notification", "new_owner", "owner_gone"]

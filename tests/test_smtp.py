@@ -13,6 +13,7 @@ import pytest
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_parse import parse_email
 from engine.channels.email_settings import EmailSettings
+from engine.channels.smtp_data import SpooledMail
 from engine.channels.smtp_listener import ForwardingListener
 from engine.channels.smtp_sender import EmailSendError, send_mail, test_smtp_connection
 
@@ -36,8 +37,8 @@ def settings(port: int, **kw: object) -> EmailSettings:
 async def test_listener_accepts_only_channel_addresses_and_hands_bytes_on() -> None:
     got: list[tuple[bytes, str, list[str]]] = []
 
-    async def on_message(raw: bytes, mail_from: str, rcpts: list[str]) -> None:
-        got.append((raw, mail_from, rcpts))
+    async def on_message(mail: SpooledMail) -> None:
+        got.append((mail.read_bytes(), mail.mail_from, mail.rcpt_tos))
 
     async with ForwardingListener(
         ["Support@acme.test"], on_message, port=0, max_message_bytes=4096
@@ -63,7 +64,7 @@ async def test_listener_accepts_only_channel_addresses_and_hands_bytes_on() -> N
 
 
 async def test_listener_callback_failure_is_a_temporary_error() -> None:
-    async def boom(raw: bytes, mail_from: str, rcpts: list[str]) -> None:
+    async def boom(mail: SpooledMail) -> None:
         raise RuntimeError("store down")
 
     async with ForwardingListener(["support@acme.test"], boom, port=0) as lst:
@@ -82,8 +83,8 @@ async def test_listener_callback_failure_is_a_temporary_error() -> None:
 async def test_listener_works_with_stdlib_client_in_a_thread() -> None:
     got: list[bytes] = []
 
-    async def on_message(raw: bytes, mail_from: str, rcpts: list[str]) -> None:
-        got.append(raw)
+    async def on_message(mail: SpooledMail) -> None:
+        got.append(mail.read_bytes())
 
     async with ForwardingListener(["support@acme.test"], on_message, port=0) as lst:
 
@@ -139,7 +140,7 @@ async def test_sender_errors_are_classified(smtp_sink) -> None:
 
 
 async def test_sender_refused_recipient_is_permanent() -> None:
-    async def on_message(raw: bytes, mail_from: str, rcpts: list[str]) -> None:
+    async def on_message(mail: SpooledMail) -> None:
         return None
 
     async with ForwardingListener(["support@acme.test"], on_message, port=0) as lst:

@@ -16,22 +16,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from engine.channels.base import ChannelAdapter
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_forward import attribute_forwarded
-from engine.channels.email_parse import EmailParseError, parse_email
 from engine.channels.email_settings import EmailSettings
+from engine.channels.email_work import OFFLOAD_OVER, MailParsers, Parsed
+from engine.channels.smtp_data import Spool
 from engine.ingest import ingest
 from engine.models import Channel, IngestResult
 from engine.outbox import OutboxItem, PermanentError
+from engine.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
+
+_ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def redact(text: str) -> str:
+    """``text`` with every email address replaced: customer addresses stay out of the log."""
+    return _ADDRESS_RE.sub("<address>", text)
+
+
+def _outcome(result: IngestResult) -> str:
+    if result.duplicate:
+        return "already there"
+    return "new ticket" if result.created_ticket else "added to the ticket"
+
 
 TRUSTED_TTL = 5.0  # seconds an agent-address snapshot is reused for attribution
 HEALTH_EVERY = 5.0  # seconds between "last sync" health writes of a busy forwarding listener
@@ -101,6 +120,7 @@ class EmailAdapter(ChannelAdapter):
         self.quarantined = 0
         self._trusted_cache: tuple[float, set[str]] | None = None
         self._health_written = 0.0
+        self._mail_parsers: MailParsers | None = None
 
     # ------------------------------------------------------------------ receiving
     async def _trusted(self) -> set[str]:
@@ -112,20 +132,59 @@ class EmailAdapter(ChannelAdapter):
             self._trusted_cache = (now, {a.email for a in agents} | {self.settings.address})
         return self._trusted_cache[1]
 
+    def _parsers(self) -> MailParsers:
+        """The parsing workers: the engine's shared pair, or this adapter's own."""
+        if self._mail_parsers is None:
+            budget = getattr(getattr(self.engine, "config", None), "engine", None)
+            worker = getattr(self.engine, "worker", None)
+            self._mail_parsers = MailParsers(
+                timeout=budget.parse_timeout if budget else 60.0,
+                memory_mb=budget.parse_memory_mb if budget else 256,
+                workers=worker if callable(worker) else None, spill_dir=self._spool_dir())
+        return self._mail_parsers
+
+    async def close(self) -> None:
+        """Stop the parsing workers this adapter started itself (not the engine's)."""
+        if self._mail_parsers is not None:
+            await self._mail_parsers.close()
+
     async def ingest_raw(self, raw: bytes, source: str) -> IngestResult | None:
-        """Parse, attribute and ingest one mail; quarantine it if it cannot be parsed."""
-        try:
-            msg = parse_email(raw, channel_id=self.channel.id,
-                              max_bytes=self.settings.max_message_bytes)
-        except EmailParseError as exc:
-            await self.store.add_quarantine(f"email:{source}", str(exc), raw, self.channel.id)
+        """Parse (in a worker), attribute and ingest one mail; quarantine it if it cannot be
+        parsed within the budgets."""
+        if len(raw) > OFFLOAD_OVER:  # let the worker read it from a file, in pieces
+            spool = Spool(self._spool_dir(), len(raw) + 1)
+            try:
+                spool.write(raw)
+                spool.close()
+                return await self.ingest_file(spool.path, len(raw), source)
+            finally:
+                spool.discard()
+        parsed = await self._parsers().parse(raw, len(raw), channel_id=self.channel.id,
+                                             max_bytes=self.settings.max_message_bytes)
+        return await self._take(parsed, source, lambda: raw, len(raw))
+
+    async def ingest_file(self, path: Path, size: int, source: str) -> IngestResult | None:
+        """Like :meth:`ingest_raw` for a mail spooled to ``path`` (never read whole here)."""
+        parsed = await self._parsers().parse(str(path), size, channel_id=self.channel.id,
+                                             max_bytes=self.settings.max_message_bytes)
+        return await self._take(parsed, source, path.read_bytes, size)
+
+    async def _take(self, parsed: Parsed, source: str, read_raw: Callable[[], bytes],
+                    size: int) -> IngestResult | None:
+        if parsed.message is None:
+            raw = await asyncio.to_thread(read_raw)
+            qid = await self.store.add_quarantine(f"email:{source}", parsed.quarantine or "",
+                                                  raw, self.channel.id)
             self.quarantined += 1
-            log.warning("email %s: quarantined a mail: %s", self.channel.name, exc)
+            log.warning("email %s: a mail of %d bytes (%s) went to quarantine #%s: %s",
+                        self.channel.name, size, source, qid, redact(parsed.quarantine or ""))
             return None
-        msg = attribute_forwarded(msg, use_original_sender=self.settings.use_original_sender,
+        msg = attribute_forwarded(parsed.message, use_original_sender=self.settings.use_original_sender,
                                   trusted_addresses=await self._trusted())
         result = await ingest(self.store, msg)
         self.received += 1
+        log.info("email %s: a mail of %d bytes (%s) → ticket #%s (%s)", self.channel.name, size,
+                 source, result.ticket_id, _outcome(result))
         if result.created_ticket and self.settings.auto_reply:
             await self.store.write(self._queue_acknowledgement, msg, result)
         return result
@@ -150,8 +209,9 @@ class EmailAdapter(ChannelAdapter):
                          "in_reply_to": msg.key if msg.key.startswith("<") else None})
         return True
 
-    async def _on_forward(self, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> None:
-        await self.ingest_raw(raw, "forwarding")
+    async def _on_forward(self, mail: Any) -> None:
+        """One mail from the forwarding listener (a spooled file, deleted after we return)."""
+        await self.ingest_file(mail.path, mail.size, "forwarding")
         now = time.time()
         if now - self._health_written > HEALTH_EVERY:  # not one extra write per mail
             self._health_written = now
@@ -166,34 +226,52 @@ class EmailAdapter(ChannelAdapter):
         return ImapClient(self.settings, _StoreSyncState(self.store, self.channel.id), self._on_imap)
 
     async def run(self) -> None:
-        if self.settings.mode == "forwarding":
-            await self._run_forwarding()
-        else:
-            await self._run_imap()
+        # the parsing worker warms up meanwhile: listening first makes a takeover quick
+        warm = asyncio.ensure_future(self._parsers().start())
+        try:
+            if self.settings.mode == "forwarding":
+                await self._run_forwarding()
+            else:
+                await self._run_imap()
+        finally:
+            await cancel_and_wait([warm])
+            await asyncio.shield(self.close())
 
     async def _run_forwarding(self) -> None:
         from engine.channels.smtp_listener import ForwardingListener
 
+        st = self.settings
         self.listener = ForwardingListener(
-            [self.settings.address], self._on_forward, host=self.settings.forward_listen_host,
-            port=self.settings.forward_listen_port, max_message_bytes=self.settings.max_message_bytes,
+            [st.address], self._on_forward, host=st.forward_listen_host,
+            port=st.forward_listen_port, max_message_bytes=st.max_message_bytes,
+            max_connections=st.forward_max_connections, idle_timeout=st.forward_idle_timeout,
+            data_timeout=st.forward_data_timeout, spool_dir=self._spool_dir(),
         )
-        try:
-            await self.listener.start()
-        except OSError as exc:
-            raise RuntimeError("forwarding listener: " + listen_error(
-                self.settings.forward_listen_host, self.settings.forward_listen_port, exc)) from exc
-        # the bound address (a real port even when 0 was asked for), for every process to show
-        await self.store.set_channel_health(self.channel.id, connected=True,
-                                            listening=self.listener.bound, last_error=None,
-                                            last_sync_at=time.time())
-        try:
+        # owned by an exit stack from the moment it binds: a cancel at any point (a channel
+        # restarted on channel.added …) closes the socket, never leaks it
+        async with contextlib.AsyncExitStack() as stack:
+            try:
+                listener = await stack.enter_async_context(self.listener)
+            except OSError as exc:
+                raise RuntimeError("forwarding listener: " + listen_error(
+                    st.forward_listen_host, st.forward_listen_port, exc)) from exc
+            stack.push_async_callback(self._forget_listening)
+            # the bound address (a real port even when 0 was asked for), for every process to show
+            await self.store.set_channel_health(self.channel.id, connected=True,
+                                                listening=listener.bound, last_error=None,
+                                                last_sync_at=time.time())
             await asyncio.Event().wait()
-        finally:
-            await self.listener.stop()
-            with contextlib.suppress(Exception):  # no longer listening: say so, briefly
-                await asyncio.wait_for(self.store.set_channel_health(
-                    self.channel.id, connected=False, listening=None), 2)
+
+    async def _forget_listening(self) -> None:
+        """No longer listening: say so, briefly (the engine may be stopping)."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.store.set_channel_health(
+                self.channel.id, connected=False, listening=None), 2)
+
+    def _spool_dir(self) -> Path:
+        """Where mails wait while they arrive and are parsed: next to the database."""
+        path = getattr(self.store, "path", None)
+        return Path(path).with_suffix(".spool") if path else Path(tempfile.gettempdir()) / "ticketty-spool"
 
     async def _run_imap(self) -> None:
         self.imap = self._imap_client()
@@ -240,6 +318,7 @@ class EmailAdapter(ChannelAdapter):
             raise RuntimeError(f"sync of {self.channel.name!r} failed: {reason}") from exc
         finally:
             await client.close()
+            await self.close()
         await self.store.set_channel_health(self.channel.id, last_sync_at=time.time(), last_error=None)
         return {"fetched": fetched, "ingested": self.received - before,
                 "tickets_created": await self._count_tickets() - created_before,

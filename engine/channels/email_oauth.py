@@ -14,9 +14,8 @@ import asyncio
 import base64
 import time
 
-import httpx
-
 from engine.channels.email_settings import EmailSettings
+from engine.httpclient import httpx
 
 #: what a mailbox sign-in asks for: reading over IMAP and sending over SMTP, offline
 SCOPES = {

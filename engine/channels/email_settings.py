@@ -189,6 +189,27 @@ class EmailSettings(BaseModel):
         ge=1024,
         description="Largest mail accepted, in bytes; bigger ones are refused.",
     )
+    forward_max_connections: int = Field(
+        50,
+        ge=1,
+        le=10000,
+        description="Most SMTP connections the forwarding listener serves at once; one more "
+        "is told 421 (try again later).",
+    )
+    forward_idle_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds the forwarding listener waits for the next command or the next "
+        "bytes of a mail before it closes the connection.",
+    )
+    forward_data_timeout: float = Field(
+        600.0,
+        gt=0,
+        le=7200,
+        description="Seconds one mail's DATA transfer may take in all on the forwarding "
+        "listener.",
+    )
 
     @field_validator("address")
     @classmethod

@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import httpx
-
 from engine.channels.email_oauth import SCOPES
 from engine.channels.email_settings import EmailSettings
+from engine.httpclient import httpx
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: provider → how it signs in

@@ -67,7 +67,7 @@ async def cmd_engine(args: argparse.Namespace) -> int:
     from engine.paths import default_db
 
     config = get_config(args)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
     stop = asyncio.Event()
@@ -81,6 +81,9 @@ async def cmd_engine(args: argparse.Namespace) -> int:
         await claim_first_admin(engine.store)  # its first run on an empty database only
         logging.getLogger("ticketty").info("engine on %s ready in %d ms", db,
                                            (time.monotonic() - started) * 1000)
+        import gc
+
+        gc.freeze()  # start-up objects: no garbage-collection pass walks them again
         await stop.wait()
         logging.getLogger("ticketty").info("shutting down")
     return 0
@@ -116,7 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
     imp.set_defaults(run=cmd_import)
 
-    sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), logging to stderr")
+    eng = sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), "
+                         "logging to stderr")
+    eng.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
+                     help="info: what happened (connections, mails, errors; no customer "
+                     "addresses); debug: also every SMTP command")
     demo.add_parser(sub)
     return p
 

@@ -151,7 +151,9 @@ class StoreBase:
         self.origin = uuid.uuid4().hex[:12]
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._lease_writer: aiosqlite.Connection | None = None  # opened by the first write_lease
         self._write_lock = asyncio.Lock()
+        self._lease_lock = asyncio.Lock()
         self._subscribers: list[asyncio.Queue[Event]] = []
         self._follow_cursor = 0
         self._follow_task: asyncio.Task[None] | None = None
@@ -197,7 +199,7 @@ class StoreBase:
                 lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
     @staticmethod
-    def _prepare(conn: sqlite3.Connection) -> None:
+    def _prepare(conn: sqlite3.Connection, run_migrations: bool = True) -> None:
         conn.row_factory = sqlite3.Row
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -208,7 +210,8 @@ class StoreBase:
             "PRAGMA temp_store=MEMORY",
         ):
             conn.execute(pragma)
-        migrate(conn)
+        if run_migrations:
+            migrate(conn)
         # SQLite quietly opens a file it cannot write read-only; find out now, not at the
         # first write (a write lock is what every writer needs, so this is the true test)
         conn.execute("BEGIN IMMEDIATE")
@@ -225,8 +228,8 @@ class StoreBase:
         """Close both connections and stop their threads — even if this task is cancelled
         meanwhile: aiosqlite's threads are not daemons, and one left running keeps the
         process alive after the app has quit."""
-        conns = [c for c in (self._reader, self._writer) if c is not None]
-        self._reader = self._writer = None
+        conns = [c for c in (self._reader, self._writer, self._lease_writer) if c is not None]
+        self._reader = self._writer = self._lease_writer = None
         try:
             if self._follow_task is not None:
                 self._follow_task.cancel()
@@ -251,26 +254,52 @@ class StoreBase:
         """Run ``fn(tx, *args)`` in one write transaction; publish its events after commit."""
         assert self._writer is not None, "store is not open"
         async with self._write_lock:
-            conn = self._writer._conn
-            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir, acting=ACTING.get())
+            return await self._write_on(self._writer, fn, *args, **kwargs)
 
-            def run() -> T:
-                conn.execute("BEGIN IMMEDIATE")
+    async def write_lease(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Like :meth:`write`, on a small connection of its own, for the runner lease.
+
+        A lease renewal must never wait behind a queue of ingest writes (or one big one still
+        queued on the main writer's thread): this connection only waits for SQLite's write
+        lock itself, for at most the transaction that holds it.
+        """
+        assert self._writer is not None, "store is not open"
+        async with self._lease_lock:
+            if self._lease_writer is None:
+                conn = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
+                await conn  # (aiosqlite stops its thread itself if this is cancelled)
                 try:
-                    result = fn(tx, *args, **kwargs)
-                    tx.flush_events()
-                    conn.execute("COMMIT")
-                    return result
+                    await conn._execute(self._prepare, conn._conn, False)
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    # cancelled (engine stopping) or failed: an open connection's thread
+                    # would keep the process from exiting
+                    await asyncio.shield(conn.close())
                     raise
+                self._lease_writer = conn
+            return await self._write_on(self._lease_writer, fn, *args, **kwargs)
 
+    async def _write_on(self, connection: aiosqlite.Connection, fn: Callable[..., T],
+                        *args: Any, **kwargs: Any) -> T:
+        conn = connection._conn
+        tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir, acting=ACTING.get())
+
+        def run() -> T:
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                result = await self._writer._execute(run)
-            except sqlite3.OperationalError as exc:
-                if "readonly" in str(exc):  # made read-only while open: say what to check
-                    raise StoreError(open_error(self.path, exc)) from None
+                result = fn(tx, *args, **kwargs)
+                tx.flush_events()
+                conn.execute("COMMIT")
+                return result
+            except BaseException:
+                conn.execute("ROLLBACK")
                 raise
+
+        try:
+            result = await connection._execute(run)
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):  # made read-only while open: say what to check
+                raise StoreError(open_error(self.path, exc)) from None
+            raise
         if tx.events and self._subscribers:
             self._publish(tx.built_events())
         return result

@@ -197,6 +197,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pipelines ADD COLUMN after_reply TEXT;
     ALTER TABLE pipelines ADD COLUMN on_customer_reply TEXT;
     """,
+    # 4: outbox ownership: the process delivering a 'sending' row and when it last said so, so a
+    # process becoming the runner requeues only rows whose owner is gone (never a live send)
+    """
+    ALTER TABLE outbox ADD COLUMN owner TEXT;
+    ALTER TABLE outbox ADD COLUMN heartbeat_at REAL;
+    """,
 ]
 
 

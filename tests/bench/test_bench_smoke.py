@@ -41,6 +41,15 @@ def test_latency_small():
     assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]
 
 
+def test_latency_with_heavy_mail_small():
+    r = bench("latency", "--n", "5", "--with-heavy-mail", "--heavy-mb", "0.5")
+    assert r["missing"] == 0 and r["n"] >= 5
+    heavy = r["heavy"]
+    assert heavy["quarantined"] == 0 and heavy["smtp_transaction_s"] > 0
+    for key in ("small_mails_meanwhile", "during_p50_ms", "during_p99_ms", "during_max_ms"):
+        assert key in heavy
+
+
 def test_queue_small():
     pytest.importorskip("textual")
     r = bench("queue", "--tickets", "2000")

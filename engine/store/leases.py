@@ -1,0 +1,41 @@
+"""Named leases: which process runs the channels (``runner``). Run through ``Store.write_lease``.
+
+A lease is a row ``(name, holder, expires_at)``. The holder renews it before it expires; any
+process may take it once it has expired or was released. Taking and releasing append events
+(``engine.leader``, ``engine.released``) so waiting processes hear of a release at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from engine.store.db import Tx
+
+
+def take(tx: Tx, name: str, holder: str, ttl: float) -> tuple[bool, float]:
+    """Take or renew ``name`` for ``ttl`` seconds if it is free, expired or ours.
+
+    Returns ``(held, expires_at)``: on failure ``expires_at`` is when the current holder's
+    lease runs out, so a waiting process can try again at that moment.
+    """
+    row = tx.one("SELECT holder, expires_at FROM leases WHERE name=?", (name,))
+    if row is None or row["holder"] == holder or row["expires_at"] < tx.now:
+        tx.execute("INSERT OR REPLACE INTO leases(name, holder, expires_at) VALUES (?,?,?)",
+                   (name, holder, tx.now + ttl))
+        if row is None or row["holder"] != holder:
+            tx.event("engine.leader", holder=holder)
+        return True, tx.now + ttl
+    return False, row["expires_at"]
+
+
+def release(tx: Tx, name: str, holder: str) -> bool:
+    """Give ``name`` up if ``holder`` has it; says so in the event log."""
+    cur = tx.execute("DELETE FROM leases WHERE name=? AND holder=?", (name, holder))
+    if cur.rowcount:
+        tx.event("engine.released", holder=holder, lease=name)
+    return bool(cur.rowcount)
+
+
+def holder(conn: sqlite3.Connection, name: str, now: float) -> str | None:
+    row = conn.execute("SELECT holder, expires_at FROM leases WHERE name=?", (name,)).fetchone()
+    return row["holder"] if row and row["expires_at"] > now else None
