@@ -75,9 +75,10 @@ def test_charsets_and_headers(
     assert "\ufffd" not in m.text + m.subject + m.sender_name
 
 
-def test_reply_to_is_the_sender() -> None:
+def test_from_is_the_sender_and_reply_to_travels_along() -> None:
     m = load("reply_to.eml")
-    assert (m.sender, m.sender_name) == ("zoe@customer.test", "Zoë Quinn")
+    assert (m.sender, m.sender_name) == ("noreply@forms.example", "Web Forms")
+    assert (m.reply_to, m.extra["reply_to_name"]) == ("zoe@customer.test", "Zoë Quinn")
     assert m.extra["from_address"] == "noreply@forms.example"
 
 
