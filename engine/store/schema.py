@@ -187,6 +187,15 @@ MIGRATIONS: list[str] = [
         subject, body, ticket_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # mail as real senders write it (issue 9): a content digest per inbound key, so a reused
+    # Message-ID carrying another mail is told apart from a re-delivery; contacts whose address
+    # was recovered from a malformed From line are unverified; an inbound message remembers
+    # the Reply-To that answers go to when it is not the contact's address
+    """
+    ALTER TABLE inbound_keys ADD COLUMN digest TEXT;
+    ALTER TABLE contacts ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN reply_to TEXT;
+    """,
 ]
 
 
