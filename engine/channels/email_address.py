@@ -74,8 +74,9 @@ def clean_name(name: str, runs: list[str] | None = None) -> str:
         name = _PLACEHOLDER_RE.sub(lambda m: decode_header_value(runs[int(m.group(1))]), name)
     elif "=?" in name:
         name = decode_header_value(name)
-    name = _CONTROL_RE.sub(" ", name)
-    return _WS_RE.sub(" ", name).strip().strip("\"'").strip()
+    if not name.isprintable() or "  " in name:  # the common name needs neither pass
+        name = _WS_RE.sub(" ", _CONTROL_RE.sub(" ", name))
+    return name.strip().strip("\"'").strip()
 
 
 def _finish(name: str, addr: str, runs: list[str]) -> tuple[str, str]:
