@@ -214,7 +214,10 @@ def _claim_key(tx: Tx, chan_key: int, msg: InboundMessage, digest: str
 
 
 def _quarantine_bounce(tx: Tx, msg: InboundMessage) -> None:
-    raw = msg.raw if msg.raw is not None else msg.model_dump_json().encode()
+    """Keep an unplaced bounce as it arrived (a channel without raw bytes: the message's JSON;
+    attachments left out, as bytes that are not UTF-8 cannot be JSON)."""
+    raw = msg.raw if msg.raw is not None else \
+        msg.model_dump_json(exclude={"attachments"}).encode()
     quarantine_raw(tx, "bounce", "bounce for a message we have no record of sending", raw,
                    msg.channel_id)
 

@@ -116,7 +116,8 @@ class EmailAdapter(ChannelAdapter):
         text = self.settings.auto_reply_text.replace("{ticket}", f"#{result.ticket_id}")
         enqueue(tx, kind="autoreply", channel_id=self.channel.id, ticket_id=result.ticket_id,
                 key=f"autoreply:{result.ticket_id}",
-                payload={"to": (msg.reply_to or sender).lower(), "subject": msg.subject, "text": text, "automatic": True,
+                payload={"to": (msg.reply_to or sender).lower(), "subject": msg.subject,
+                         "text": text, "automatic": True,
                          "in_reply_to": msg.key if msg.key.startswith("<") else None})
         return True
 

@@ -202,6 +202,8 @@ async def test_unknown_bounce_is_quarantined_not_dropped(store):
                             extra={"bounced_message_id": "<nobody@x>"}))
     items = await store.quarantine()
     assert len(items) == 1 and "no record" in items[0]["reason"]
+    raw = await store.read(lambda c: c.execute("SELECT raw FROM quarantine").fetchone()[0])
+    assert b'"key":"<b@m>"' in raw and b"bounce body" in raw  # no raw bytes: the whole message
 
 
 async def test_attachments_are_content_addressed_blobs(store):
