@@ -211,3 +211,18 @@ def test_from_is_the_sender_reply_to_travels_along() -> None:
     assert m.reply_to == "zoe@customer.test"
     same = parse_email(b"From: a@example.com\r\nReply-To: A@Example.com\r\nSubject: x\r\n\r\nb\r\n")
     assert same.reply_to is None  # Reply-To equal to From adds nothing
+
+
+# ------------------------------------------------------------------ 8: what a mail says
+
+
+def test_content_digest_ignores_the_route_but_not_the_sender_or_body() -> None:
+    crlf = (CORPUS / "latin1.eml").read_bytes()
+    lf = crlf.replace(b"\r\n", b"\n")
+    relayed = b"Received: from mx by mx2; Tue, 4 Mar 2025 10:00:00 +0000\r\nReturn-Path: <x@y>\r\n" + crlf
+    digests = {parse_email(raw).extra["content_digest"] for raw in (crlf, lf, relayed)}
+    assert len(digests) == 1  # IMAP, an mbox and a forwarding hop: one mail
+    other_body = crlf.replace("München".encode("latin-1"), b"Berlin")
+    other_sender = crlf.replace(b"Juergen@Example.DE", b"mallory@example.net")
+    assert parse_email(other_body).extra["content_digest"] not in digests
+    assert parse_email(other_sender).extra["content_digest"] not in digests
