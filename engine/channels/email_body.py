@@ -39,6 +39,7 @@ _PUNCTUATION = "\"'.,;:!?()[]{}<>«»“”‘’*_-–—|/"
 #: share of the sampled HTML words the plain alternative must contain to count as the same
 SAME_CONTENT = 0.5
 SAMPLE = 24
+HTML_SCAN = 65536
 
 
 class Body:
@@ -153,13 +154,19 @@ def same_content(plain: str, html: str) -> bool:
     plain = plain.lower()
     if not plain.strip():
         return False
+    html = html[:HTML_SCAN]  # bounded work for huge HTML; its start says what it is about
     words = _html.unescape(_TAG_RE.sub(" ", _INVISIBLE_HTML_RE.sub(" ", html))).lower().split()
     step = max(1, len(words) // SAMPLE)
     sample = [w for w in (w.strip(_PUNCTUATION) for w in words[::step]) if len(w) > 1]
     if not sample:
         return True  # the HTML has no text of its own: the plain part loses nothing
-    found = sum(1 for w in sample if w in plain)
-    return found >= SAME_CONTENT * len(sample)
+    need, found = SAME_CONTENT * len(sample), 0
+    for word in sample:
+        if word in plain:
+            found += 1
+            if found >= need:
+                return True
+    return False
 
 
 def _choose(choices: list[list[tuple[str, str]]]) -> list[tuple[str, str]]:

@@ -44,6 +44,7 @@ OUR_MSGID_RE = re.compile(r"<ticketty\.T(\d+)\.M(\d+)\.[^@<>\s]+@[^<>\s]+>")
 #: Ticket token we put in every subject: ``[#123]``.
 SUBJECT_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
 _HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_TRAILING_WS = frozenset(b" \t\r\n")
 
 
 class EmailParseError(ValueError):
@@ -194,13 +195,22 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
 
 def content_digest(raw: bytes, from_value: str | None) -> str:
     """What a mail says, independent of its route and of this parser's version: the From line
-    and the body bytes (carriage returns dropped: mbox files have none). A re-delivery — IMAP, forwarding, an mbox —
-    has the same digest; another mail reusing a Message-ID does not."""
-    body = raw[_header_end(raw)[1]:]
+    and the body bytes, trailing white space dropped. A re-delivery — IMAP, forwarding, an
+    mbox — has the same digest; another mail reusing a Message-ID does not.
+
+    Line ends are compared as CR LF (the wire form): a body without any CR (an mbox) is
+    converted; the usual CR LF body is hashed in place, without a copy.
+    """
+    start, end = _header_end(raw)[1], len(raw)
+    while end > start and raw[end - 1] in _TRAILING_WS:
+        end -= 1
     h = hashlib.sha256(" ".join(str(from_value or "").split()).lower()
                        .encode("utf-8", "surrogateescape"))
     h.update(b"\x00")
-    h.update(body.translate(None, b"\r").rstrip())
+    if raw.find(b"\r", start, end) == -1:
+        h.update(raw[start:end].replace(b"\n", b"\r\n"))
+    else:
+        h.update(memoryview(raw)[start:end])
     return h.hexdigest()[:32]
 
 
