@@ -171,8 +171,14 @@ class Desk:
         last_in = tx.one(
             "SELECT external_id FROM messages WHERE ticket_id=? AND direction='inbound'"
             " AND external_id LIKE '<%' ORDER BY created_at DESC, id DESC LIMIT 1", (ticket_id,))
+        # the customer's latest Reply-To, when it was not their own address (email)
+        reply_to = tx.one(
+            "SELECT reply_to FROM messages WHERE ticket_id=? AND direction='inbound'"
+            " AND contact_id=? ORDER BY created_at DESC, id DESC LIMIT 1",
+            (ticket_id, ticket["contact_id"]))
         payload = {
-            "to": contact_email[0] if contact_email else None,
+            "to": (reply_to[0] if reply_to and reply_to[0] else None)
+            or (contact_email[0] if contact_email else None),
             "subject": reply_subject(ticket["subject"], ticket_id), "text": body, "html": html,
             "message_id_header": msgid,
             "in_reply_to": last_in[0] if last_in else (refs[-1] if refs else None),

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.ingest import ingest_many
-from engine.models import PRIORITY_RANK, InboundMessage, Source, normalize_email
+from engine.models import PRIORITY_RANK, InboundMessage, IngestResult, Source, normalize_email
 from engine.store import Store
 
 CSV_COLUMNS = ["subject", "from_email", "from_name", "body", "status", "priority",
@@ -31,14 +31,59 @@ class ImportError_(ValueError):
 
 @dataclass
 class ImportReport:
-    rows: int = 0
+    """Where every input went: ``read == created + threaded + duplicates + quarantined +
+    bounces + skipped``, always (nothing read goes uncounted).
+
+    ``created``: became a new ticket; ``threaded``: joined an existing ticket (a reply, a
+    delivery notice, one of our own answers in a mail archive); ``duplicates``: already there;
+    ``quarantined``: kept raw for an admin (unparseable, or a bounce for nothing we sent);
+    ``bounces``: marked one of our sent messages failed; ``skipped``: left out on purpose
+    (older than ``--since``, or mail between our own addresses).
+    """
+
+    read: int = 0
     created: int = 0
+    threaded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    bounces: int = 0
+    skipped: int = 0
+
+    @property
+    def rows(self) -> int:  # the CSV importer's word for ``read``
+        return self.read
+
+    def count(self, results: list[IngestResult]) -> None:
+        """Account for ingest results (each counted in exactly one bucket)."""
+        for r in results:
+            self.read += 1
+            if r.duplicate:
+                self.duplicates += 1
+            elif r.quarantined:
+                self.quarantined += 1
+            elif r.bounce_marked:
+                self.bounces += 1
+            elif r.created_ticket:
+                self.created += 1
+            else:
+                self.threaded += 1
+
+    def add(self, other: ImportReport) -> None:
+        for name in ("read", "created", "threaded", "duplicates", "quarantined", "bounces",
+                     "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
-        return {"rows": self.rows, "created": self.created, "duplicates": self.duplicates,
-                "quarantined": self.quarantined}
+        return {"read": self.read, "rows": self.read, "created": self.created,
+                "threaded": self.threaded, "duplicates": self.duplicates,
+                "quarantined": self.quarantined, "bounces": self.bounces,
+                "skipped": self.skipped}
+
+    def summary(self) -> str:
+        """One line for people: every bucket, so the sum visibly equals what was read."""
+        return (f"read {self.read}: {self.created} new tickets, {self.threaded} added to"
+                f" existing tickets, {self.duplicates} already there, {self.quarantined}"
+                f" quarantined, {self.bounces} bounces, {self.skipped} skipped")
 
 
 def _parse_time(value: str, where: str) -> datetime:
@@ -107,11 +152,9 @@ def read_csv(path: Path, statuses: set[str]) -> list[InboundMessage]:
 
 async def import_messages(store: Store, messages: list[InboundMessage],
                           progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    report = ImportReport(rows=len(messages))
+    report = ImportReport()
     for start in range(0, len(messages), CHUNK):
-        results = await ingest_many(store, messages[start:start + CHUNK])
-        report.created += sum(1 for r in results if r.created_ticket)
-        report.duplicates += sum(1 for r in results if r.duplicate)
+        report.count(await ingest_many(store, messages[start:start + CHUNK]))
         if progress:
             progress(min(start + CHUNK, len(messages)), len(messages))
     return report

@@ -3,11 +3,23 @@
 ``InboundMessage`` → idempotency → contact → thread → ticket (channel defaults) → routing →
 persist → event, all in one transaction: a crash anywhere leaves either nothing or everything,
 and the ``(channel, key)`` row makes a second delivery of the same message a no-op.
+
+Idempotency compares content too: each key row keeps a digest of what arrived under it
+(email: the raw From line and body bytes, computed by the parser). The same key with the same
+digest is a re-delivery and changes nothing; the same key with *another* digest is a
+different mail under a reused Message-ID — it is ingested under a derived key and the
+collision is logged (warning + ``inbound.collision`` event), never silently dropped.
+
+The contact is the sender, or the Reply-To address when the channel's ``customer_address``
+setting is ``reply_to``; answers go to Reply-To either way (kept on the message). A contact
+first seen through an address recovered from a malformed header is marked unverified.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,6 +47,8 @@ from engine.store.tickets import (
     customer_wrote_back,
     quarantine_raw,
 )
+
+log = logging.getLogger(__name__)
 
 REOPEN_WINDOW = timedelta(days=7)  # a conversation key older than this starts a new ticket
 
@@ -67,20 +81,43 @@ class _Batch:
         return self.agents, self.team_members or {}
 
 
-def _find_contact(tx: Tx, msg: InboundMessage) -> tuple[int, bool]:
-    kind = msg.sender_kind
-    value = msg.sender.strip().lower() if kind == "email" else msg.sender.strip()
+def customer_of(msg: InboundMessage, channel: Channel | None) -> tuple[str, str]:
+    """``(address, name)`` of the customer: the sender, or Reply-To when the channel says so."""
+    if msg.reply_to and channel is not None and \
+            channel.settings.get("customer_address") == "reply_to":
+        return msg.reply_to, str(msg.extra.get("reply_to_name") or "")
+    return msg.sender, msg.sender_name
+
+
+def _find_contact(tx: Tx, kind: str, address: str, name: str, unverified: bool) -> int:
+    value = address.strip().lower() if kind == "email" else address.strip()
     row = tx.one("SELECT contact_id FROM contact_identities WHERE kind=? AND value=?", (kind, value))
     if row:
         cid = row[0]
-        if msg.sender_name:
-            tx.execute("UPDATE contacts SET name=? WHERE id=? AND name=''", (msg.sender_name, cid))
-        return cid, False
-    cur = tx.execute("INSERT INTO contacts(name, created_at) VALUES (?,?)",
-                     (msg.sender_name or "", tx.now))
+        if name or not unverified:  # fill in a missing name; a well-formed mail verifies
+            tx.execute("UPDATE contacts SET name=CASE WHEN name='' THEN ? ELSE name END,"
+                       " unverified=unverified AND ? WHERE id=? AND (name='' OR unverified=1)",
+                       (name, int(unverified), cid))
+        return cid
+    cur = tx.execute("INSERT INTO contacts(name, created_at, unverified) VALUES (?,?,?)",
+                     (name or "", tx.now, int(unverified)))
     tx.execute("INSERT INTO contact_identities VALUES (?,?,?)", (kind, value, cur.lastrowid))
     tx.event("contact.created", contact_id=cur.lastrowid)
-    return cur.lastrowid, True
+    return cur.lastrowid
+
+
+def content_digest(msg: InboundMessage) -> str:
+    """What arrived under a key, for telling a re-delivery from a reused key: the channel's
+    own digest (email: raw From + body) or one over sender, text and attachments."""
+    given = msg.extra.get("content_digest")
+    if given:
+        return str(given)
+    h = hashlib.sha256()
+    for part in (msg.sender_kind, msg.sender, msg.subject, msg.text):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    for a in msg.attachments:
+        h.update(hashlib.sha256(a.data).digest())
+    return h.hexdigest()[:32]
 
 
 def _participates(tx: Tx, ticket_id: int, contact_id: int) -> bool:
@@ -163,27 +200,58 @@ def _mark_bounce(tx: Tx, msg: InboundMessage) -> IngestResult | None:
     return IngestResult(ticket_id=row["ticket_id"], message_id=row["message_id"], bounce_marked=True)
 
 
+def _claim_key(tx: Tx, chan_key: int, msg: InboundMessage, digest: str
+               ) -> tuple[str, IngestResult | None]:
+    """The key to store this message under, or the duplicate's result if it was seen."""
+    seen = tx.one("SELECT message_id, ticket_id, digest FROM inbound_keys"
+                  " WHERE channel_id=? AND key=?", (chan_key, msg.key))
+    if seen is None:
+        return msg.key, None
+    if seen["digest"] is None or seen["digest"] == digest:  # older rows carry no digest
+        return msg.key, IngestResult(ticket_id=seen["ticket_id"], message_id=seen["message_id"],
+                                     duplicate=True)
+    key = f"{msg.key}#{digest[:16]}"
+    again = tx.one("SELECT message_id, ticket_id FROM inbound_keys WHERE channel_id=? AND key=?",
+                   (chan_key, key))
+    if again:
+        return key, IngestResult(ticket_id=again["ticket_id"], message_id=again["message_id"],
+                                 duplicate=True)
+    return key, None
+
+
+def _quarantine_bounce(tx: Tx, msg: InboundMessage) -> None:
+    """Keep an unplaced bounce as it arrived (a channel without raw bytes: the message's JSON;
+    attachments left out, as bytes that are not UTF-8 cannot be JSON)."""
+    raw = msg.raw if msg.raw is not None else \
+        msg.model_dump_json(exclude={"attachments"}).encode()
+    quarantine_raw(tx, "bounce", "bounce for a message we have no record of sending", raw,
+                   msg.channel_id)
+
+
 def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> IngestResult:
     """Ingest one message inside an open transaction (see module docstring)."""
     batch = batch or _Batch()
     chan_key = msg.channel_id or 0
-    seen = tx.one("SELECT message_id, ticket_id FROM inbound_keys WHERE channel_id=? AND key=?",
-                  (chan_key, msg.key))
-    if seen:
-        return IngestResult(ticket_id=seen["ticket_id"], message_id=seen["message_id"], duplicate=True)
+    digest = content_digest(msg)
+    key, duplicate = _claim_key(tx, chan_key, msg, digest)
+    if duplicate is not None:
+        return duplicate
+    collision = key != msg.key
 
     channel = batch.channel(tx, msg.channel_id)
     if msg.flags.bounce:
         marked = _mark_bounce(tx, msg)
         if marked is None:
-            quarantine_raw(tx, "bounce", "bounce for a message we have no record of sending",
-                           (msg.text or "").encode(), msg.channel_id)
-            marked = IngestResult(ticket_id=None, message_id=None)
-        tx.execute("INSERT INTO inbound_keys VALUES (?,?,?,?)",
-                   (chan_key, msg.key, marked.message_id, marked.ticket_id))
+            _quarantine_bounce(tx, msg)
+            marked = IngestResult(ticket_id=None, message_id=None, quarantined=True)
+        tx.execute("INSERT INTO inbound_keys(channel_id, key, message_id, ticket_id, digest)"
+                   " VALUES (?,?,?,?,?)", (chan_key, key, marked.message_id, marked.ticket_id, digest))
         return marked
 
-    contact_id, _ = _find_contact(tx, msg)
+    address, name = customer_of(msg, channel)
+    contact_id = _find_contact(tx, msg.sender_kind, address, name,
+                               bool(msg.extra.get("sender_unverified")))
+    reply_to = msg.reply_to if msg.reply_to and msg.reply_to != address else None
     thread_key = f"{chan_key}:{msg.conversation_key}" if msg.conversation_key else None
     at = msg.received_at.timestamp()
     ticket_id = _find_thread(tx, msg, contact_id, thread_key)
@@ -219,20 +287,26 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
     else:
         message_id = add_message(
             tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
-            author_name=msg.sender_name or msg.sender,
-            author_email=msg.sender.lower() if msg.sender_kind == "email" else None,
+            author_name=name or address,
+            author_email=address.lower() if msg.sender_kind == "email" else None,
             contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
             delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
             attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
             # a ticket created just above already has this activity time, unread and
             # updated_at: skip the UPDATE (it rewrote five indexes on activity_at for nothing)
-            touch=not created,
+            touch=not created, reply_to=reply_to,
         )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = customer_wrote_back(tx, ticket_id)
     if msg.sender_kind == "email":
         tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msg.key, ticket_id, message_id))
-    tx.execute("INSERT INTO inbound_keys VALUES (?,?,?,?)", (chan_key, msg.key, message_id, ticket_id))
+    tx.execute("INSERT INTO inbound_keys(channel_id, key, message_id, ticket_id, digest)"
+               " VALUES (?,?,?,?,?)", (chan_key, key, message_id, ticket_id, digest))
+    if collision:
+        log.warning("channel %s: key %s was already used by a different message; ingested this"
+                    " one as message %s (ticket #%s)", chan_key, msg.key, message_id, ticket_id)
+        tx.event("inbound.collision", ticket_id, channel_id=msg.channel_id, key=msg.key,
+                 stored_as=key, message_id=message_id)
 
     automatic = msg.flags.auto_reply or msg.flags.list_mail
     if created and channel is not None and msg.import_status is None and not automatic:
@@ -240,7 +314,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         apply_decision(tx, ticket_id, channel.id, decision, msg.subject)
     return IngestResult(
         ticket_id=ticket_id, message_id=message_id, created_ticket=created, reopened=reopened,
-        assignee_id=decision.assignee_id if decision else None,
+        assignee_id=decision.assignee_id if decision else None, collision=collision,
     )
 
 

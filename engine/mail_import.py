@@ -4,7 +4,8 @@ Mail is parsed with the channel's parser, sorted by date so that threads rebuild
 finds the ticket its parent opened), and ingested in chunks as tickets in a chosen status
 with no routing and no notifications. The Message-ID is the idempotency key, so rerunning an
 import — also after it was killed — creates nothing twice. Mail that cannot be parsed is
-quarantined with its bytes and the reason, and the import goes on.
+quarantined with its bytes and the reason, and the import goes on. The report accounts for
+every mail read (:class:`~engine.importers.ImportReport`).
 """
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ def iter_raw(fmt: str, path: Path) -> Iterator[tuple[str, bytes]]:
 
 def prepare(raws: list[tuple[str, bytes]], *, channel_id: int | None, status: str,
             since: datetime | None, quarantine: list[tuple[str, str, bytes]],
-            ours: set[str] | frozenset[str] = frozenset()) -> list[InboundMessage]:
+            ours: set[str] | frozenset[str] = frozenset(),
+            skipped: list[str] | None = None) -> list[InboundMessage]:
     """Parse and order mail for import. Mail *from* one of ``ours`` (the channel's address,
     our agents) is history of our own answers: it goes in as an outbound message, credited to
-    the agent, on the recipient's ticket — never as a ticket from ourselves."""
+    the agent, on the recipient's ticket — never as a ticket from ourselves. Unparseable mail
+    goes to ``quarantine``; mail left out on purpose (older than ``since``, or between our own
+    addresses) is named in ``skipped``, so the caller can account for every input."""
     out: list[InboundMessage] = []
+    skipped = skipped if skipped is not None else []
     for where, raw in raws:
         try:
             msg = parse_email(raw, channel_id=channel_id)
@@ -58,13 +63,15 @@ def prepare(raws: list[tuple[str, bytes]], *, channel_id: int | None, status: st
             quarantine.append((where, str(exc), raw))
             continue
         if since is not None and msg.received_at < since:
+            skipped.append(where)
             continue
         msg = msg.model_copy(update={"import_status": status, "source": Source.import_})
         author = str(msg.extra.get("from_address") or msg.sender).lower()
         if author in ours:
             msg = _as_outbound(msg, raw, author, ours)
             if msg is None:
-                continue  # between ourselves only: not a customer conversation
+                skipped.append(where)  # between ourselves only: not a customer conversation
+                continue
         out.append(msg)
     out.sort(key=lambda m: m.received_at)
     return out
@@ -85,7 +92,7 @@ def _as_outbound(msg: InboundMessage, raw: bytes, author: str, ours: set[str] | 
     extra = {**msg.extra, "history_outbound": {"author_email": author,
                                                "author_name": msg.extra.get("from_name") or ""}}
     return msg.model_copy(update={"sender": customer[1], "sender_name": customer[0],
-                                  "extra": extra, "ticket_hint": None})
+                                  "reply_to": None, "extra": extra, "ticket_hint": None})
 
 
 async def import_mail(store: Store, fmt: str, path: Path, *, status: str = "closed",
@@ -111,13 +118,16 @@ async def import_mail(store: Store, fmt: str, path: Path, *, status: str = "clos
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     quarantine: list[tuple[str, str, bytes]] = []
+    skipped: list[str] = []
     messages = prepare(list(iter_raw(fmt, Path(path))), channel_id=channel_id, status=status,
-                       since=when, quarantine=quarantine, ours=await our_addresses(store, channel_id))
+                       since=when, quarantine=quarantine, ours=await our_addresses(store, channel_id),
+                       skipped=skipped)
     for where, reason, raw in quarantine:
         await store.add_quarantine(f"import:{fmt}", f"{where}: {reason}", raw, channel_id)
     report = await import_messages(store, messages, progress)
-    report.rows += len(quarantine)
-    report.quarantined = len(quarantine)
+    report.read += len(quarantine) + len(skipped)
+    report.quarantined += len(quarantine)
+    report.skipped += len(skipped)
     return report
 
 

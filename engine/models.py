@@ -176,6 +176,8 @@ class Contact(BaseModel):
     owner_id: int | None = None
     consents: list[Consent] = Field(default_factory=list)
     created_at: datetime | None = None
+    # Created from an address recovered from a malformed header: not proven to be theirs.
+    unverified: bool = False
 
     @property
     def email(self) -> str | None:
@@ -394,6 +396,9 @@ class InboundMessage(BaseModel):
     sender_kind: Literal["email", "phone", "psid", "wa_id", "visitor", "other"] = "email"
     sender: str
     sender_name: str = ""
+    # Where answers go when it is not ``sender`` (an email Reply-To). Who the customer is —
+    # sender or reply_to — is the channel's ``customer_address`` setting, applied by ingest.
+    reply_to: str | None = None
     subject: str = ""
     text: str = ""
     html: str | None = None
@@ -408,6 +413,9 @@ class InboundMessage(BaseModel):
     # History imports: land in this status, skip routing and notifications.
     import_status: str | None = None
     source: Source = Source.channel
+    # The raw input, carried only where ingest may have to quarantine it (a bounce nobody can
+    # place): quarantine always keeps the bytes that arrived, never a decoded summary.
+    raw: bytes | None = Field(default=None, exclude=True, repr=False)
 
 
 class IngestResult(BaseModel):
@@ -418,6 +426,8 @@ class IngestResult(BaseModel):
     reopened: bool = False
     assignee_id: int | None = None
     bounce_marked: bool = False
+    quarantined: bool = False  # a bounce that matched nothing we sent, kept in quarantine
+    collision: bool = False  # a different mail under an already-seen key, ingested anew
 
 
 class Event(BaseModel):

@@ -21,7 +21,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-screen() { tmux -L "$SOCK" capture-pane -p -t smoke 2>/dev/null || true; }
+SESSION=smoke0  # each start() makes a new session (killing the last one could end the server)
+screen() { tmux -L "$SOCK" capture-pane -p -t "$SESSION" 2>/dev/null || true; }
 
 fail() {
     echo "tmux-smoke: FAILED: $*" >&2
@@ -52,18 +53,20 @@ wait_gone() {
     fail "'$text' still on screen after ${limit}s"
 }
 
-keys() { tmux -L "$SOCK" send-keys -t smoke "$@"; }
-text() { tmux -L "$SOCK" send-keys -t smoke -l -- "$1"; }
+keys() { tmux -L "$SOCK" send-keys -t "$SESSION" "$@"; }
+text() { tmux -L "$SOCK" send-keys -t "$SESSION" -l -- "$1"; }
 
 # start CMD: a fresh session running CMD, whose exit status lands in $STATUS (read from a file,
 # not tmux's pane_dead_status: tmux 3.3a sometimes never reaps a pane's process, leaving that
 # field empty); the pane stays after the command ends, to read its last words
 STATUS="$WORK/exit-status"
 start() {
+    local last=$SESSION
     rm -f "$STATUS"
-    tmux -L "$SOCK" kill-session -t smoke 2>/dev/null || true
-    tmux -L "$SOCK" -f /dev/null new-session -d -s smoke -x 140 -y 40 \
-        "$1; echo \$? > '$STATUS'" \; set-option -t smoke remain-on-exit on
+    SESSION="smoke$(( ${SESSION#smoke} + 1 ))"
+    tmux -L "$SOCK" -f /dev/null new-session -d -s "$SESSION" -x 140 -y 40 \
+        "$1; echo \$? > '$STATUS'" \; set-option -t "$SESSION" remain-on-exit on
+    tmux -L "$SOCK" kill-session -t "$last" 2>/dev/null || true
 }
 
 # quit_within SECONDS KEY: press KEY; the whole process (not just the screen) must be gone in
@@ -148,7 +151,7 @@ wait_for "Billing email"
 wait_for "customers are writing in" 15
 wait_for "All open"
 quit_within 2 q
-tmux -L "$SOCK" capture-pane -p -S -100 -t smoke | grep -qF "demo workspace removed" \
+tmux -L "$SOCK" capture-pane -p -S -100 -t "$SESSION" | grep -qF "demo workspace removed" \
     || fail "the demo did not say that its temporary workspace is gone"
 [ -z "$(ls -A "$WORK/tmp")" ] || fail "the demo left its temporary directory: $(ls "$WORK/tmp")"
 echo "tmux-smoke: ok ($READY)"

@@ -75,9 +75,10 @@ def test_charsets_and_headers(
     assert "\ufffd" not in m.text + m.subject + m.sender_name
 
 
-def test_reply_to_is_the_sender() -> None:
+def test_from_is_the_sender_and_reply_to_travels_along() -> None:
     m = load("reply_to.eml")
-    assert (m.sender, m.sender_name) == ("zoe@customer.test", "Zoë Quinn")
+    assert (m.sender, m.sender_name) == ("noreply@forms.example", "Web Forms")
+    assert (m.reply_to, m.extra["reply_to_name"]) == ("zoe@customer.test", "Zoë Quinn")
     assert m.extra["from_address"] == "noreply@forms.example"
 
 
@@ -278,12 +279,16 @@ def test_parse_rate_stays_close_to_bare_stdlib() -> None:
         ).encode()
         for i in range(2000)
     ]
-    t = time.perf_counter()
-    for raw in mails:
-        email.message_from_bytes(raw, policy=policy.compat32)
-    bare = time.perf_counter() - t
-    t = time.perf_counter()
-    for raw in mails:
-        parse_email(raw)
-    ours = time.perf_counter() - t
+
+    def cpu_seconds(parse) -> float:  # noqa: ANN001
+        t = time.process_time()  # CPU time: a busy neighbour does not stretch one side
+        for raw in mails:
+            parse(raw)
+        return time.process_time() - t
+
+    # the best of three rounds, interleaved, so one noisy round decides nothing
+    bare = ours = float("inf")
+    for _ in range(3):
+        bare = min(bare, cpu_seconds(lambda raw: email.message_from_bytes(raw, policy=policy.compat32)))
+        ours = min(ours, cpu_seconds(parse_email))
     assert ours < bare * 4, f"parse_email {ours:.3f}s vs bare {bare:.3f}s"

@@ -183,6 +183,8 @@ class EmailAdapter(ChannelAdapter):
                                   trusted_addresses=await self._trusted())
         result = await ingest(self.store, msg)
         self.received += 1
+        if result.quarantined:  # a bounce for nothing we sent: kept raw by ingest
+            self.quarantined += 1
         log.info("email %s: a mail of %d bytes (%s) → ticket #%s (%s)", self.channel.name, size,
                  source, result.ticket_id, _outcome(result))
         if result.created_ticket and self.settings.auto_reply:
@@ -195,7 +197,7 @@ class EmailAdapter(ChannelAdapter):
 
         if msg.flags.auto_reply or msg.flags.bounce or msg.flags.list_mail:
             return False
-        sender = msg.sender.lower()
+        sender = msg.sender.lower()  # the rate limit is per sender; the mail goes to Reply-To
         day_ago = tx.now - 86400
         sent = tx.one("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?", (sender, day_ago))[0]
         if sent >= self.settings.auto_reply_limit:
@@ -205,7 +207,8 @@ class EmailAdapter(ChannelAdapter):
         text = self.settings.auto_reply_text.replace("{ticket}", f"#{result.ticket_id}")
         enqueue(tx, kind="autoreply", channel_id=self.channel.id, ticket_id=result.ticket_id,
                 key=f"autoreply:{result.ticket_id}",
-                payload={"to": sender, "subject": msg.subject, "text": text, "automatic": True,
+                payload={"to": (msg.reply_to or sender).lower(), "subject": msg.subject,
+                         "text": text, "automatic": True,
                          "in_reply_to": msg.key if msg.key.startswith("<") else None})
         return True
 
@@ -333,7 +336,7 @@ class EmailAdapter(ChannelAdapter):
         Afterwards the live channel starts after the newest imported UID.
         """
         from engine.channels.imap_proto import ImapError, uid_set
-        from engine.importers import import_messages
+        from engine.importers import ImportReport, import_messages
         from engine.mail_import import our_addresses, prepare
 
         ours = await our_addresses(self.store, self.channel.id)
@@ -349,7 +352,7 @@ class EmailAdapter(ChannelAdapter):
                 raise ImapError(f"IMAP: UID SEARCH failed: {resp.lines[-1]!r}")
             uids = sorted({int(x) for line in resp.lines[:-1] if isinstance(line, bytes)
                            for x in line.split() if x.isdigit()})
-            report = {"found": len(uids), "created": 0, "duplicates": 0, "quarantined": 0}
+            total = ImportReport()
             if progress:
                 progress(0, len(uids))
             from engine.channels.imap_proto import parse_fetch
@@ -360,20 +363,22 @@ class EmailAdapter(ChannelAdapter):
                 if fetched.result != "OK":
                     raise ImapError("IMAP: UID FETCH failed during the history import")
                 bad: list[tuple[str, str, bytes]] = []
+                skipped: list[str] = []
                 messages = prepare([(f"imap uid {u}", raw) for u, raw in parse_fetch(fetched.lines)],
                                    channel_id=self.channel.id, status=status, since=None,
-                                   quarantine=bad, ours=ours)
+                                   quarantine=bad, ours=ours, skipped=skipped)
                 for where, reason, raw in bad:
                     await self.store.add_quarantine("email:history", f"{where}: {reason}", raw,
                                                     self.channel.id)
                 done = await import_messages(self.store, messages)
-                report["created"] += done.created
-                report["duplicates"] += done.duplicates
-                report["quarantined"] += len(bad)
+                done.read += len(bad) + len(skipped)
+                done.quarantined += len(bad)
+                done.skipped += len(skipped)
+                total.add(done)
                 if progress:
                     progress(min(i + len(batch), len(uids)), len(uids))
             await self.skip_existing(client)
-            return report
+            return {"found": len(uids), **total.as_dict()}
         finally:
             await client.close()
 

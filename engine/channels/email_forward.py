@@ -130,8 +130,9 @@ def attribute_forwarded(
     Applies only when ``use_original_sender`` is on and the mail came from a trusted address
     (agents + the channel's own address(es)). The returned copy has ``sender``/``sender_name``
     of the original, the original subject (or the forward prefix stripped) and
-    ``flags.forwarded_by`` = the forwarder's address. Forward-as-attachment is preferred
-    over inline blocks since its headers are parsed, not guessed.
+    ``flags.forwarded_by`` = the forwarder's address, and no ``reply_to``.
+    Forward-as-attachment is preferred over inline blocks since its headers are parsed, not
+    guessed.
     """
     if not use_original_sender:
         return msg
@@ -157,6 +158,7 @@ def attribute_forwarded(
         update={
             "sender": addr,
             "sender_name": name,
+            "reply_to": None,  # the forwarder's Reply-To is not the original sender's
             "subject": orig_subject or strip_forward_prefix(msg.subject) or msg.subject,
             "flags": flags,
             "extra": extra,

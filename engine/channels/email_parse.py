@@ -1,40 +1,41 @@
 """Raw RFC 822 bytes → :class:`~engine.models.InboundMessage`.
 
-The hot path uses the standard library parser with ``policy=compat32`` (about 20× faster than
+A pure function of the bytes (it can run in a worker thread or process). The hot path uses
+the standard library parser with ``policy=compat32`` (about 20× faster than
 ``policy.default``: no header objects are built) and decodes only the few headers a ticket
-needs. Everything a customer wrote is treated as data: any charset is decoded with a safe
-fallback chain, HTML is turned into readable text only when there is no plain-text part.
+needs. Everything a customer wrote is treated as data.
+
+The pieces: charsets (:mod:`~engine.channels.email_charset`), headers and Message-IDs
+(:mod:`~engine.channels.email_decode`), sender addresses (:mod:`~engine.channels.email_address`),
+the body's text and attachments (:mod:`~engine.channels.email_body`), bounces, notices and
+automatic mail (:mod:`~engine.channels.email_classify`). Forwarded-mail attribution lives in
+:mod:`~engine.channels.email_forward`; it is re-exported here so callers need one import.
+
+The sender is the From address (else Sender); Reply-To, when it differs, travels as
+``reply_to`` — which of the two is the customer is the channel's ``customer_address``
+setting, applied by ingest. A From line no parser accepts is recovered best-effort
+(``extra["sender_unverified"]``); only a mail with no address at all is refused.
 
 Message-IDs are kept in their angle-bracket form (``<local@domain>``) everywhere: ``key``,
 ``in_reply_to``, ``references`` and ``extra["bounced_message_id"]``, the same form
 :mod:`engine.channels.email_compose` returns for the mails we send.
-
-Charset, header, address and Message-ID decoding lives in :mod:`engine.channels.email_decode`.
-Forwarded-mail attribution lives in :mod:`engine.channels.email_forward`; it is re-exported
-here so callers need one import.
 """
 
 from __future__ import annotations
 
 import email
+import email.errors
 import email.utils
 import hashlib
-import mimetypes
 import re
 from datetime import UTC, datetime, timedelta
 from email import policy as _policy
-from email.message import Message as _Msg
-from typing import Any
 
-from engine.channels.email_decode import (
-    decode_bytes,
-    decode_header_value,
-    html_to_text,
-    normalize_msgid,
-    parse_address,
-    parse_msgid_list,
-)
-from engine.models import InboundAttachment, InboundFlags, InboundMessage, utcnow
+from engine.channels.email_address import parse_address, recover_address
+from engine.channels.email_body import Body, content_type, headers_of, walk
+from engine.channels.email_classify import classify
+from engine.channels.email_decode import decode_header_value, normalize_msgid, parse_msgid_list
+from engine.models import InboundMessage, utcnow
 
 _COMPAT32 = _policy.compat32
 
@@ -42,19 +43,8 @@ _COMPAT32 = _policy.compat32
 OUR_MSGID_RE = re.compile(r"<ticketty\.T(\d+)\.M(\d+)\.[^@<>\s]+@[^<>\s]+>")
 #: Ticket token we put in every subject: ``[#123]``.
 SUBJECT_TOKEN_RE = re.compile(r"\[#(\d{1,12})\]")
-_CHARSET_RE = re.compile(r'charset\s*=\s*"?([^";\s]+)', re.I)
-_AUTO_SUBJECT_RE = re.compile(
-    r"^\s*(automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|"
-    r"abwesenheitsnotiz|r[ée]ponse automatique)\b",
-    re.I,
-)
-_BOUNCE_SUBJECT_RE = re.compile(
-    r"^\s*(undeliver(?:able|ed)|delivery status notification \(failure\)|"
-    r"mail delivery (?:failed|failure)|returned mail|failure notice|delivery failure)",
-    re.I,
-)
-_DAEMON_RE = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
-_HEADER_MSGID_LINE_RE = re.compile(r"^Message-ID:\s*(<[^<>\s]+>)", re.I | re.M)
+_HEADER_LINE_RE = re.compile(rb"^[!-9;-~]+[ \t]*:")
+_TRAILING_WS = frozenset(b" \t\r\n")
 
 
 class EmailParseError(ValueError):
@@ -65,223 +55,6 @@ class EmailParseError(ValueError):
         self.reason = reason
 
 
-
-
-# --------------------------------------------------------------------------- body walking
-
-
-class _Body:
-    __slots__ = ("ctype", "plain", "html", "attachments", "reports", "rfc822", "rfc822_headers")
-
-    def __init__(self) -> None:
-        self.ctype = "text/plain"  # of the top-level entity
-        self.plain: list[str] = []
-        self.html: list[str] = []
-        self.attachments: list[InboundAttachment] = []
-        self.reports: list[_Msg] = []  # message/delivery-status blocks
-        self.rfc822: list[_Msg] = []  # embedded messages (forward-as-attachment, DSN original)
-        self.rfc822_headers: list[str] = []  # text/rfc822-headers parts
-
-
-def _ctype(value: str | None, default: str = "text/plain") -> str:
-    """``get_content_type()`` from a raw header value, without a header rescan."""
-    if not value or not isinstance(value, str):
-        return default
-    ctype = value.split(";", 1)[0].strip().lower()
-    return ctype if ctype.count("/") == 1 else "text/plain"
-
-
-def _headers(part: _Msg) -> dict[str, str]:
-    h: dict[str, str] = {}
-    for name, value in part.raw_items():
-        h.setdefault(name.lower(), value)
-    return h
-
-
-def _part_text(part: _Msg, content_type: str | None = None) -> str:
-    payload = part.get_payload(decode=True)
-    if payload is None:
-        payload = b""
-    if content_type is None:
-        content_type = part.get("Content-Type")
-    m = _CHARSET_RE.search(content_type) if isinstance(content_type, str) else None
-    return decode_bytes(payload, m.group(1) if m else None)
-
-
-def _filename(part: _Msg, index: int, ctype: str) -> str:
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    if name:
-        name = decode_header_value(name)
-    if not name:
-        ext = mimetypes.guess_extension(ctype) or ".bin"
-        name = f"part-{index}{ext}"
-    return name.replace("/", "_").replace("\\", "_").strip() or f"part-{index}"
-
-
-def _walk(part: _Msg, body: _Body, counter: list[int], ph: dict[str, str] | None = None) -> None:
-    if ph is None:
-        ph = _headers(part)
-    default = "message/rfc822" if part.get_default_type() == "message/rfc822" else "text/plain"
-    ctype = _ctype(ph.get("content-type"), default)
-    maintype = ctype.partition("/")[0]
-    if maintype == "multipart":
-        sub = part.get_payload()
-        if not isinstance(sub, list):  # broken multipart (no boundary found): treat as text
-            text = _part_text(part)
-            if text.strip():
-                body.plain.append(text)
-            return
-        for p in sub:
-            if isinstance(p, _Msg):
-                _walk(p, body, counter)
-        return
-    if ctype == "message/disposition-notification":  # read receipt: no content worth keeping
-        return
-    counter[0] += 1
-    if ctype == "message/delivery-status":
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            body.reports.extend(p for p in payload if isinstance(p, _Msg))
-        return
-    if ctype == "message/rfc822":
-        payload = part.get_payload()
-        inner = payload[0] if isinstance(payload, list) and payload else None
-        if isinstance(inner, _Msg):
-            body.rfc822.append(inner)
-            subj = decode_header_value(inner.get("Subject")) or "message"
-            safe = re.sub(r"[^\w .-]+", "_", subj)[:80].strip() or "message"
-            body.attachments.append(
-                InboundAttachment(
-                    filename=f"{safe}.eml",
-                    content_type="message/rfc822",
-                    data=inner.as_bytes(policy=_COMPAT32),
-                )
-            )
-        return
-    if ctype == "text/rfc822-headers":
-        body.rfc822_headers.append(_part_text(part))
-        return
-    disposition_raw = ph.get("content-disposition") or ""
-    if not isinstance(disposition_raw, str):
-        disposition_raw = str(disposition_raw)
-    disposition = disposition_raw.split(";", 1)[0].strip().lower()
-    ct_raw = ph.get("content-type") or ""
-    has_name = "name" in str(ct_raw).lower() and part.get_param("name")
-    if not has_name and "filename" in disposition_raw.lower():
-        has_name = part.get_param("filename", header="content-disposition")
-    if maintype == "text" and disposition != "attachment" and not has_name:
-        if ctype == "text/html":
-            body.html.append(_part_text(part, ct_raw))
-            return
-        if ctype in ("text/plain", "text/enriched") or disposition == "inline" or not disposition:
-            body.plain.append(_part_text(part, ct_raw))
-            return
-    data = part.get_payload(decode=True)
-    if data is None:
-        data = b""
-    body.attachments.append(
-        InboundAttachment(
-            filename=_filename(part, counter[0], ctype), content_type=ctype, data=data
-        )
-    )
-
-
-# --------------------------------------------------------------------------- classification
-
-
-def _classify(
-    msg: _Msg, h: dict[str, str], body: _Body, subject: str, from_addr: str
-) -> tuple[InboundFlags, dict]:
-    extra: dict[str, Any] = {}
-    auto = False
-    bounce = False
-    list_mail = False
-
-    auto_submitted = (h.get("auto-submitted") or "").strip().lower()
-    if auto_submitted and not auto_submitted.startswith("no"):
-        auto = True
-        extra["auto_submitted"] = auto_submitted
-    if "x-autoreply" in h or "x-autorespond" in h:
-        auto = True
-    precedence = (h.get("precedence") or "").strip().lower()
-    if precedence in ("bulk", "junk", "list"):
-        list_mail = True
-    elif precedence == "auto_reply":
-        auto = True
-    if any(key.startswith("list-") for key in h):
-        list_mail = True
-    return_path = h.get("return-path")
-    null_sender = return_path is not None and return_path.strip() in ("<>", "")
-    if null_sender:
-        auto = True
-        extra["null_return_path"] = True
-    suppress = h.get("x-auto-response-suppress")
-    if suppress:  # a request not to auto-answer, not proof the mail is automated
-        extra["auto_response_suppress"] = suppress.strip()
-    if _AUTO_SUBJECT_RE.match(subject):
-        auto = True
-
-    ctype = body.ctype
-    report_type = (
-        (msg.get_param("report-type") or "").lower() if ctype == "multipart/report" else ""
-    )
-    if report_type == "disposition-notification":
-        auto = True
-        extra["read_receipt"] = True
-    elif report_type == "delivery-status" or body.reports:
-        auto = True
-        actions = []
-        for block in body.reports:
-            action = (block.get("Action") or "").strip().lower()
-            if not action:
-                continue
-            actions.append(action)
-            extra.setdefault("bounce_recipients", []).append(
-                (block.get("Final-Recipient") or "").partition(";")[2].strip().lower()
-            )
-            if block.get("Status"):
-                extra.setdefault("bounce_status", block.get("Status").strip())
-            if block.get("Diagnostic-Code"):
-                extra.setdefault(
-                    "bounce_diagnostic", decode_header_value(block.get("Diagnostic-Code"))
-                )
-        if actions:
-            extra["bounce_action"] = actions[0]
-        # delayed / delivered / relayed reports are notices, not failures
-        bounce = not actions or "failed" in actions
-    elif _BOUNCE_SUBJECT_RE.match(subject) and (
-        _DAEMON_RE.match(from_addr) or h.get("x-failed-recipients") or null_sender
-    ):
-        auto = True
-        bounce = True
-        if h.get("x-failed-recipients"):
-            extra["bounce_recipients"] = [
-                a.strip().lower() for a in h["x-failed-recipients"].split(",") if a.strip()
-            ]
-    if bounce:
-        parts = [", ".join(r for r in extra.get("bounce_recipients", []) if r)]
-        parts.append(extra.get("bounce_diagnostic") or extra.get("bounce_status") or "")
-        detail = " — ".join(p for p in parts if p)
-        extra["bounce_reason"] = f"bounced: {detail}" if detail else f"bounced: {subject}"
-        bounced = None
-        for inner in body.rfc822:
-            bounced = normalize_msgid(inner.get("Message-ID"))
-            if bounced:
-                break
-        if not bounced:
-            for text in body.rfc822_headers + body.plain:
-                m = _HEADER_MSGID_LINE_RE.search(text)
-                if m:
-                    bounced = m.group(1)
-                    break
-        if bounced:
-            extra["bounced_message_id"] = bounced
-    elif _DAEMON_RE.match(from_addr):
-        auto = True
-    return InboundFlags(auto_reply=auto, bounce=bounce, list_mail=list_mail), extra
 
 
 def _received_at(value: str | None) -> datetime:
@@ -315,7 +88,8 @@ def parse_email(
 ) -> InboundMessage:
     """Parse one mail. Raises :class:`EmailParseError` when it cannot become a message.
 
-    Sender = the first valid Reply-To address, else From (else Sender). ``ticket_hint`` comes
+    Sender = From (else Sender, else recovered best-effort, else Reply-To); ``reply_to`` = a
+    different Reply-To address. ``ticket_hint`` comes
     from one of our Message-IDs in In-Reply-To/References (``extra["ticket_hint_source"] ==
     "message_id"``), else from a ``[#N]`` subject token (``"subject"``) — the latter is only a
     hint: ingest must check that the sender takes part in that ticket.
@@ -337,47 +111,42 @@ def parse_email(
 
 def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
     msg = email.message_from_bytes(raw, policy=_COMPAT32)
-    h: dict[str, str] = {}
-    for name, value in msg.raw_items():  # one pass; msg.get() rescans every header each call
-        h.setdefault(name.lower(), value)
+    if msg.defects and any(isinstance(d, email.errors.MissingHeaderBodySeparatorDefect)
+                           for d in msg.defects):
+        repaired = _repair_headers(raw)
+        if repaired is not None:
+            msg = email.message_from_bytes(repaired, policy=_COMPAT32)
+    h = headers_of(msg)  # one pass; msg.get() rescans every header each call
     if not h:
         raise EmailParseError("no header section (the first line is not a header)")
 
-    from_name, from_addr = parse_address(h.get("from"))
-    if not from_addr:
-        from_name, from_addr = parse_address(h.get("sender"))
+    extra: dict = {"content_digest": content_digest(raw, h.get("from"))}
+    from_name, from_addr, daemon = _sender(h, extra)
     reply_name, reply_addr = parse_address(h.get("reply-to"))
-    if not from_addr and not reply_addr:
-        shown = decode_header_value(h.get("from"))[:200]
-        raise EmailParseError(f"no valid sender address (From: {shown!r})")
-    if reply_addr:
-        sender, sender_name = (
-            reply_addr,
-            reply_name or (from_name if reply_addr == from_addr else ""),
-        )
-    else:
-        sender, sender_name = from_addr, from_name
+    if not from_addr:
+        if not reply_addr:
+            shown = decode_header_value(h.get("from"))[:200]
+            raise EmailParseError(f"no sender address at all (From: {shown!r})")
+        from_name, from_addr = reply_name, reply_addr
+    reply_to = reply_addr if reply_addr and reply_addr != from_addr else None
 
     subject = decode_header_value(h.get("subject"))
     message_id = normalize_msgid(h.get("message-id"))
     in_reply_to = normalize_msgid(h.get("in-reply-to"))
     references = parse_msgid_list(h.get("references"))
 
-    body = _Body()
-    body.ctype = _ctype(h.get("content-type"))
-    _walk(msg, body, [0], h)
-    text = "\n\n".join(t.strip("\r\n") for t in body.plain if t.strip())
+    body = Body()
+    body.ctype = content_type(h.get("content-type"))
+    walk(msg, body, [0], h)
+    text = body.text()
     html = "\n".join(body.html) if body.html else None
-    if not text and html:
-        text = html_to_text(html)
-    text = text.replace("\r\n", "\n")
 
-    flags, extra = _classify(msg, h, body, subject, from_addr)
-    if reply_addr and from_addr and reply_addr != from_addr:
-        extra["from_address"] = from_addr
+    flags, found = classify(msg, h, body, subject, from_addr, daemon)
+    extra.update(found)
+    extra["from_address"] = from_addr
+    if reply_to:
         extra["from_name"] = from_name
-    elif from_addr:
-        extra["from_address"] = from_addr
+        extra["reply_to_name"] = reply_name
     if body.rfc822:
         inner_name, inner_addr = parse_address(body.rfc822[0].get("From"))
         if inner_addr:
@@ -385,6 +154,8 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
             extra["attached_message_subject"] = decode_header_value(body.rfc822[0].get("Subject"))
     if not message_id:
         extra["missing_message_id"] = True
+    if in_reply_to is None and extra.get("notice_for"):
+        in_reply_to = extra["notice_for"]  # a delivery notice joins the ticket it concerns
 
     ticket_hint = None
     for mid in ([in_reply_to] if in_reply_to else []) + references[::-1]:
@@ -405,8 +176,9 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
         channel_id=channel_id,
         key=message_key(raw, message_id),
         sender_kind="email",
-        sender=sender,
-        sender_name=sender_name,
+        sender=from_addr,
+        sender_name=from_name,
+        reply_to=reply_to,
         subject=subject,
         text=text,
         html=html,
@@ -417,7 +189,87 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
         received_at=_received_at(h.get("date")),
         flags=flags,
         extra=extra,
+        raw=raw if flags.bounce else None,  # a bounce nobody can place is quarantined whole
     )
+
+
+def content_digest(raw: bytes, from_value: str | None) -> str:
+    """What a mail says, independent of its route and of this parser's version: the From line
+    and the body bytes, trailing white space dropped. A re-delivery — IMAP, forwarding, an
+    mbox — has the same digest; another mail reusing a Message-ID does not.
+
+    Line ends are compared as CR LF (the wire form): a body without any CR (an mbox) is
+    converted; the usual CR LF body is hashed in place, without a copy.
+    """
+    start, end = _header_end(raw)[1], len(raw)
+    while end > start and raw[end - 1] in _TRAILING_WS:
+        end -= 1
+    h = hashlib.sha256(" ".join(str(from_value or "").split()).lower()
+                       .encode("utf-8", "surrogateescape"))
+    h.update(b"\x00")
+    if raw.find(b"\r", start, end) == -1:
+        h.update(raw[start:end].replace(b"\n", b"\r\n"))
+    else:
+        h.update(memoryview(raw)[start:end])
+    return h.hexdigest()[:32]
+
+
+def _header_end(raw: bytes) -> tuple[int, int]:
+    """Where the header section ends and where the body starts (``len(raw)`` twice if no
+    blank line). ``bytes.find`` rather than a regex: this runs for every mail."""
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n", 0, len(raw) if crlf == -1 else crlf)
+    if lf != -1:
+        return lf, lf + 2
+    if crlf != -1:
+        return crlf, crlf + 4
+    return len(raw), len(raw)
+
+
+def _sender(h: dict[str, str], extra: dict) -> tuple[str, str, bool]:
+    """``(name, address, is_daemon)`` from From, else Sender; recovered best-effort (and
+    marked unverified) when neither parses; ``("", "", False)`` when there is no address."""
+    for header in ("from", "sender"):
+        name, addr = parse_address(h.get(header))
+        if addr:
+            return name, addr, False
+    for header in ("from", "sender"):
+        found = recover_address(h.get(header))
+        if found is not None:
+            name, addr, daemon = found
+            if "@" not in addr:
+                addr = f"{addr}@{_domain_hint(h)}"
+            extra["sender_unverified"] = True
+            return name, addr, daemon
+    return "", "", False
+
+
+def _domain_hint(h: dict[str, str]) -> str:
+    """A domain for a bare ``MAILER-DAEMON`` sender: its Message-ID's, else ``invalid``."""
+    mid = normalize_msgid(h.get("message-id")) or ""
+    domain = mid.strip("<>").rpartition("@")[2].lower()
+    return domain if re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) else "invalid"
+
+
+def _repair_headers(raw: bytes) -> bytes | None:
+    """Indent header lines that continue the previous one without indentation.
+
+    Some mailers fold a long header (``From: "Very Long\\nName" <a@b>``) without the leading
+    white space; compat32 then ends the header section there and the rest of the headers land
+    in the body. Only when real header lines follow the broken one — otherwise the sender just
+    left out the blank line before the body, and nothing is changed (``None``).
+    """
+    start, _ = _header_end(raw)
+    head, rest = raw[:start], raw[start:]
+    lines = head.split(b"\n")
+    broken = [i for i, line in enumerate(lines)
+              if i and line.strip() and line[:1] not in (b" ", b"\t")
+              and not _HEADER_LINE_RE.match(line)]
+    if not broken or not any(_HEADER_LINE_RE.match(line) for line in lines[broken[0] + 1:]):
+        return None
+    for i in broken:
+        lines[i] = b" " + lines[i]
+    return b"\n".join(lines) + rest
 
 
 from engine.channels.email_forward import attribute_forwarded, find_forwarded_sender  # noqa: E402

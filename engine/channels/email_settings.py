@@ -137,6 +137,12 @@ class EmailSettings(BaseModel):
     )
 
     # -- Understanding ---------------------------------------------------------------------
+    customer_address: Literal["from", "reply_to"] = Field(
+        "from",
+        description="Who the customer is when a mail has a Reply-To: 'from' (the sender; "
+        "mailing lists and people with a second address set Reply-To too) or 'reply_to' (for "
+        "web-form relays that send from their own address). Replies go to Reply-To either way.",
+    )
     use_original_sender: bool = Field(
         True,
         description="Credit mail forwarded in by an agent (or via this address) to the original "

@@ -54,8 +54,7 @@ async def cmd_import(ctx: Context) -> int:
                                    status=ctx.args.status, channel_name=ctx.args.channel,
                                    since=ctx.args.since, progress=_progress("importing"))
     data = {**report.as_dict(), "seconds": round(time.monotonic() - started, 2)}
-    emit(ctx, data, f"imported {report.created} new tickets from {report.rows} rows"
-         f" ({report.duplicates} already there) in {data['seconds']} s")
+    emit(ctx, data, f"{report.summary()} ({data['seconds']} s)")
     return 0
 
 

@@ -279,24 +279,10 @@ async def cmd_workspace_set(ctx: Context) -> int:
 
 
 async def cmd_contacts_list(ctx: Context) -> int:
-    term = f"%{(ctx.args.search or '').lower()}%"
-
-    def fn(c):  # noqa: ANN001, ANN202
-        return c.execute(
-            "SELECT ct.id, ct.name, a.email AS owner,"
-            " (SELECT group_concat(value, ',') FROM contact_identities ci WHERE ci.contact_id=ct.id"
-            "  AND ci.kind='email') AS emails,"
-            " (SELECT count(*) FROM tickets t WHERE t.contact_id=ct.id) AS tickets"
-            " FROM contacts ct LEFT JOIN agents a ON a.id = ct.owner_id"
-            " WHERE lower(ct.name) LIKE ? OR EXISTS (SELECT 1 FROM contact_identities ci"
-            "  WHERE ci.contact_id=ct.id AND lower(ci.value) LIKE ?)"
-            " ORDER BY ct.id LIMIT ?", (term, term, ctx.args.limit)).fetchall()
-
-    rows = await ctx.store.read(fn)
-    data = [{"id": r["id"], "name": r["name"], "emails": (r["emails"] or "").split(",") if r["emails"] else [],
-             "owner": r["owner"], "tickets": r["tickets"]} for r in rows]
-    emit(ctx, data, table([[str(d["id"]), clean(d["name"]), ", ".join(d["emails"]), d["owner"] or "-",
-                            str(d["tickets"])] for d in data], ["ID", "NAME", "EMAILS", "OWNER", "TICKETS"])
+    data = await ctx.store.search_contacts(ctx.args.search, ctx.args.limit)
+    emit(ctx, data, table([[str(d["id"]), clean(d["name"]) + (" (unverified)" if d["unverified"] else ""),
+                            ", ".join(d["emails"]), d["owner"] or "-", str(d["tickets"])]
+                           for d in data], ["ID", "NAME", "EMAILS", "OWNER", "TICKETS"])
          if data else "no contacts")
     return 0
 

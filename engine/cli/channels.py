@@ -167,8 +167,10 @@ async def cmd_history(ctx: Context) -> int:
     report = await adapter.import_history(since=since, status=ctx.args.status,
                                           progress=_progress("importing history"))
     emit(ctx, {"channel": ch.name, **report},
-         f"{ch.name}: {report['found']} mails, {report['created']} new tickets,"
-         f" {report['duplicates']} already there, {report['quarantined']} quarantined")
+         f"{ch.name}: {report['found']} mails found; read {report['read']}:"
+         f" {report['created']} new tickets, {report['threaded']} added to existing tickets,"
+         f" {report['duplicates']} already there, {report['quarantined']} quarantined,"
+         f" {report['bounces']} bounces, {report['skipped']} skipped")
     return 0
 
 

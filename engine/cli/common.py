@@ -18,6 +18,7 @@ from engine.models import Agent, Role
 from engine.paths import config_file, default_db
 from engine.store import Store, StoreError
 from engine.store.db import acting
+from engine.text import clean as sanitise
 
 
 class CLIError(Exception):
@@ -113,9 +114,9 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def _clean(value: object) -> str:
-    """Customer text on a terminal: drop control characters (escape sequences included)."""
-    text = "" if value is None else str(value)
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+    """Customer text on a terminal, on one line: the engine's sanitiser (the TUI's too), with
+    any newline left in it shown as a space."""
+    return sanitise(value).replace("\n", " ")
 
 
 def clean(value: object) -> str:

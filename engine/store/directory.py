@@ -29,6 +29,12 @@ from engine.vault import seal_settings
 AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user"
 
 
+def like_contains(term: str) -> str:
+    """A ``LIKE … ESCAPE '\\'`` pattern matching ``term`` anywhere, literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
     wh = row["working_hours"]
     return Agent(
@@ -210,6 +216,28 @@ class DirectoryMixin:
     async def contact(self, contact_id: int) -> Contact | None:
         return await self.read(load_contact, contact_id)  # type: ignore[attr-defined]
 
+    async def search_contacts(self, search: str | None = None, limit: int = 100) -> list[dict]:
+        """Contacts whose name or any identity contains ``search`` — literally: ``%`` and ``_``
+        are escaped, not wildcards. Oldest first."""
+        term = like_contains((search or "").lower())
+
+        def fn(c: sqlite3.Connection) -> list[dict]:
+            rows = c.execute(
+                "SELECT ct.id, ct.name, ct.unverified, a.email AS owner,"
+                " (SELECT group_concat(value, ',') FROM contact_identities ci"
+                "  WHERE ci.contact_id=ct.id AND ci.kind='email') AS emails,"
+                " (SELECT count(*) FROM tickets t WHERE t.contact_id=ct.id) AS tickets"
+                " FROM contacts ct LEFT JOIN agents a ON a.id = ct.owner_id"
+                " WHERE lower(ct.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM"
+                "  contact_identities ci WHERE ci.contact_id=ct.id AND lower(ci.value) LIKE ?"
+                "  ESCAPE '\\') ORDER BY ct.id LIMIT ?", (term, term, limit)).fetchall()
+            return [{"id": r["id"], "name": r["name"],
+                     "emails": r["emails"].split(",") if r["emails"] else [],
+                     "owner": r["owner"], "tickets": r["tickets"],
+                     "unverified": bool(r["unverified"])} for r in rows]
+
+        return await self.read(fn)  # type: ignore[attr-defined]
+
     async def set_contact_owner(self, contact_id: int, owner_email: str | None) -> None:
         def fn(tx: Tx) -> None:
             owner = require_agent(tx.conn, owner_email) if owner_email else None
@@ -370,4 +398,5 @@ def load_contact(conn: sqlite3.Connection, contact_id: int) -> Contact | None:
         else:
             identities[r["kind"]] = r["value"]
     return Contact(id=row["id"], name=row["name"], emails=emails, phones=phones,
-                   identities=identities, owner_id=row["owner_id"], created_at=dt(row["created_at"]))
+                   identities=identities, owner_id=row["owner_id"], created_at=dt(row["created_at"]),
+                   unverified=bool(row["unverified"]))

@@ -203,6 +203,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE outbox ADD COLUMN owner TEXT;
     ALTER TABLE outbox ADD COLUMN heartbeat_at REAL;
     """,
+    # 5: mail as real senders write it (issue 9): a content digest per inbound key, so a reused
+    # Message-ID carrying another mail is told apart from a re-delivery; contacts whose address
+    # was recovered from a malformed From line are unverified; an inbound message remembers
+    # the Reply-To that answers go to when it is not the contact's address
+    """
+    ALTER TABLE inbound_keys ADD COLUMN digest TEXT;
+    ALTER TABLE contacts ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN reply_to TEXT;
+    """,
 ]
 
 

@@ -70,15 +70,17 @@ def add_message(
     contact_id: int | None = None, external_id: str | None = None, channel_id: int | None = None,
     delivery_state: DeliveryState | str = DeliveryState.none, at: float | None = None,
     subject: str | None = None, attachments: list[tuple[str, str, bytes]] | None = None,
-    touch: bool = True,
+    touch: bool = True, reply_to: str | None = None,
 ) -> int:
+    """Store one message (FTS row, attachments, ticket activity, event). ``reply_to``: where
+    answers to this inbound message go when that is not the contact's own address."""
     at = at if at is not None else tx.now
     cur = tx.execute(
         "INSERT INTO messages(ticket_id, direction, author_name, author_email, agent_id,"
-        " contact_id, text, html, external_id, channel_id, delivery_state, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        " contact_id, text, html, external_id, channel_id, delivery_state, created_at, reply_to)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (ticket_id, str(direction), author_name, author_email, agent_id, contact_id, text, html,
-         external_id, channel_id, str(delivery_state), at),
+         external_id, channel_id, str(delivery_state), at, reply_to),
     )
     mid = cur.lastrowid
     if str(direction) != "system":

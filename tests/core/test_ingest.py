@@ -50,7 +50,7 @@ async def test_new_ticket_uses_channel_defaults_and_creates_contact(store):
 async def test_same_key_twice_changes_nothing(store):
     ch = await email_channel(store)
     first = await ingest(store, msg(ch.id, "<m1@x>"))
-    again = await ingest(store, msg(ch.id, "<m1@x>", text="different text"))
+    again = await ingest(store, msg(ch.id, "<m1@x>"))
     assert again.duplicate and again.ticket_id == first.ticket_id
     assert await count(store) == 1
     assert len(await store.messages(first.ticket_id)) == 1
@@ -202,6 +202,8 @@ async def test_unknown_bounce_is_quarantined_not_dropped(store):
                             extra={"bounced_message_id": "<nobody@x>"}))
     items = await store.quarantine()
     assert len(items) == 1 and "no record" in items[0]["reason"]
+    raw = await store.read(lambda c: c.execute("SELECT raw FROM quarantine").fetchone()[0])
+    assert b'"key":"<b@m>"' in raw and b"bounce body" in raw  # no raw bytes: the whole message
 
 
 async def test_attachments_are_content_addressed_blobs(store):

@@ -204,7 +204,8 @@ async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user)
         adapter.store = store
         seen = []
         report = await adapter.import_history(status="closed", progress=lambda d, t: seen.append((d, t)))
-        assert report == {"found": 3, "created": 2, "duplicates": 0, "quarantined": 0}
+        assert report == {"found": 3, "read": 3, "rows": 3, "created": 2, "threaded": 1,
+                          "duplicates": 0, "quarantined": 0, "bounces": 0, "skipped": 0}
         assert seen[-1] == (3, 3)
         again = await adapter.import_history(status="closed")
         assert again["created"] == 0 and again["duplicates"] == 3

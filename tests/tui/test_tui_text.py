@@ -43,3 +43,45 @@ async def test_tricky_subject_renders_literally(seeded):
         assert "[red]Mallory[/red]" in thread
         assert "[link=https://evil]markup[/link]" in thread
         assert "\x1b" not in thread and "\x07" not in thread
+
+
+ZW_SUBJECT = "pay\u200bpal re\u200dfund\ufeff \u2066urgent\u2069 \u202eevil"
+ZW_BODY = "Send it to pay\u200bpal.com\u200d now\ufeff\nthanks \u2067a\u2069"
+
+
+async def test_zero_width_and_bidi_are_removed_alike_in_the_tui_and_the_cli(empty_db):
+    """The TUI and the CLI show the same text: one sanitiser (engine.text) for both."""
+    import asyncio
+    import sys
+    from pathlib import Path
+
+    from engine.ingest import ingest
+    from engine.models import InboundMessage
+    from engine.store import Store
+
+    async with Store(empty_db) as store:
+        channel = await store.channel("support")
+        r = await ingest(store, InboundMessage(channel_id=channel.id, key="<zw@x>",
+                                               sender="zed@example.com", sender_name="Z\u200bed",
+                                               subject=ZW_SUBJECT, text=ZW_BODY))
+    app = make_app(empty_db)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await ready(pilot)
+        row = widget_text(app.screen.table)
+        assert "paypal refund urgent evil" in row
+        await pilot.press("enter")
+        await ready(pilot)
+        title = widget_text(app.screen.query_one("#ticket-title"))
+        thread = "\n".join(app.screen.thread.plain_lines())
+    bin_ = str(Path(sys.executable).parent / "ticketty")
+    proc = await asyncio.create_subprocess_exec(
+        bin_, "--db", str(empty_db), "--as", "ada@example.com", "tickets", "show",
+        str(r.ticket_id), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    cli_text = out.decode()
+    for text in (row, title, thread, cli_text):
+        assert not any(ch in text for ch in "\u200b\u200d\ufeff\u2066\u2067\u2069\u202e")
+    assert "paypal refund urgent evil" in title and f"#{r.ticket_id} paypal refund urgent evil" in cli_text
+    assert "Send it to paypal.com now" in thread and "  Send it to paypal.com now" in cli_text
+    assert "Zed" in thread and "Zed" in cli_text
