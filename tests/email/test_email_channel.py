@@ -6,38 +6,20 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-import os
-import subprocess
-import sys
 import time
-from email.message import EmailMessage
 from email.policy import compat32
-from pathlib import Path
 
 import aiosmtplib
-from servers import free_port
 
 from engine.config import Config, EngineConfig
 from engine.desk import Desk, ensure_first_admin
 from engine.engine import Engine
 from engine.models import Channel
 from engine.store import TicketQuery
-
-BIN = str(Path(sys.executable).parent / "ticketty")
-
-
-def mail(subject: str, frm: str = "Carla Customer <carla@example.com>", body: str = "Hello",
-         msgid: str | None = None, to: str = "help@acme.test", **headers: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = frm
-    m["To"] = to
-    m["Subject"] = subject
-    m["Message-ID"] = msgid or email.utils.make_msgid(domain="example.com")
-    m["Date"] = headers.pop("Date", None) or email.utils.formatdate()
-    for k, v in headers.items():
-        m[k.replace("_", "-")] = v
-    m.set_content(body)
-    return m.as_bytes()
+from tests.helpers.cli import BIN
+from tests.helpers.cli import run_cli as cli
+from tests.helpers.mail import mail
+from tests.helpers.servers import free_port
 
 
 async def wait_for(pred, timeout: float = 10.0):  # noqa: ASYNC109
@@ -118,11 +100,6 @@ async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
 
         await wait_for(threaded)
         assert await store.count_tickets(TicketQuery(view="all")) == 1
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN, "--db", str(db), *args], capture_output=True, text=True, timeout=60,
-                          env=os.environ.copy())
 
 
 def test_channels_add_sync_list_via_cli(db_path, mail_user):
@@ -253,7 +230,7 @@ async def _count(store, n):
 def test_kill_9_mid_imap_sync_then_rerun_loses_and_duplicates_nothing(db_path, mail_user):
     import sqlite3
 
-    from crash import kill_9_after_tickets
+    from tests.helpers.crash import kill_9_after_tickets
 
     n = 600
     mail_user.append_many([mail(f"Bulk {i}", frm=f"bulk{i}@example.com", msgid=f"<bulk{i}@example.com>")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from tui_helpers import ready
 
 from engine.config import Config, EngineConfig
 from engine.demo import DemoWorld, seed_workspace
+from tests.helpers.tui import ready
 from tui.demo import DemoApp
 from tui.screens.queue import QueueScreen
 

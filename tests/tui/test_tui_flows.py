@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tui_helpers import (
+from engine.desk import Desk
+from engine.models import DeliveryState
+from tests.helpers.tui import (
     make_app,
     notifications,
     press_text,
@@ -11,9 +13,6 @@ from tui_helpers import (
     type_text,
     widget_text,
 )
-
-from engine.desk import Desk
-from engine.models import DeliveryState
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.ticket import TicketScreen

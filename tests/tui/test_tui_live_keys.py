@@ -6,10 +6,9 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import BASE
-from tui_helpers import make_app, ready, settle
 
 from engine.desk import Desk
+from tests.helpers.tui import BASE, make_app, ready, settle
 from tui.screens.ticket import TicketScreen
 
 SIZE = (130, 36)

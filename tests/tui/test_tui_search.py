@@ -3,8 +3,7 @@ and a search that finds nothing says so instead of showing a blank list."""
 
 from __future__ import annotations
 
-from tui_helpers import make_app, notifications, ready, settle, type_text, widget_text
-
+from tests.helpers.tui import make_app, notifications, ready, settle, type_text, widget_text
 from tui.screens.queue import QueueScreen
 
 SIZE = (130, 36)

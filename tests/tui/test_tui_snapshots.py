@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import BASE
-from tui_helpers import make_app, ready
+
+from tests.helpers.tui import BASE, make_app, ready
 
 SIZES = [(80, 24), (120, 40), (200, 50)]
 

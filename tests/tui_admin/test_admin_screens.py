@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, run_command, started, until
-
+from tests.helpers.admin import SIZE, make_app, run_command, started, until
 from tui.screens.admin.base import FormScreen
 
 

@@ -4,12 +4,11 @@ saved at once), and marks that go once the field is fixed."""
 from __future__ import annotations
 
 import httpx
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, run_command, started, until
 from textual.widgets import Button
 
 from engine.models import Channel
 from engine.vault import open_settings
+from tests.helpers.admin import SIZE, make_app, run_command, started, until
 from tui.screens.channel_edit import ChannelEditScreen
 from tui.screens.channels import ChannelsScreen
 from tui.screens.signin import SignInScreen

@@ -8,9 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import BASE, SIZE, make_app, notifications, run_command, started, until
 
+from tests.helpers.admin import BASE, SIZE, make_app, notifications, run_command, started, until
 from tui.screens.admin.quarantine import QuarantineItemScreen, QuarantineScreen
 from tui.screens.confirm import ConfirmScreen
 

@@ -7,9 +7,8 @@ the wizard steps are opened directly with fixed answers.
 from __future__ import annotations
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, push_step, run_command, started, until
 
+from tests.helpers.admin import SIZE, make_app, push_step, run_command, started, until
 from tui.screens.wizard import email as steps
 
 MAILBOX = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.test",

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, push_step, started, until
 from textual.widgets import Input
 
+from tests.helpers.admin import SIZE, make_app, push_step, started, until
 from tui.screens.wizard import email as steps
 
 IMAP = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.test",

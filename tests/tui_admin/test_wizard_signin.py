@@ -5,10 +5,9 @@ the channel's secret setting, then the connection test logging in to SMTP with X
 from __future__ import annotations
 
 import httpx
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, next_step, open_email_wizard, started, until
 from textual.widgets import Button, Input
 
+from tests.helpers.admin import SIZE, make_app, next_step, open_email_wizard, started, until
 from tui.screens.wizard import email as steps
 from tui.widgets.settings_form import SettingsForm
 from tui.widgets.signin_panel import SignInPanel
