@@ -55,6 +55,16 @@ class Config(_Section):
     path: str | None = Field(default=None, exclude=True)
 
 
+def user_config(path: str | Path | None = None) -> Config:
+    """The config a command runs with: ``--config PATH`` (which must exist), else the default
+    file (``~/.config/ticketty/config.toml``; missing means the defaults)."""
+    if path:
+        return load_config(path, required=True)
+    from engine.paths import config_file
+
+    return load_config(config_file())
+
+
 def load_config(path: str | Path | None, required: bool = False) -> Config:
     """Read and validate a config file; a missing optional file gives the defaults."""
     if path is None:

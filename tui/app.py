@@ -21,12 +21,10 @@ App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
@@ -164,7 +162,7 @@ class TickettyApp(App[int]):
                     screen.post_message(EngineReady())
                 await self._stop.wait()
         except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
-            self.exit_message = f"ticketty: error: {exc}"  # run_tui prints it, unwrapped
+            self.exit_message = f"ticketty: error: {exc}"  # tui.run prints it, unwrapped
             self.exit(return_code=1)
         finally:
             self._engine_closed.set()
@@ -423,22 +421,3 @@ class TickettyApp(App[int]):
 
         return self.desk_call(call, f"You are {availability}")
 
-
-def run_tui(args: argparse.Namespace) -> int:
-    """``ticketty`` with no command: the TUI on ``--db`` (or the default database)."""
-    import os
-
-    from engine.cli.common import get_config
-    from engine.paths import default_db
-
-    started = time.monotonic()
-    if os.environ.get("TICKETTY_LOG"):
-        logging.basicConfig(filename=os.environ["TICKETTY_LOG"], level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = get_config(args)
-    db = default_db(getattr(args, "db", None) or config.database.path)
-    app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
-    app.run()
-    if app.exit_message:
-        print(app.exit_message, file=sys.stderr)
-    return app.return_code or 0

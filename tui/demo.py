@@ -8,12 +8,9 @@ returns; ``seconds`` ends the app on its own after that long (recordings).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from pathlib import Path
 
-from engine.config import Config, EngineConfig
-from engine.demo import DemoWorld, seed_workspace
+from engine.demo import DemoWorld
 from tui.app import TickettyApp
 
 STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight on quit
@@ -49,13 +46,3 @@ class DemoApp(TickettyApp):
         await self.world.stop(timeout=STOP_TIMEOUT)
         await super().shutdown_engine()
 
-
-def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> int:
-    from engine.demo_data import DEFAULT_RATE
-
-    world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
-    asyncio.run(seed_workspace(db, world))
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
-    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
-    app.run()
-    return app.return_code or 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from ticketty.main import main
 
 BIN = str(Path(sys.executable).parent / "ticketty")
 

@@ -1,6 +1,6 @@
 """``:channels``: every channel with its health, and the admin actions on it.
 
-Health comes from :func:`engine.cli.channels.health_words`, the same words as
+Health comes from :func:`engine.channels.health.health_words`, the same words as
 ``ticketty channels list``: a server that keeps failing reads "failing: <reason>", never fine.
 "Today" counts tickets created since midnight of the app's clock (UTC), so tests freeze it.
 
@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from engine.channels import adapter_class
-from engine.cli.channels import health_words
+from engine.channels.health import health_words
 from engine.models import Channel
 from tui.screens.admin import require_admin
 from tui.screens.base import TickettyScreen
