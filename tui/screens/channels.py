@@ -167,7 +167,7 @@ class ChannelsScreen(TickettyScreen):
 
     def action_edit(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Editing channels"):
+        if channel is None or not require_admin(self.tapp, "Editing channels"):
             return
         from tui.screens.channel_edit import ChannelEditScreen
 
@@ -175,7 +175,7 @@ class ChannelsScreen(TickettyScreen):
 
     def action_toggle(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Enabling and disabling channels"):
+        if channel is None or not require_admin(self.tapp, "Enabling and disabling channels"):
             return
         self._set_enabled(channel, not channel.enabled)
 
@@ -192,7 +192,7 @@ class ChannelsScreen(TickettyScreen):
 
     def action_remove(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Removing channels"):
+        if channel is None or not require_admin(self.tapp, "Removing channels"):
             return
         self._remove(channel)
 

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.commands import COMMANDS
+from tui.screens.base import desk_app
 
 
 class HelpScreen(ModalScreen[None]):
@@ -78,7 +78,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row(Text(""), Text(""))
         table.add_row(Text("Commands", style="bold"), Text("type : then one of these"))
         kind = getattr(self.for_screen, "SCREEN_KIND", None)
-        for c in COMMANDS:
+        for c in desk_app(self).commands:
             if c.screen and c.screen != kind:
                 continue
             table.add_row(Text(f":{c.usage}"), Text(c.help))

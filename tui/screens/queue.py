@@ -104,8 +104,7 @@ class QueueScreen(TickettyScreen):
 
     @property
     def dirty(self) -> bool:
-        table = self.table
-        return table._loading or table._dirty or self._counts_loading or self._counts_dirty
+        return self.table.busy or self._counts_loading or self._counts_dirty
 
     def current_ticket_id(self) -> int | None:
         ticket = self.table.current_ticket

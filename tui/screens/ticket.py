@@ -31,7 +31,6 @@ from textual.widgets import Static
 
 from engine.channels.email_compose import render_signature, reply_subject
 from engine.models import Channel, Message, Pipeline
-from engine.store import StoreError
 from tui import pickers
 from tui.screens.base import TickettyScreen
 from tui.text import line, plural
@@ -111,13 +110,9 @@ class TicketScreen(TickettyScreen):
 
     def _key(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` now (after the config's keymap)."""
-        keymap = getattr(self.app, "_keymap", {})
-        if binding_id in keymap:
-            return self.app.get_key_display(Binding(keymap[binding_id].split(",")[0], ""))
-        for b in self.BINDINGS:
-            if isinstance(b, Binding) and b.id == binding_id:
-                return self.app.get_key_display(Binding(b.key.split(",")[0], ""))
-        return ""
+        default = next((b.key for b in self.BINDINGS
+                        if isinstance(b, Binding) and b.id == binding_id), "")
+        return self.tapp.key_for(binding_id, default)
 
     @property
     def dirty(self) -> bool:
@@ -312,9 +307,7 @@ class TicketScreen(TickettyScreen):
         if not failed:
             self.notify("No failed sends on this ticket.", timeout=2)
             return
-        if self.tapp.engine is None:
-            raise StoreError("the engine is not running")
-        self.tapp.op_retry(failed[-1].id)
+        self.tapp.op_retry(failed[-1].id)  # says so when the engine is not running
 
 
 def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:

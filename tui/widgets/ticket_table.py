@@ -182,6 +182,11 @@ class TicketTable(ScrollView, can_focus=True):
                         name=str(self.generation), group="ticket-table-load", exclusive=True,
                         exit_on_error=False)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a load is running or asked for (tests and ``settle`` wait on it)."""
+        return self._loading or self._dirty
+
     def request_reload(self) -> None:
         """Reload soon: at most one load runs; changes during it cause one more (coalescing)."""
         if self._loading:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tui.screens.admin import require_admin
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
     from tui.screens.wizard.base import Wizard
 
 #: kind → "module:Class" of its wizard
@@ -33,7 +33,7 @@ def wizard_class(kind: str) -> type[Wizard]:
     return getattr(importlib.import_module(module), name)
 
 
-def start_wizard(app: TickettyApp, kind: str | None = None) -> None:
+def start_wizard(app: DeskApp, kind: str | None = None) -> None:
     """Open the connect wizard of ``kind`` (ask which kind when None) — admins only."""
     if not require_admin(app, "Connecting channels"):
         return
@@ -44,7 +44,7 @@ def start_wizard(app: TickettyApp, kind: str | None = None) -> None:
     app.run_worker(_run(app, kind), name="wizard", group="wizard", exit_on_error=False)
 
 
-async def _run(app: TickettyApp, kind: str | None) -> Any:
+async def _run(app: DeskApp, kind: str | None) -> Any:
     if kind is None:
         from rich.text import Text
 

@@ -41,11 +41,12 @@ from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
+from tui.screens.base import desk_app
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
 
 NEXT, BACK, CANCEL = "next", "back", "cancel"
 #: what a step may answer to be shown again with the steps recomputed (a choice changed them)
@@ -61,7 +62,7 @@ class Wizard:
     title: ClassVar[str] = ""
     steps: ClassVar[list[type[WizardStep]]] = []
 
-    def __init__(self, app: TickettyApp) -> None:
+    def __init__(self, app: DeskApp) -> None:
         self.app = app
         self.name = ""
         self.values: dict[str, Any] = {}
@@ -176,8 +177,8 @@ class WizardStep(Screen[str]):
         return True
 
     @property
-    def tapp(self) -> TickettyApp:
-        return self.app  # type: ignore[return-value]
+    def tapp(self) -> DeskApp:
+        return desk_app(self)
 
     def compose(self) -> ComposeResult:
         titles = [s.TITLE for s in self.wizard.active_steps()]
