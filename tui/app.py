@@ -39,7 +39,7 @@ from textual.worker import Worker, WorkerState
 
 from engine.config import Config
 from engine.desk import CloseUndo, Desk
-from engine.models import Agent
+from engine.models import Agent, Event
 from engine.store import Store, StoreError
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
 from tui.commands import COMMANDS, Command, CommandProvider, run_command
@@ -190,7 +190,7 @@ class TickettyApp(App[int]):
         finally:
             self._engine_closed.set()
 
-    async def _pump(self, queue: asyncio.Queue) -> None:
+    async def _pump(self, queue: asyncio.Queue[Event]) -> None:
         """Forward store events to every screen (the current one and those under it)."""
         while True:
             event = await queue.get()

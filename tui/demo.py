@@ -9,6 +9,7 @@ returns; ``seconds`` ends the app on its own after that long (recordings).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from engine.demo import DemoWorld
 from tui.app import TickettyApp
@@ -19,7 +20,8 @@ STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight 
 class DemoApp(TickettyApp):
     """The normal app plus the demo's simulator, run as a worker once the engine is up."""
 
-    def __init__(self, world: DemoWorld, *args, seconds: float | None = None, **kwargs) -> None:
+    def __init__(self, world: DemoWorld, *args: Any, seconds: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.world = world
         self.seconds = seconds

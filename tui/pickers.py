@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from engine.models import PRIORITY_RANK, Ticket
+from engine.models import PRIORITY_RANK, Agent, Ticket
 from tui.screens.picker import PickerScreen, PickItem
 from tui.text import line
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tui.host import DeskApp
 
 
-def agent_items(agents: list, *, nobody: str) -> list[PickItem]:  # noqa: ANN001
+def agent_items(agents: list[Agent], *, nobody: str) -> list[PickItem]:
     items = [PickItem(None, Text(nobody, style="italic"), "none nobody")]
     for a in agents:
         if not a.seat:

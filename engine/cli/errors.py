@@ -108,7 +108,7 @@ class Parser(argparse.ArgumentParser):
             message = message[len("argument "):]
         raise UsageError(self.format_usage(), message)
 
-    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's
+    def parse_known_args(self, args=None, namespace=None):  # argparse's
         parsed, extras = super().parse_known_args(args, namespace)
         if extras and not self.top_level:
             self.error(f"unrecognized arguments: {' '.join(extras)}")

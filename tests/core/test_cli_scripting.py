@@ -42,7 +42,7 @@ class Cli:
         assert code == 0, (args, err)
         return out
 
-    def json(self, *args: str):  # noqa: ANN201 - decoded JSON
+    def json(self, *args: str):  # decoded JSON
         return json.loads(self.ok(*args, "--json"))
 
 

@@ -264,7 +264,7 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
     from engine.store import Store
 
     class Token(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - stdlib name
+        def do_POST(self):  # stdlib name
             self.rfile.read(int(self.headers["Content-Length"]))
             body = json.dumps({"access_token": "fresh-token", "expires_in": 3600}).encode()
             self.send_response(200)
@@ -281,13 +281,13 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
     logins: list[str] = []
 
     class Handler:
-        async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd's hook name
+        async def auth_XOAUTH2(self, server, args):  # aiosmtpd's hook name
             decoded = base64.b64decode(args[1]).decode()
             logins.append(decoded)
             ok = decoded == "user=help@acme.test\x01auth=Bearer fresh-token\x01\x01"
             return AuthResult(success=ok, handled=False)
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.original_content or envelope.content)
             return "250 OK"
 

@@ -265,7 +265,7 @@ def token_server() -> Iterator[tuple[str, list[dict]]]:
     calls: list[dict] = []
 
     class H(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             form = {k: v[0] for k, v in parse_qs(body).items()}
             calls.append(form)

@@ -15,7 +15,7 @@ SIZE = (130, 36)
 
 
 @pytest.fixture
-async def longer(seeded):  # noqa: ANN001, ANN201
+async def longer(seeded):
     """The seeded desk plus 30 older tickets, so 20 rows of ``j`` have somewhere to go."""
     from engine.store import Store
 
@@ -28,7 +28,7 @@ async def longer(seeded):  # noqa: ANN001, ANN201
     return db
 
 
-async def _arrivals(app, count: int) -> asyncio.Task[list[int]]:  # noqa: ANN001
+async def _arrivals(app, count: int) -> asyncio.Task[list[int]]:
     """A background task ingesting ``count`` new tickets, returned once the first one is in."""
     started = asyncio.Event()
 

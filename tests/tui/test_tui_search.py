@@ -9,7 +9,7 @@ from tui.screens.queue import QueueScreen
 SIZE = (130, 36)
 
 
-async def _search(pilot, text: str) -> None:  # noqa: ANN001
+async def _search(pilot, text: str) -> None:
     await pilot.press("slash")
     box = pilot.app.screen.query_one("#search")
     box.value = ""

@@ -15,7 +15,7 @@ from tui.screens.signin import SignInScreen
 from tui.widgets.settings_form import SettingsForm
 
 
-async def open_edit(pilot, row: int) -> ChannelEditScreen:  # noqa: ANN001
+async def open_edit(pilot, row: int) -> ChannelEditScreen:
     app = pilot.app
     await started(pilot)
     await run_command(pilot, "channels")

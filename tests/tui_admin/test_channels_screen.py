@@ -6,7 +6,7 @@ from tests.helpers.admin import SIZE, make_app, notifications, run_command, star
 from tui.screens.channels import ChannelsScreen
 
 
-async def open_channels(pilot) -> ChannelsScreen:  # noqa: ANN001
+async def open_channels(pilot) -> ChannelsScreen:
     await started(pilot)
     await run_command(pilot, "channels")
     await until(pilot, lambda: isinstance(pilot.app.screen, ChannelsScreen)

@@ -39,7 +39,7 @@ async def add_items(db: Path) -> list[int]:
     return [good, bad]
 
 
-def text_of(screen) -> str:  # noqa: ANN001
+def text_of(screen) -> str:
     """What the screen's Static widgets show, as plain text."""
     import io
 
@@ -51,7 +51,7 @@ def text_of(screen) -> str:  # noqa: ANN001
     return console.export_text()
 
 
-async def open_quarantine(pilot) -> QuarantineScreen:  # noqa: ANN001
+async def open_quarantine(pilot) -> QuarantineScreen:
     await started(pilot)
     await run_command(pilot, "quarantine")
     await until(pilot, lambda: isinstance(pilot.app.screen, QuarantineScreen)
@@ -112,7 +112,7 @@ async def test_agents_are_told_it_is_for_admins(admin_db, who):
 def test_quarantine_snapshot(snap_compare, admin_db):
     asyncio.run(add_items(admin_db))
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await open_quarantine(pilot)
         await pilot.pause()
 
@@ -122,7 +122,7 @@ def test_quarantine_snapshot(snap_compare, admin_db):
 def test_quarantine_item_snapshot(snap_compare, admin_db):
     asyncio.run(add_items(admin_db))
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await open_quarantine(pilot)
         await pilot.press("j", "enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, QuarantineItemScreen), "item")

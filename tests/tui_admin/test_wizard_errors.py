@@ -26,7 +26,7 @@ FORWARD = {"address": "help@acme.test", "mode": "forwarding", "smtp_host": "127.
            "smtp_security": "none"}
 
 
-def shown(screen, selector: str) -> str:  # noqa: ANN001
+def shown(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).content)
 
 

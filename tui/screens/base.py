@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.screen import Screen
 
 from engine.models import Event
+from engine.store import StoreError
 from tui.messages import EngineEvent, EngineReady
 
 if TYPE_CHECKING:
     from tui.host import DeskApp
+
+
+def stored_id(record_id: int | None) -> int:
+    """The id of a record read from the store (models leave it None before they are stored)."""
+    if record_id is None:
+        raise StoreError("that record is not stored yet")
+    return record_id
 
 
 def desk_app(screen: Screen[Any]) -> DeskApp:

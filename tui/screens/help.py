@@ -6,6 +6,8 @@ Mine, …`` — rather than nine rows of "View 1 … View 9" (its ``help_views()
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("k,up", "scroll(-1)", "Scroll up", show=False, id="help.up"),
     ]
 
-    def __init__(self, screen: Screen) -> None:
+    def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
         self.for_screen = screen
 
@@ -63,7 +65,8 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(Text(shown), Text(binding.tooltip or binding.description))
         return table
 
-    def _views_row(self, views: list[str], groups: dict) -> tuple[Text, Text]:
+    def _views_row(self, views: list[str],
+                   groups: dict[str, tuple[list[str], Binding]]) -> tuple[Text, Text]:
         """``1–7`` and ``views: Unassigned, Mine, …`` (the number keys the keymap gave them)."""
         keys = [self.app.get_key_display(Binding(groups[f"view.{n}"][0][0], ""))
                 for n in range(1, min(len(views), 9) + 1) if f"view.{n}" in groups]

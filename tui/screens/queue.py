@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
-from engine.models import Agent, Channel
+from engine.models import Agent, Channel, Event
 from engine.store import StoreError, TicketQuery
 from tui import pickers, search
 from tui.screens.base import TickettyScreen
@@ -177,7 +177,7 @@ class QueueScreen(TickettyScreen):
                 self._counts_dirty = False
                 self.request_counts()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if not self._ready:
             return
         if event.kind.startswith(TICKET_KINDS):

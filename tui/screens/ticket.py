@@ -22,6 +22,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -30,15 +33,18 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from engine.channels.email_compose import render_signature, reply_subject
-from engine.models import Channel, Message, Pipeline
+from engine.models import Channel, Event, Message, Pipeline, Ticket
 from tui import pickers
-from tui.screens.base import TickettyScreen
+from tui.screens.base import TickettyScreen, stored_id
 from tui.text import line, plural
 from tui.widgets.composer import Composer
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.properties import PropertiesPanel, TicketContext
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.thread import ThreadView
+
+if TYPE_CHECKING:
+    from tui.host import DeskApp
 
 PROPERTY_KEYS = ("status", "pipeline", "priority", "assign", "assign.me", "team", "contact.owner",
                  "close", "reopen", "reply", "note", "retry")
@@ -203,7 +209,7 @@ class TicketScreen(TickettyScreen):
         self.details = self.has_class("-folded")
         self._fold()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if event.ticket_id == self.ticket_id or event.kind in ("agent.updated",
                                                                "contact.updated"):
             self.request_load()
@@ -268,7 +274,7 @@ class TicketScreen(TickettyScreen):
         self.run_worker(pick(), group="pick", exit_on_error=False)
 
     # ------------------------------------------------------------- properties
-    def _pick(self, chooser) -> None:  # noqa: ANN001
+    def _pick(self, chooser: Callable[[DeskApp, Ticket], Coroutine[Any, Any, None]]) -> None:
         if self.ctx is not None:
             self.run_worker(chooser(self.tapp, self.ctx.ticket), group="pick",
                             exit_on_error=False)
@@ -307,7 +313,7 @@ class TicketScreen(TickettyScreen):
         if not failed:
             self.notify("No failed sends on this ticket.", timeout=2)
             return
-        self.tapp.op_retry(failed[-1].id)  # says so when the engine is not running
+        self.tapp.op_retry(stored_id(failed[-1].id))  # refuses when the engine is not running
 
 
 def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:

@@ -37,6 +37,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker, WorkerState
 
 from engine.models import Ticket
 from engine.store import TicketQuery
@@ -142,13 +143,13 @@ class TicketTable(ScrollView, can_focus=True):
         self.clock = clock
         self.empty_text = empty_text
         self.source: TicketSource | None = None
-        self.query = TicketQuery()
+        self.shown_query = TicketQuery()  # the query of the rows on screen
         self.total = 0
         self.loaded = False
         self.cursor = 0
         self.generation = 0  # the latest load asked for
         self.shown_generation = -1  # the load on screen
-        self.requested_query = self.query
+        self.requested_query = self.shown_query
         self.paint_count = 0
         self._loading = False
         self._dirty = False
@@ -176,7 +177,7 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation += 1
         self.painted.clear()
         target = 0 if cursor is None else cursor
-        current = self.current_ticket if query == self.query else None
+        current = self.current_ticket if query == self.shown_query else None
         self.run_worker(self._reload(self.generation, source, query, keep, target,
                                      current.id if current else None),
                         name=str(self.generation), group="ticket-table-load", exclusive=True,
@@ -194,8 +195,7 @@ class TicketTable(ScrollView, can_focus=True):
         else:
             self.reload()
 
-    def on_worker_state_changed(self, event) -> None:  # noqa: ANN001 - Worker.StateChanged
-        from textual.worker import WorkerState
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
 
         if event.worker.group == "ticket-table-load" and event.state in (
                 WorkerState.ERROR, WorkerState.CANCELLED) and event.worker.name == str(self.generation):
@@ -247,7 +247,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._fit_columns([t for rows in message.pages.values() for t in rows], fresh=True)
         top = self._top_for(message.cursor, message.total)
         self.total = message.total
-        self.query = message.query
+        self.shown_query = message.query
         self.shown_generation = message.generation
         self.loaded = True
         self.cursor = message.cursor
@@ -284,7 +284,7 @@ class TicketTable(ScrollView, can_focus=True):
         if page in self._pages or key in self._inflight or self.source is None:
             return
         self._inflight.add(key)
-        self.run_worker(self._fetch(self.shown_generation, self.source, self.query, page,
+        self.run_worker(self._fetch(self.shown_generation, self.source, self.shown_query, page,
                                     self.total),
                         group="ticket-table-page", exit_on_error=False)
 
@@ -322,7 +322,7 @@ class TicketTable(ScrollView, can_focus=True):
         return self.row(self.cursor) if self.loaded and self.total else None
 
     def loaded_rows(self) -> list[tuple[int, Ticket]]:
-        out = []
+        out: list[tuple[int, Ticket]] = []
         for page in sorted(self._pages.keys()):
             rows = self._pages.get(page) or []
             out.extend((page * PAGE + i, t) for i, t in enumerate(rows))

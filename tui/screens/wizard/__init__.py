@@ -30,7 +30,8 @@ def wizard_class(kind: str) -> type[Wizard]:
     except KeyError:
         raise ValueError(f"no wizard for {kind!r} channels (known: "
                          f"{', '.join(sorted(WIZARDS))})") from None
-    return getattr(importlib.import_module(module), name)
+    wizard: type[Wizard] = getattr(importlib.import_module(module), name)
+    return wizard
 
 
 def start_wizard(app: DeskApp, kind: str | None = None) -> None:

@@ -133,7 +133,8 @@ class Wizard:
         """An adapter for tests and imports outside the engine's running channels."""
         cls = adapter_class(self.kind)
         adapter = cls(channel or self.build())
-        adapter.store = self.store
+        # the email adapter keeps a store; the typed channel host replaces this (issue 10, A)
+        adapter.store = self.store  # type: ignore[attr-defined]
         return adapter
 
 
@@ -242,8 +243,9 @@ class WizardStep(Screen[str]):
         widget.set_class(not error, "-ok")
         widget.update(message if isinstance(message, Text) else Text(message))
 
-    def show_setting_error(self, exc: SettingError | StoreError, forms: list[Any]) -> bool:
-        """Put a SettingError beside its field if one of ``forms`` has it, else on the message."""
+    def show_setting_error(self, exc: Exception, forms: list[Any]) -> bool:
+        """Put a SettingError (an error with a ``key``) beside its field if one of ``forms``
+        has it, else on the message."""
         key = getattr(exc, "key", "")
         text = str(exc).removeprefix(f"{key}: ") if key else str(exc)
         for form in forms:
@@ -275,7 +277,7 @@ class WizardStep(Screen[str]):
         except (SettingError, StoreError, ValueError) as exc:
             self.say(str(exc))
             ok = False
-        except Exception as exc:  # noqa: BLE001 - a server or disk problem, shown in words
+        except Exception as exc:  # a server or disk problem, shown in words
             self.say(f"{type(exc).__name__}: {exc}")
             ok = False
         finally:

@@ -11,7 +11,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Label,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+    TextArea,
+)
 
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_settings import EmailSettings
@@ -89,8 +97,9 @@ class DetailsStep(WizardStep):
     def _insert_token(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("token-")
         area = self.query_one("#details-form", SettingsForm).widget("signature")
-        area.insert("{" + key + "}")  # type: ignore[attr-defined]
-        area.focus()
+        if isinstance(area, TextArea):
+            area.insert("{" + key + "}")
+            area.focus()
 
     def refresh_preview(self) -> None:
         values = {**merged(self.wizard), **self.query_one("#details-form", SettingsForm).values()}
@@ -108,7 +117,7 @@ class DetailsStep(WizardStep):
             date=self.tapp.clock())
         mail = message_from_bytes(composed.raw, policy=policy.default)
         part = mail.get_body(preferencelist=("html",) if as_html else ("plain",))
-        body = part.get_content() if part is not None else ""  # type: ignore[union-attr]
+        body = part.get_content() if part is not None else ""
         text = Text()
         text.append("From: ", "bold")
         text.append(line(mail["From"]) + "\n")
@@ -144,7 +153,7 @@ class PropertiesStep(WizardStep):
             self.wizard.build()
         except ValueError as exc:
             if getattr(exc, "key", "").startswith("default_"):
-                self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+                self.show_setting_error(exc, [form])
                 return False
         return True
 
@@ -164,7 +173,7 @@ class RoutingStep(WizardStep):
         try:
             self.wizard.build()
         except ValueError as exc:
-            self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+            self.show_setting_error(exc, [form])
             return False
         return True
 
@@ -181,7 +190,8 @@ class HistoryStep(WizardStep):
 
     @property
     def forwarding(self) -> bool:
-        return merged(self.wizard)["mode"] == "forwarding"
+        mode: str = merged(self.wizard)["mode"]
+        return mode == "forwarding"
 
     def body(self) -> ComposeResult:
         w = self.wizard
