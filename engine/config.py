@@ -51,7 +51,7 @@ class Config(_Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
     keymap: dict[str, str] = Field(default_factory=dict)
-    """Binding id → key(s), e.g. ``reply = "R"``."""
+    """Binding id → key(s), e.g. ``"ticket.reply" = "R"`` (docs/keys.md)."""
     path: str | None = Field(default=None, exclude=True)
 
 

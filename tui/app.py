@@ -13,10 +13,11 @@ Toasts read alike everywhere: :meth:`TickettyApp.notify` starts each with a capi
 drops a final full stop ("Closed #384 — u to undo", "Reply queued on #384 as pending"); they
 sit above the status bar, never over its position counter.
 
-App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
-(``command_line``), ``ctrl+p`` palette (``palette``), ``ctrl+t`` available/away
-(``availability``), ``u`` undo the last close for 10 s (``undo``), ``C`` channels
-(``channels``), ``ctrl+q`` quit (``app.quit``).
+App-wide keys (ids in brackets): ``?`` help (``app.help``), ``:`` command line
+(``app.command_line``), ``ctrl+p`` palette (``app.palette``), ``ctrl+t`` available/away
+(``app.availability``), ``u`` undo the last close for 10 s (``app.undo``), ``C`` channels
+(``app.channels``), ``ctrl+q`` quit (``app.quit``). The config's ``[keymap]`` remaps any binding
+by id; ids of earlier versions still work (:mod:`tui.keymap`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from engine.desk import CloseUndo, Desk
 from engine.models import Agent, Event
 from engine.store import Store, StoreError
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
+from tui import keymap
 from tui.commands import COMMANDS, Command, CommandProvider, run_command
 from tui.messages import AgentChanged, EngineEvent, EngineReady
 from tui.screens.admin.commands import admin_commands
@@ -81,16 +83,17 @@ class TickettyApp(App[int]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
                 tooltip="Quit ticketty"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys of this screen"),
-        Binding("colon", "command_line", "Command", id="command_line",
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen"),
+        Binding("colon", "command_line", "Command", id="app.command_line",
                 tooltip="Command line (:assign, :status, :view …)"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette",
-                tooltip="Command palette"),
-        Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability",
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
+                id="app.palette", tooltip="Command palette"),
+        Binding("ctrl+t", "toggle_availability", "Available/away", show=False,
+                id="app.availability",
                 tooltip="Toggle available / away (routing skips away agents)"),
-        Binding("C", "channels", "Channels", show=False, id="channels",
+        Binding("C", "channels", "Channels", show=False, id="app.channels",
                 tooltip="Channels: health, connect, edit, enable/disable"),
-        Binding("u", "undo", "Undo close", show=False, id="undo",
+        Binding("u", "undo", "Undo close", show=False, id="app.undo",
                 tooltip="Undo the last close (for 10 seconds)"),
     ]
 
@@ -123,7 +126,7 @@ class TickettyApp(App[int]):
         self.theme = self.config.ui.theme if self.config.ui.theme in self.available_themes \
             else DEFAULT_THEME
         if self.config.keymap:
-            self.keymap = dict(self.config.keymap)
+            self.keymap = keymap.upgrade(self.config.keymap)
             self.set_keymap(self.keymap)
 
     # ---------------------------------------------------------------- lifecycle
@@ -381,7 +384,7 @@ class TickettyApp(App[int]):
                 self.notify(f"#{ticket_id} is already closed", markup=False, timeout=2)
                 return None
             self.undo = (undo, time.monotonic() + UNDO_SECONDS)
-            key = self.key_for("undo", "u")
+            key = self.key_for("app.undo", "u")
             self.notify(f"Closed #{ticket_id} — {key} to undo", markup=False,
                         timeout=UNDO_SECONDS)
             return undo

@@ -55,10 +55,10 @@ class HelpScreen(ModalScreen[None]):
             keys, _ = groups.setdefault(binding.id, ([], binding))
             keys.append(key)
         views: list[str] = list(getattr(self.for_screen, "help_views", list)())
-        numbered = {f"view.{n}" for n in range(1, 10)}
+        numbered = {f"queue.view_{n}" for n in range(1, 10)}
         for binding_id, (keys, binding) in groups.items():
             if views and binding_id in numbered:
-                if binding_id == "view.1":
+                if binding_id == "queue.view_1":
                     table.add_row(*self._views_row(views, groups))
                 continue
             shown = " ".join(self.app.get_key_display(Binding(k, "")) for k in keys)
@@ -68,8 +68,8 @@ class HelpScreen(ModalScreen[None]):
     def _views_row(self, views: list[str],
                    groups: dict[str, tuple[list[str], Binding]]) -> tuple[Text, Text]:
         """``1–7`` and ``views: Unassigned, Mine, …`` (the number keys the keymap gave them)."""
-        keys = [self.app.get_key_display(Binding(groups[f"view.{n}"][0][0], ""))
-                for n in range(1, min(len(views), 9) + 1) if f"view.{n}" in groups]
+        keys = [self.app.get_key_display(Binding(groups[f"queue.view_{n}"][0][0], ""))
+                for n in range(1, min(len(views), 9) + 1) if f"queue.view_{n}" in groups]
         digits = [str(n) for n in range(1, len(keys) + 1)]
         shown = f"{keys[0]}–{keys[-1]}" if keys == digits and len(keys) > 1 else " ".join(keys)
         return Text(shown), Text("views: " + ", ".join(views[:len(keys)]))

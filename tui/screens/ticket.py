@@ -2,20 +2,22 @@
 
 | key | action (binding id) |
 |---|---|
-| ``r`` | reply to the customer (``reply``) |
-| ``n`` | internal note (``note``) |
+| ``r`` | reply to the customer (``ticket.reply``) |
+| ``n`` | internal note (``ticket.note``) |
 | ``ctrl+s`` | send the reply / note (``composer.send``) |
 | ``ctrl+r`` | insert a canned reply at the cursor (``composer.canned``) |
 | ``ctrl+o`` | the status the reply sends the ticket to: next one (``composer.send_as``) |
 | ``i`` | show / hide the details panel (``ticket.details``; folded below 100 columns) |
-| ``a`` / ``A`` | assign (picker, with availability) / take it (``assign`` / ``assign.me``) |
-| ``s`` | status (``status``) |
-| ``p`` | priority (``priority``) |
-| ``P`` | pipeline (``pipeline``) |
-| ``T`` | team (``team``) |
-| ``O`` | contact owner (``contact.owner``) |
-| ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``close`` / ``reopen``) |
-| ``R`` | retry a failed send (``retry``) |
+| ``a`` / ``A`` | assign (picker, with availability) / take it (``ticket.assign`` /
+  ``ticket.take``; shared with the queue, :mod:`tui.screens.ticket_actions`) |
+| ``s`` | status (``ticket.status``) |
+| ``p`` | priority (``ticket.priority``) |
+| ``P`` | pipeline (``ticket.pipeline``) |
+| ``T`` | team (``ticket.team``) |
+| ``O`` | contact owner (``ticket.contact_owner``) |
+| ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``ticket.close`` /
+  ``ticket.reopen``) |
+| ``R`` | retry a failed send (``ticket.retry``) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
 """
@@ -35,7 +37,8 @@ from textual.widgets import Static
 from engine.channels.email_compose import render_signature, reply_subject
 from engine.models import Channel, Event, Message, Pipeline, Ticket
 from tui import pickers
-from tui.screens.base import TickettyScreen, stored_id
+from tui.screens.base import stored_id
+from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.text import line, plural
 from tui.widgets.composer import Composer
 from tui.widgets.key_footer import KeyFooter
@@ -46,11 +49,13 @@ from tui.widgets.thread import ThreadView
 if TYPE_CHECKING:
     from tui.host import DeskApp
 
-PROPERTY_KEYS = ("status", "pipeline", "priority", "assign", "assign.me", "team", "contact.owner",
-                 "close", "reopen", "reply", "note", "retry")
+#: the keys the properties panel names beside each property and action
+PROPERTY_KEYS = ("ticket.status", "ticket.pipeline", "ticket.priority", "ticket.assign",
+                 "ticket.take", "ticket.team", "ticket.contact_owner", "ticket.close",
+                 "ticket.reopen", "ticket.reply", "ticket.note")
 
 
-class TicketScreen(TickettyScreen):
+class TicketScreen(TicketActions):
     SCREEN_KIND = "ticket"
     HELP_TITLE = "ticket"
     DEFAULT_CSS = """
@@ -62,29 +67,26 @@ class TicketScreen(TickettyScreen):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="ticket.back",
                 tooltip="Back to the queue (same row)"),
-        Binding("r", "reply", "Reply", id="reply",
+        Binding("r", "reply", "Reply", id="ticket.reply",
                 tooltip="Reply to the customer"),
-        Binding("n", "note", "Note", id="note",
+        Binding("n", "note", "Note", id="ticket.note",
                 tooltip="Internal note (only agents see it)"),
-        Binding("a", "assign", "Assign", id="assign",
-                tooltip="Assign to an agent (shows who is away)"),
-        Binding("A", "take", "Take it", show=False, id="assign.me",
-                tooltip="Take it: assign to yourself"),
-        Binding("s", "status", "Status", id="status",
+        ASSIGN,
+        TAKE,
+        Binding("s", "status", "Status", id="ticket.status",
                 tooltip="Change the status"),
-        Binding("p", "priority", "Priority", id="priority",
+        Binding("p", "priority", "Priority", id="ticket.priority",
                 tooltip="Change the priority"),
-        Binding("P", "pipeline", "Pipeline", show=False, id="pipeline",
+        Binding("P", "pipeline", "Pipeline", show=False, id="ticket.pipeline",
                 tooltip="Move to another pipeline"),
-        Binding("T", "team", "Team", show=False, id="team",
+        Binding("T", "team", "Team", show=False, id="ticket.team",
                 tooltip="Set the team"),
-        Binding("O", "owner", "Contact owner", show=False, id="contact.owner",
+        Binding("O", "owner", "Contact owner", show=False, id="ticket.contact_owner",
                 tooltip="Set the contact's owner"),
-        Binding("c", "close_ticket", "Close", id="close",
-                tooltip="Close the ticket"),
-        Binding("o", "reopen", "Reopen", id="reopen",
+        CLOSE,
+        Binding("o", "reopen", "Reopen", id="ticket.reopen",
                 tooltip="Reopen the ticket"),
-        Binding("R", "retry", "Retry failed send", show=False, id="retry",
+        Binding("R", "retry", "Retry failed send", show=False, id="ticket.retry",
                 tooltip="Retry the failed send"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
@@ -105,7 +107,7 @@ class TicketScreen(TickettyScreen):
         yield Static(Text(f"#{self.ticket_id}"), id="ticket-title")
         with Horizontal(id="ticket-body"):
             yield ThreadView(clock=self.tapp.clock, tz=self.tapp.tz,
-                             retry_key=self._key("retry"), id="thread")
+                             retry_key=self._key("ticket.retry"), id="thread")
             yield PropertiesPanel({k: self._key(k) for k in PROPERTY_KEYS}, tz=self.tapp.tz,
                                   id="properties")
         composer = Composer(id="composer")
@@ -126,6 +128,9 @@ class TicketScreen(TickettyScreen):
 
     def current_ticket_id(self) -> int | None:
         return self.ticket_id
+
+    def acted_ticket(self) -> Ticket | None:
+        return self.ctx.ticket if self.ctx is not None else None
 
     @property
     def thread(self) -> ThreadView:
@@ -279,13 +284,6 @@ class TicketScreen(TickettyScreen):
             self.run_worker(chooser(self.tapp, self.ctx.ticket), group="pick",
                             exit_on_error=False)
 
-    def action_assign(self) -> None:
-        self._pick(pickers.choose_assignee)
-
-    def action_take(self) -> None:
-        if self.tapp.agent is not None:
-            self.tapp.op_assign(self.ticket_id, self.tapp.agent.email)
-
     def action_status(self) -> None:
         self._pick(pickers.choose_status)
 
@@ -300,9 +298,6 @@ class TicketScreen(TickettyScreen):
 
     def action_owner(self) -> None:
         self._pick(pickers.choose_owner)
-
-    def action_close_ticket(self) -> None:
-        self.tapp.op_close(self.ticket_id)
 
     def action_reopen(self) -> None:
         self.tapp.op_reopen(self.ticket_id)

@@ -10,12 +10,12 @@ Keys (ids in brackets, remappable from the config's ``[keymap]``):
 
 | key | action |
 |---|---|
-| ``j`` / ``down`` | next row (``cursor.down``) |
-| ``k`` / ``up`` | previous row (``cursor.up``) |
-| ``g`` / ``home`` | first row (``cursor.first``) |
-| ``G`` / ``end`` | last row (``cursor.last``) |
-| ``ctrl+d`` / ``pagedown`` | half a page down (``cursor.page_down``) |
-| ``ctrl+u`` / ``pageup`` | half a page up (``cursor.page_up``) |
+| ``j`` / ``down`` | next row (``queue.down``) |
+| ``k`` / ``up`` | previous row (``queue.up``) |
+| ``g`` / ``home`` | first row (``queue.first``) |
+| ``G`` / ``end`` | last row (``queue.last``) |
+| ``ctrl+d`` / ``pagedown`` | half a page down (``queue.page_down``) |
+| ``ctrl+u`` / ``pageup`` | half a page up (``queue.page_up``) |
 | ``enter`` | open the ticket (``ticket.open``) |
 
 For the benchmarks: :attr:`TicketTable.painted` is an :class:`asyncio.Event` set when real rows
@@ -92,12 +92,13 @@ class TicketTable(ScrollView, can_focus=True):
         "ticket-table--placeholder", "ticket-table--empty",
     }
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False, id="cursor.down"),
-        Binding("k,up", "cursor_up", "Up", show=False, id="cursor.up"),
-        Binding("g,home", "first", "First", show=False, id="cursor.first"),
-        Binding("G,end", "last", "Last", show=False, id="cursor.last"),
-        Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False, id="cursor.page_down"),
-        Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="cursor.page_up"),
+        Binding("j,down", "cursor_down", "Down", show=False, id="queue.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="queue.up"),
+        Binding("g,home", "first", "First", show=False, id="queue.first"),
+        Binding("G,end", "last", "Last", show=False, id="queue.last"),
+        Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False,
+                id="queue.page_down"),
+        Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="queue.page_up"),
         Binding("enter", "open", "Open", id="ticket.open", tooltip="Open the ticket"),
     ]
 

@@ -42,6 +42,7 @@ from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
 from tui.screens.base import desk_app
+from tui.widgets.choice import ChoiceSet
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import SettingsForm
 
@@ -228,8 +229,8 @@ class WizardStep(Screen[str]):
     def focus_first_field(self) -> None:
         target = self.first_field() or self.query_one("#wizard-next", Button)
         target.focus()
-        if isinstance(target, RadioSet) and target.pressed_index >= 0:
-            target._selected = target.pressed_index  # the cursor on the chosen one, not the first
+        if isinstance(target, ChoiceSet):
+            target.cursor_to_pressed()  # the cursor on the chosen one, not the first
 
     def extra_buttons(self) -> ComposeResult:
         yield from ()

@@ -28,6 +28,7 @@ from tui.screens.wizard.base import Wizard, WizardStep
 from tui.screens.wizard.email_connect import merged
 from tui.text import clean, line
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
+from tui.widgets.choice import ChoiceSet
 from tui.widgets.settings_form import FieldSpec, SettingsForm, model_errors, specs_from_model
 
 DETAIL_FIELDS = ["from_name_mode", "company_name", "address", "signature", "signature_html",
@@ -201,7 +202,7 @@ class HistoryStep(WizardStep):
             return
         choice = w.extra.get("history", "none")
         yield Label("Import the mail already in the mailbox?", classes="sf-label")
-        with RadioSet(id="history"):
+        with ChoiceSet(id="history"):
             for key, label in self.CHOICES:
                 yield RadioButton(label, value=key == choice, name=key)
         pipeline = next((p for p in w.pipelines
