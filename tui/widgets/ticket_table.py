@@ -43,14 +43,13 @@ from engine.models import Ticket
 from engine.store import TicketQuery
 from engine.store.queries import Window
 from tui.timefmt import system_clock
+from tui.widgets.fast_lines import cached_render_lines
 from tui.widgets.ticket_rows import (
     build_strip,
     cell,
     content_widths,
     layout,
     message_strip,
-    plain_box,
-    render_cached_lines,
     top_for,
 )
 
@@ -425,13 +424,18 @@ class TicketTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's per-line pipeline, minus the copies that defeat its own caches (see
-        :func:`~tui.widgets.ticket_rows.render_cached_lines`)."""
-        if not plain_box(self):
-            return super().render_lines(crop)
-        return render_cached_lines(self, crop)
+        :mod:`tui.widgets.fast_lines`); Textual's own path when the box is not plain."""
+        lines = cached_render_lines(self, crop, self._cached_line)
+        return super().render_lines(crop) if lines is None else lines
 
-    def _plain_box(self) -> bool:
-        return plain_box(self)
+    def _cached_line(self, y: int) -> Strip | None:
+        """Line ``y`` of the widget if it is a ticket row already rendered."""
+        if not self.loaded or y == 0:
+            return None
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= self.total:
+            return None
+        return self._strips.get((index, index == self.cursor))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
