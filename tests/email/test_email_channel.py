@@ -19,17 +19,8 @@ from engine.store import TicketQuery
 from tests.helpers.cli import BIN
 from tests.helpers.cli import run_cli as cli
 from tests.helpers.mail import mail
+from tests.helpers.poll import wait_for
 from tests.helpers.servers import free_port
-
-
-async def wait_for(pred, timeout: float = 10.0):  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await pred()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
