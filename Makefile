@@ -1,12 +1,18 @@
 # Two commands on a fresh machine:
 #   make demo   — create the environment, install ticketty and run the demo
 #   make test   — install what the tests need (Dovecot, tmux, Chromium …) and run them
+# and before a change goes in:
+#   make check  — ruff, mypy and the import contracts (lint-imports), from the same venv
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-deps lint bench clean
+# mypy runs on the packages with zero errors; engine joins them once it has none (issue 10)
+MYPY_PACKAGES := tui themes ticketty
+LINT_PATHS    := engine tui themes ticketty bench tests
+
+.PHONY: demo test test-deps lint check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +30,11 @@ test: $(STAMP) test-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine tui themes bench tests
+	$(BIN)/ruff check $(LINT_PATHS)
+
+check: lint
+	$(BIN)/mypy $(MYPY_PACKAGES)
+	$(BIN)/lint-imports --no-logo
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

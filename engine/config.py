@@ -55,8 +55,18 @@ class Config(_Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
     keymap: dict[str, str] = Field(default_factory=dict)
-    """Binding id → key(s), e.g. ``reply = "R"``."""
+    """Binding id → key(s), e.g. ``"ticket.reply" = "R"`` (docs/keys.md)."""
     path: str | None = Field(default=None, exclude=True)
+
+
+def user_config(path: str | Path | None = None) -> Config:
+    """The config a command runs with: ``--config PATH`` (which must exist), else the default
+    file (``~/.config/ticketty/config.toml``; missing means the defaults)."""
+    if path:
+        return load_config(path, required=True)
+    from engine.paths import config_file
+
+    return load_config(config_file())
 
 
 def load_config(path: str | Path | None, required: bool = False) -> Config:

@@ -10,12 +10,17 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.helpers.servers import Dovecot, MailUser, SinkHandler, XOAuth2Handler, free_port
+
+if TYPE_CHECKING:
+    from engine.sandbox.oauth import OAuthStandIn
 
 # Tests must never touch a real user's database, config or secrets.key, nor share them with
 # another test run on the same machine: one private XDG tree per session, removed at its end.
@@ -25,10 +30,6 @@ os.environ["XDG_DATA_HOME"] = os.path.join(_XDG, "data")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_XDG, "config")
 for _var in ("TICKETTY_DB", "TICKETTY_SECRET_KEY"):
     os.environ.pop(_var, None)
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from servers import Dovecot, MailUser, SinkHandler, XOAuth2Handler, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +73,7 @@ def smtp_sink() -> Iterator[tuple[SinkHandler, int]]:
 
 
 @pytest.fixture
-async def oauth_standin():
+async def oauth_standin() -> AsyncIterator[OAuthStandIn]:
     """The local OAuth provider (engine/sandbox/oauth.py) on a free port, quick to poll."""
     from engine.sandbox.oauth import OAuthStandIn
 
@@ -81,7 +82,7 @@ async def oauth_standin():
 
 
 @pytest.fixture
-def xoauth2_smtp(oauth_standin) -> Iterator[tuple[XOAuth2Handler, int]]:  # noqa: ANN001
+def xoauth2_smtp(oauth_standin: OAuthStandIn) -> Iterator[tuple[XOAuth2Handler, int]]:
     """An aiosmtpd server accepting only XOAUTH2 logins with the stand-in's access tokens."""
     from aiosmtpd.controller import Controller
 
@@ -96,10 +97,6 @@ def xoauth2_smtp(oauth_standin) -> Iterator[tuple[XOAuth2Handler, int]]:  # noqa
 
 
 # ----------------------------------------------------------------------------- core store
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:

@@ -13,39 +13,46 @@ Toasts read alike everywhere: :meth:`TickettyApp.notify` starts each with a capi
 drops a final full stop ("Closed #384 — u to undo", "Reply queued on #384 as pending"); they
 sit above the status bar, never over its position counter.
 
-App-wide keys (ids in brackets): ``?`` help (``help``), ``:`` command line
-(``command_line``), ``ctrl+p`` palette (``palette``), ``ctrl+t`` available/away
-(``availability``), ``u`` undo the last close for 10 s (``undo``), ``C`` channels
-(``channels``), ``ctrl+q`` quit (``app.quit``).
+App-wide keys (ids in brackets): ``?`` help (``app.help``), ``:`` command line
+(``app.command_line``), ``ctrl+p`` palette (``app.palette``), ``ctrl+t`` available/away
+(``app.availability``), ``u`` undo the last close for 10 s (``app.undo``), ``C`` channels
+(``app.channels``), ``ctrl+q`` quit (``app.quit``). The config's ``[keymap]`` remaps any binding
+by id; ids of earlier versions still work (:mod:`tui.keymap`).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from engine.config import Config
 from engine.desk import CloseUndo, Desk
-from engine.models import Agent
-from engine.store import StoreError
+from engine.models import Agent, Event
+from engine.store import Store, StoreError
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
-from tui.commands import CommandProvider, run_command
+from tui import keymap
+from tui.commands import COMMANDS, Command, CommandProvider, run_command
 from tui.messages import AgentChanged, EngineEvent, EngineReady
+from tui.screens.admin.commands import admin_commands
 from tui.timefmt import system_clock
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+    from engine.identity import Identity
+    from tui.host import DeskApp
 
 log = logging.getLogger("ticketty.tui")
 BACKGROUND_GROUPS = {"engine", "events", "wizard", "demo"}
@@ -62,7 +69,10 @@ def toast_text(message: str) -> str:
 
 
 class TickettyApp(App[int]):
-    """The help desk. ``clock`` and ``tz`` are injectable so tests freeze time."""
+    """The help desk. ``clock`` and ``tz`` are injectable so tests freeze time.
+
+    Screens see it through :class:`tui.host.DeskApp`; it builds its ``:`` command table
+    (``commands``: the desk's and the admin ones) when it is created."""
 
     TITLE = "ticketty"
     CSS_PATH = str(STYLESHEET)
@@ -73,16 +83,17 @@ class TickettyApp(App[int]):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
                 tooltip="Quit ticketty"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys of this screen"),
-        Binding("colon", "command_line", "Command", id="command_line",
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen"),
+        Binding("colon", "command_line", "Command", id="app.command_line",
                 tooltip="Command line (:assign, :status, :view …)"),
-        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="palette",
-                tooltip="Command palette"),
-        Binding("ctrl+t", "toggle_availability", "Available/away", show=False, id="availability",
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
+                id="app.palette", tooltip="Command palette"),
+        Binding("ctrl+t", "toggle_availability", "Available/away", show=False,
+                id="app.availability",
                 tooltip="Toggle available / away (routing skips away agents)"),
-        Binding("C", "channels", "Channels", show=False, id="channels",
+        Binding("C", "channels", "Channels", show=False, id="app.channels",
                 tooltip="Channels: health, connect, edit, enable/disable"),
-        Binding("u", "undo", "Undo close", show=False, id="undo",
+        Binding("u", "undo", "Undo close", show=False, id="app.undo",
                 tooltip="Undo the last close (for 10 seconds)"),
     ]
 
@@ -100,8 +111,10 @@ class TickettyApp(App[int]):
         self.tz = tz
         self.run_channels = run_channels
         self.started_at = started_at if started_at is not None else time.monotonic()
-        self.engine: Any = None  # engine.engine.Engine once open
-        self.identity: Any = None  # engine.identity.Identity once resolved
+        self.engine: Engine | None = None  # once open
+        self.identity: Identity | None = None  # once resolved
+        self.commands: list[Command] = [*COMMANDS, *admin_commands()]
+        self.keymap: dict[str, str] = {}  # the config's [keymap] (binding id → keys)
         self.exit_message: str | None = None  # why the app refused to start (one line)
         self.ready_ms: float | None = None
         self._stop = asyncio.Event()
@@ -113,24 +126,35 @@ class TickettyApp(App[int]):
         self.theme = self.config.ui.theme if self.config.ui.theme in self.available_themes \
             else DEFAULT_THEME
         if self.config.keymap:
-            self.set_keymap(dict(self.config.keymap))
+            self.keymap = keymap.upgrade(self.config.keymap)
+            self.set_keymap(self.keymap)
 
     # ---------------------------------------------------------------- lifecycle
     @property
-    def store(self) -> Any:
+    def engine_open(self) -> bool:
+        return self.engine is not None
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise StoreError("the engine is not running")
+        return self.engine
+
+    @property
+    def store(self) -> Store:
         """The store for screens; while an admin works on behalf of another agent, every
         write through it records the admin as ``actor`` (engine.identity.ActingStore)."""
+        store = self._engine().store
         who = self.identity.acting() if self.identity is not None else None
         if who:
             from engine.identity import ActingStore
 
-            return ActingStore(self.engine.store, who)
-        return self.engine.store
+            return cast(Store, ActingStore(store, who))  # forwards every Store method
+        return store
 
     @property
     def desk(self) -> Desk:
         acting = self.identity.acting() if self.identity is not None else None
-        return Desk(self.engine.store, self.agent, acting)
+        return Desk(self._engine().store, self.agent, acting)
 
     def on_mount(self) -> None:
         from tui.screens.queue import QueueScreen
@@ -164,12 +188,12 @@ class TickettyApp(App[int]):
                     screen.post_message(EngineReady())
                 await self._stop.wait()
         except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
-            self.exit_message = f"ticketty: error: {exc}"  # run_tui prints it, unwrapped
+            self.exit_message = f"ticketty: error: {exc}"  # tui.run prints it, unwrapped
             self.exit(return_code=1)
         finally:
             self._engine_closed.set()
 
-    async def _pump(self, queue: asyncio.Queue) -> None:
+    async def _pump(self, queue: asyncio.Queue[Event]) -> None:
         """Forward store events to every screen (the current one and those under it)."""
         while True:
             event = await queue.get()
@@ -280,7 +304,7 @@ class TickettyApp(App[int]):
         except USER_ERRORS as exc:
             self.notify(str(exc), severity="error", markup=False)
 
-    def base_screen(self) -> Any:
+    def base_screen(self) -> Screen[Any]:
         """The top ticketty screen (under any modal, picker or palette)."""
         from tui.screens.base import TickettyScreen
 
@@ -290,19 +314,25 @@ class TickettyApp(App[int]):
         return self.screen
 
     def current_ticket_id(self) -> int | None:
-        return self.base_screen().current_ticket_id()
+        """The ticket ``:`` commands act on: the open one, or the one under the cursor."""
+        current = getattr(self.base_screen(), "current_ticket_id", None)
+        return current() if current is not None else None
+
+    def key_for(self, binding_id: str, default: str) -> str:
+        """How the key bound to ``binding_id`` reads now (the config's keymap, else
+        ``default``): its first key, as Textual displays it ("" when there is none)."""
+        keys = self.keymap.get(binding_id) or default
+        first = keys.split(",")[0].strip()
+        return self.get_key_display(Binding(first, "")) if first else ""
 
     def action_toggle_availability(self) -> None:
         if self.agent is not None:
             self.op_availability("away" if self.agent.availability == "available" else "available")
 
     def action_channels(self) -> None:
-        """``:channels``: the channels screen, when that part of ticketty is installed."""
-        try:
-            from tui.screens.channels import ChannelsScreen  # type: ignore[import-not-found]
-        except ImportError:
-            self.notify("The channels screen is not available in this build.", markup=False)
-            return
+        """``:channels``: the channels screen."""
+        from tui.screens.channels import ChannelsScreen
+
         self.push_screen(ChannelsScreen())
 
     def open_ticket(self, ticket_id: int) -> None:
@@ -311,7 +341,7 @@ class TickettyApp(App[int]):
         self.push_screen(TicketScreen(ticket_id))
 
     # ----------------------------------------------------------------- desk ops
-    def desk_call(self, call: Callable[[Desk], Awaitable[Any]], done: str | None = None) -> Worker:
+    def desk_call(self, call: Callable[[Desk], Awaitable[Any]], done: str | None = None) -> Worker[Any]:
         """Run one Desk call in a worker, after the calls started before it; errors become
         notifications."""
 
@@ -328,24 +358,24 @@ class TickettyApp(App[int]):
 
         return self.run_worker(run(), group="desk", exit_on_error=False)
 
-    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker:
+    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker[Any]:
         who = email or (f"team {team}" if team else None)
         return self.desk_call(lambda d: d.assign(ticket_id, email, team),
                               f"Assigned #{ticket_id} to {who}" if who else f"Unassigned #{ticket_id}")
 
-    def op_status(self, ticket_id: int, status: str) -> Worker:
+    def op_status(self, ticket_id: int, status: str) -> Worker[Any]:
         return self.desk_call(lambda d: d.set_status(ticket_id, status),
                               f"Set #{ticket_id} to {status}")
 
-    def op_priority(self, ticket_id: int, priority: str) -> Worker:
+    def op_priority(self, ticket_id: int, priority: str) -> Worker[Any]:
         return self.desk_call(lambda d: d.set_priority(ticket_id, priority),
                               f"Set #{ticket_id} to {priority} priority")
 
-    def op_pipeline(self, ticket_id: int, pipeline: str) -> Worker:
+    def op_pipeline(self, ticket_id: int, pipeline: str) -> Worker[Any]:
         return self.desk_call(lambda d: d.set_pipeline(ticket_id, pipeline),
                               f"Moved #{ticket_id} to pipeline {pipeline}")
 
-    def op_close(self, ticket_id: int) -> Worker:
+    def op_close(self, ticket_id: int) -> Worker[Any]:
         """Close at once; ``u`` takes it back for :data:`UNDO_SECONDS`."""
 
         async def call(desk: Desk) -> Any:
@@ -354,7 +384,7 @@ class TickettyApp(App[int]):
                 self.notify(f"#{ticket_id} is already closed", markup=False, timeout=2)
                 return None
             self.undo = (undo, time.monotonic() + UNDO_SECONDS)
-            key = self.get_key_display(Binding(self._bound_key("undo", "u"), ""))
+            key = self.key_for("app.undo", "u")
             self.notify(f"Closed #{ticket_id} — {key} to undo", markup=False,
                         timeout=UNDO_SECONDS)
             return undo
@@ -378,17 +408,13 @@ class TickettyApp(App[int]):
 
         self.desk_call(call)
 
-    def _bound_key(self, binding_id: str, default: str) -> str:
-        keymap = getattr(self, "_keymap", {}) or {}
-        return keymap.get(binding_id, default).split(",")[0]
-
-    def op_reopen(self, ticket_id: int) -> Worker:
+    def op_reopen(self, ticket_id: int) -> Worker[Any]:
         return self.desk_call(lambda d: d.reopen(ticket_id), f"Reopened #{ticket_id}")
 
-    def op_note(self, ticket_id: int, body: str) -> Worker:
+    def op_note(self, ticket_id: int, body: str) -> Worker[Any]:
         return self.desk_call(lambda d: d.note(ticket_id, body), f"Note added to #{ticket_id}")
 
-    def op_reply(self, ticket_id: int, body: str, status: str | None = None) -> Worker:
+    def op_reply(self, ticket_id: int, body: str, status: str | None = None) -> Worker[Any]:
         """Queue a reply sent as ``status`` (None: the pipeline's status after a reply)."""
 
         async def call(desk: Desk) -> Any:
@@ -406,17 +432,19 @@ class TickettyApp(App[int]):
 
         return self.desk_call(call)
 
-    def op_retry(self, message_id: int) -> Worker:
+    def op_retry(self, message_id: int) -> Worker[Any]:
+        engine = self._engine()  # raises "the engine is not running" before any worker starts
+
         async def call(desk: Desk) -> Any:
-            return await self.engine.outbox.retry(message_id=message_id)
+            return await engine.outbox.retry(message_id=message_id)
 
         return self.desk_call(call, "Sending the failed reply again")
 
-    def op_contact_owner(self, contact_id: int, email: str | None) -> Worker:
+    def op_contact_owner(self, contact_id: int, email: str | None) -> Worker[Any]:
         return self.desk_call(lambda d: d.store.set_contact_owner(contact_id, email),
                               f"Contact owner set to {email or 'nobody'}")
 
-    def op_availability(self, availability: str) -> Worker:
+    def op_availability(self, availability: str) -> Worker[Any]:
         async def call(desk: Desk) -> Any:
             self.agent = await desk.set_availability(availability)
             self.post_message(AgentChanged())
@@ -424,21 +452,7 @@ class TickettyApp(App[int]):
         return self.desk_call(call, f"You are {availability}")
 
 
-def run_tui(args: argparse.Namespace) -> int:
-    """``ticketty`` with no command: the TUI on ``--db`` (or the default database)."""
-    import os
+if TYPE_CHECKING:
 
-    from engine.cli.common import get_config
-    from engine.paths import default_db
-
-    started = time.monotonic()
-    if os.environ.get("TICKETTY_LOG"):
-        logging.basicConfig(filename=os.environ["TICKETTY_LOG"], level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = get_config(args)
-    db = default_db(getattr(args, "db", None) or config.database.path)
-    app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
-    app.run()
-    if app.exit_message:
-        print(app.exit_message, file=sys.stderr)
-    return app.return_code or 0
+    def _as_desk_app(app: TickettyApp) -> DeskApp:
+        return app  # mypy checks here that the app is what the screens expect

@@ -1,7 +1,10 @@
 """The ``:`` command line and the palette share one table of commands.
 
 Each command names the same ``op_*`` call or screen action a key runs, so ``:close``, the
-``c`` key and the palette's "Close ticket" are one code path.
+``c`` key and the palette's "Close ticket" are one code path. :data:`COMMANDS` are the desk's
+own; the app adds the admin ones (:func:`tui.screens.admin.commands.admin_commands`) when it is
+built and keeps the whole table as ``app.commands``, which :func:`run_command`, the palette and
+``?`` read. Commands reach the app through :class:`tui.host.DeskApp` only.
 
 | command | does |
 |---|---|
@@ -28,20 +31,22 @@ Each command names the same ``op_*`` call or screen action a key runs, so ``:clo
 
 from __future__ import annotations
 
+import inspect
 import shlex
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from engine.store import StoreError
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
 
-Handler = Callable[["TickettyApp", list[str]], Awaitable[None] | None]
+#: runs a command with its words; what it returns is awaited when it is awaitable
+Handler = Callable[["DeskApp", list[str]], object]
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class Command:
     screen: str | None = None  # "queue" | "ticket": only offered there in the palette
 
 
-def _ticket(app: TickettyApp) -> int:
+def _ticket(app: DeskApp) -> int:
     tid = app.current_ticket_id()
     if tid is None:
         raise StoreError("no ticket here: open one or put the cursor on it")
@@ -67,7 +72,7 @@ def _need(args: list[str], what: str) -> str:
     return " ".join(args)
 
 
-def _assign(app: TickettyApp, args: list[str]) -> None:
+def _assign(app: DeskApp, args: list[str]) -> None:
     who = _need(args, "agent (an email, me or none)")
     tid = _ticket(app)
     if who in ("none", "nobody", "-"):
@@ -76,13 +81,13 @@ def _assign(app: TickettyApp, args: list[str]) -> None:
         app.op_assign(tid, app.agent.email if who == "me" and app.agent else who)
 
 
-def _team(app: TickettyApp, args: list[str]) -> None:
+def _team(app: DeskApp, args: list[str]) -> None:
     name = _need(args, "team")
     tid = _ticket(app)
     app.op_assign(tid, None, name)  # the assignee stays
 
 
-def _screen_action(action: str, app: TickettyApp, args: list[str]) -> Any:
+def _screen_action(action: str, app: DeskApp, args: list[str]) -> object:
     screen = app.base_screen()
     method = getattr(screen, f"command_{action}", None)
     if method is None:
@@ -90,7 +95,7 @@ def _screen_action(action: str, app: TickettyApp, args: list[str]) -> Any:
     return method(" ".join(args))
 
 
-async def _open(app: TickettyApp, args: list[str]) -> None:
+async def _open(app: DeskApp, args: list[str]) -> None:
     number = _need(args, "ticket number").lstrip("#")
     if not number.isdigit():
         raise StoreError(f"not a ticket number: {number!r}")
@@ -99,7 +104,7 @@ async def _open(app: TickettyApp, args: list[str]) -> None:
     app.open_ticket(int(number))
 
 
-def _theme(app: TickettyApp, args: list[str]) -> None:
+def _theme(app: DeskApp, args: list[str]) -> None:
     if not args:
         app.search_themes()
         return
@@ -141,23 +146,11 @@ COMMANDS: list[Command] = [
     Command("help", "help", "Keys of this screen", lambda app, a: app.action_help()),
     Command("quit", "quit", "Quit ticketty", lambda app, a: app.call_later(app.action_quit)),
 ]
-
-
-def _install_admin_commands() -> None:
-    """``:connect``, ``:agents``, ``:teams``, ``:pipelines``, ``:canned``, ``:workspace``
-    (tui/screens/admin)."""
-    from tui.screens.admin.commands import admin_commands
-
-    COMMANDS.extend(admin_commands())
-
-
-_install_admin_commands()
-BY_NAME = {c.name: c for c in COMMANDS}
 ALIASES = {"q": "quit", "a": "assign", "s": "status", "p": "priority", "o": "open",
            "v": "view", "filter": "search", "f": "search"}
 
 
-async def run_command(app: TickettyApp, text: str) -> None:
+async def run_command(app: DeskApp, text: str) -> None:
     """Parse and run one command line (with or without the leading ``:``)."""
     text = text.strip().lstrip(":").strip()
     if not text:
@@ -170,25 +163,27 @@ async def run_command(app: TickettyApp, text: str) -> None:
     name = ALIASES.get(name, name)
     if name.isdigit():
         name, args = "open", [name]
-    command = BY_NAME.get(name)
+    command = next((c for c in app.commands if c.name == name), None)
     if command is None:
         raise StoreError(f"unknown command :{name} (try :help)")
     result = command.run(app, args)
-    if hasattr(result, "__await__"):
+    if inspect.isawaitable(result):
         await result
 
 
 class CommandProvider(Provider):
     """ticketty's commands in the ``ctrl+p`` palette, for the screen in front."""
 
+    @property
+    def desk_app(self) -> DeskApp:
+        return cast("DeskApp", self.app)
+
     def _commands(self) -> list[Command]:
-        app: TickettyApp = self.app  # type: ignore[assignment]
-        screen = app.base_screen()
-        kind = getattr(screen, "SCREEN_KIND", None)
-        has_ticket = screen.current_ticket_id() is not None if hasattr(
-            screen, "current_ticket_id") else False
+        app = self.desk_app
+        kind = getattr(app.base_screen(), "SCREEN_KIND", None)
+        has_ticket = app.current_ticket_id() is not None
         out = []
-        for c in COMMANDS:
+        for c in app.commands:
             if c.screen and c.screen != kind:
                 continue
             if c.needs_ticket and not has_ticket:
@@ -199,10 +194,13 @@ class CommandProvider(Provider):
         return out
 
     def _runner(self, command: Command) -> Callable[[], None]:
-        app: TickettyApp = self.app  # type: ignore[assignment]
-        needs_arg = "<" in command.usage
-        if needs_arg:
-            return lambda: app.call_later(app.action_command_line_with, f"{command.name} ")
+        app = self.desk_app
+        if "<" in command.usage:  # it needs words: the command line, with its name typed
+
+            def type_it() -> None:  # once the palette has closed
+                app.call_later(app.action_command_line_with, f"{command.name} ")
+
+            return type_it
         return lambda: app.execute(command.name)
 
     async def discover(self) -> Hits:

@@ -8,12 +8,10 @@ returns; ``seconds`` ends the app on its own after that long (recordings).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from pathlib import Path
+from typing import Any
 
-from engine.config import Config, EngineConfig
-from engine.demo import DemoWorld, seed_workspace
+from engine.demo import DemoWorld
 from tui.app import TickettyApp
 
 STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight on quit
@@ -22,7 +20,8 @@ STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight 
 class DemoApp(TickettyApp):
     """The normal app plus the demo's simulator, run as a worker once the engine is up."""
 
-    def __init__(self, world: DemoWorld, *args, seconds: float | None = None, **kwargs) -> None:
+    def __init__(self, world: DemoWorld, *args: Any, seconds: float | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.world = world
         self.seconds = seconds
@@ -49,13 +48,3 @@ class DemoApp(TickettyApp):
         await self.world.stop(timeout=STOP_TIMEOUT)
         await super().shutdown_engine()
 
-
-def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> int:
-    from engine.demo_data import DEFAULT_RATE
-
-    world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
-    asyncio.run(seed_workspace(db, world))
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
-    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
-    app.run()
-    return app.return_code or 0

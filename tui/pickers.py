@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from engine.models import PRIORITY_RANK, Ticket
+from engine.models import PRIORITY_RANK, Agent, Ticket
 from tui.screens.picker import PickerScreen, PickItem
 from tui.text import line
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
 
 
-def agent_items(agents: list, *, nobody: str) -> list[PickItem]:  # noqa: ANN001
+def agent_items(agents: list[Agent], *, nobody: str) -> list[PickItem]:
     items = [PickItem(None, Text(nobody, style="italic"), "none nobody")]
     for a in agents:
         if not a.seat:
@@ -33,7 +33,7 @@ def agent_items(agents: list, *, nobody: str) -> list[PickItem]:  # noqa: ANN001
     return items
 
 
-async def choose_assignee(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_assignee(app: DeskApp, ticket: Ticket) -> None:
     agents = await app.store.agents()
     item = await app.push_screen_wait(PickerScreen(
         f"Assign #{ticket.id} to…", agent_items(agents, nobody="nobody (unassign)"),
@@ -42,7 +42,7 @@ async def choose_assignee(app: TickettyApp, ticket: Ticket) -> None:
         app.op_assign(ticket.id, item.value)
 
 
-async def choose_status(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_status(app: DeskApp, ticket: Ticket) -> None:
     pipeline = next((p for p in await app.store.pipelines() if p.name == ticket.pipeline), None)
     statuses = pipeline.statuses if pipeline else []
     items = [PickItem(s.name, Text(s.name + ("  (closes)" if s.closed else ""))) for s in statuses]
@@ -52,7 +52,7 @@ async def choose_status(app: TickettyApp, ticket: Ticket) -> None:
         app.op_status(ticket.id, item.value)
 
 
-async def choose_priority(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_priority(app: DeskApp, ticket: Ticket) -> None:
     items = [PickItem(p, Text(p)) for p in PRIORITY_RANK]
     item = await app.push_screen_wait(PickerScreen(f"Priority of #{ticket.id}", items,
                                                    current=ticket.priority.value))
@@ -60,7 +60,7 @@ async def choose_priority(app: TickettyApp, ticket: Ticket) -> None:
         app.op_priority(ticket.id, item.value)
 
 
-async def choose_pipeline(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_pipeline(app: DeskApp, ticket: Ticket) -> None:
     items = [PickItem(p.name, Text(line(p.name))) for p in await app.store.pipelines()]
     item = await app.push_screen_wait(PickerScreen(f"Pipeline of #{ticket.id}", items,
                                                    current=ticket.pipeline))
@@ -68,7 +68,7 @@ async def choose_pipeline(app: TickettyApp, ticket: Ticket) -> None:
         app.op_pipeline(ticket.id, item.value)
 
 
-async def choose_team(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_team(app: DeskApp, ticket: Ticket) -> None:
     teams = await app.store.teams()
     if not teams:
         app.notify("No teams yet (ticketty teams add …).", markup=False)
@@ -80,7 +80,7 @@ async def choose_team(app: TickettyApp, ticket: Ticket) -> None:
         app.op_assign(ticket.id, None, item.value)
 
 
-async def choose_owner(app: TickettyApp, ticket: Ticket) -> None:
+async def choose_owner(app: DeskApp, ticket: Ticket) -> None:
     if ticket.contact_id is None:
         app.notify("This ticket has no contact.", markup=False)
         return
@@ -94,7 +94,7 @@ async def choose_owner(app: TickettyApp, ticket: Ticket) -> None:
         app.op_contact_owner(ticket.contact_id, item.value)
 
 
-async def choose_canned(app: TickettyApp) -> int | None:
+async def choose_canned(app: DeskApp) -> int | None:
     """The id of the canned reply the agent picks (its text is filled in by the desk)."""
     replies = await app.store.canned_replies()
     if not replies:

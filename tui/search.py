@@ -53,22 +53,22 @@ def apply(base: TicketQuery, search: Search, *, channels: list[Channel], agents:
     ``statuses`` are the known status names (every pipeline's); when given, ``status:`` must
     be one of them.
     """
-    changes: dict[str, object] = {"text": search.words or None}
+    q = dataclasses.replace(base, text=search.words or None)
     f = search.filters
     if "status" in f:
         if statuses and f["status"] not in statuses:
             raise StoreError(f"unknown status {f['status']!r} — statuses: {', '.join(statuses)}")
-        changes["status"] = f["status"]
-        changes["view"] = "all"
+        q = dataclasses.replace(q, status=f["status"], view="all")
         if base.view == "unassigned":
-            changes["unassigned"] = True
+            q = dataclasses.replace(q, unassigned=True)
         elif base.view == "mine":
-            changes["assignee_id"] = base.agent_id if base.agent_id is not None else -1
+            q = dataclasses.replace(
+                q, assignee_id=base.agent_id if base.agent_id is not None else -1)
     if "priority" in f:
         if f["priority"] not in PRIORITY_RANK:
             raise StoreError(f"unknown priority {f['priority']!r} — priorities:"
                              f" {', '.join(PRIORITY_RANK)}")
-        changes["priority"] = f["priority"]
+        q = dataclasses.replace(q, priority=f["priority"])
     if "channel" in f:
         wanted = f["channel"].lower()
         match = next((c for c in channels if c.name.lower() == wanted or str(c.id) == wanted
@@ -76,16 +76,16 @@ def apply(base: TicketQuery, search: Search, *, channels: list[Channel], agents:
         if match is None:
             known = ", ".join(c.name for c in channels) or "there are no channels yet"
             raise StoreError(f"no channel named {f['channel']!r} — channels: {known}")
-        changes["channel_id"] = match.id
+        q = dataclasses.replace(q, channel_id=match.id)
     if "assignee" in f:
         who = f["assignee"].lower()
         if who in ("none", "nobody", "-"):
-            changes["unassigned"] = True
+            q = dataclasses.replace(q, unassigned=True)
         else:
             agent = me if who == "me" else next(
                 (a for a in agents if a.email == who or a.name.lower() == who
                  or a.email.split("@")[0] == who), None)
             if agent is None:
                 raise StoreError(f"no agent {f['assignee']!r}")
-            changes["assignee_id"] = agent.id
-    return dataclasses.replace(base, **changes)
+            q = dataclasses.replace(q, assignee_id=agent.id)
+    return q

@@ -1,6 +1,8 @@
 """The ``ticketty`` command. Importing this module loads neither Textual nor Rich.
 
 ``ticketty`` alone opens the TUI; every other command is scriptable (``--json``), like ``gh``.
+The engine never imports the TUI: the composition root (:mod:`ticketty.main`) hands
+:func:`main` the UI's entry points as a :class:`UiEntryPoints`.
 """
 
 from __future__ import annotations
@@ -11,17 +13,32 @@ import logging
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from engine.cli import admin, channels, demo, quarantine, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
-from engine.cli.errors import Parser, UsageError, report, validation_lines, wants_json
+from engine.cli.errors import Parser, UsageError, report, wants_json
 from engine.config import ConfigError
+from engine.validation import validation_lines
+
+NO_TUI = "this ticketty has no TUI: run a command (ticketty --help)"
 
 
-def _progress(label: str):  # noqa: ANN202 - returns a callback
+@dataclass(frozen=True)
+class UiEntryPoints:
+    """What the CLI starts for the commands that open a user interface; each returns the exit
+    code. ``run_tui(args)``: ``ticketty`` with no command. ``run_demo_tui(args, db, you)``:
+    ``ticketty demo`` on the workspace ``db`` as ``you`` (email, name)."""
+
+    run_tui: Callable[[argparse.Namespace], int]
+    run_demo_tui: Callable[[argparse.Namespace, Path, tuple[str, str]], int]
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
     if not sys.stderr.isatty():
         return None
     started = time.monotonic()
@@ -127,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, ui: UiEntryPoints | None = None) -> int:
+    """Run one ``ticketty`` command line; the exit code. ``ui`` starts the TUI (None: this
+    build has none, and the commands that need it say so)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     as_json = wants_json(argv)
     parser = build_parser()
@@ -136,25 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         return report([exc.message], 2, as_json=as_json, usage=exc.usage)
     try:
-        if args.command is None or args.command == "demo":
-            # Textual paints at most 60 frames/s by default: a key waits up to a whole frame
-            # for its repaint. 120 halves that wait (docs/performance.md); the user's value wins.
-            import os
-
-            os.environ.setdefault("TEXTUAL_FPS", "120")
-            # no cyclic GC while importing and building the first screen (~7 % of start-up);
-            # the app freezes what it built and turns the collector back on at first paint
-            import gc
-
-            gc.disable()
         if args.command is None:
-            from tui.app import run_tui
-
-            return run_tui(args)
+            if ui is None:
+                return report([NO_TUI], 1, as_json=as_json)
+            return ui.run_tui(args)
         if args.command == "engine":
             return asyncio.run(cmd_engine(args))
         if args.command == "demo":
-            return demo.run_demo_cli(args)
+            if ui is None and not args.headless:
+                return report([NO_TUI + " (ticketty demo --headless runs without it)"], 1,
+                              as_json=as_json)
+            return demo.run_demo_cli(args, ui.run_demo_tui if ui else None)
         return asyncio.run(_run(args))
     except ValidationError as exc:
         return report(validation_lines(exc), 1, as_json=as_json)
@@ -170,6 +181,3 @@ async def _run(args: argparse.Namespace) -> int:
     async with open_context(args) as ctx:
         return await args.run(ctx)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from pydantic import ValidationError
-
+from engine import hours
 from engine.cli.common import CLIError, Context, clean, emit, resolve_me, resolve_me_list, table
-from engine.cli.errors import FieldError, required_text, validation_lines
+from engine.cli.errors import FieldError, required_text
 from engine.models import (
     Agent,
     Availability,
@@ -32,37 +31,11 @@ def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
 
 
 def parse_hours(spec: str) -> WorkingHours:
-    """``mon-fri 09:00-17:00 [Europe/Paris]`` → WorkingHours."""
-    days_map = {d: i for i, d in enumerate(["mon", "tue", "wed", "thu", "fri", "sat", "sun"], 1)}
-    parts = spec.split()
-    if len(parts) < 2:
-        raise FieldError("--hours", "must look like 'mon-fri 09:00-17:00 [TIMEZONE]'")
-    day_part, time_part = parts[0].lower(), parts[1]
-    days: list[int] = []
-    for chunk in day_part.split(","):
-        if "-" in chunk:
-            a, b = chunk.split("-", 1)
-            if a not in days_map or b not in days_map:
-                raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
-            days.extend(range(days_map[a], days_map[b] + 1))
-        elif chunk in days_map:
-            days.append(days_map[chunk])
-        else:
-            raise FieldError("--hours", f"unknown day {chunk!r} (mon … sun)")
-    tz = parts[2] if len(parts) > 2 else "UTC"
+    """``--hours mon-fri 09:00-17:00 [Europe/Paris]`` → WorkingHours (:mod:`engine.hours`)."""
     try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(tz)
-    except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-        raise FieldError("--hours", f"unknown time zone {tz!r} (e.g. Europe/Paris)") from None
-    start, sep, end = time_part.partition("-")
-    if not sep:
-        raise FieldError("--hours", f"the hours must look like 09:00-17:00, not {time_part!r}")
-    try:
-        return WorkingHours(days=days, start=start, end=end, tz=tz)
-    except ValidationError as exc:
-        raise FieldError("--hours", "; ".join(validation_lines(exc))) from None
+        return hours.parse_hours(spec)
+    except hours.HoursError as exc:
+        raise FieldError("--hours", str(exc)) from None
 
 
 async def _team_ids(ctx: Context, names: str | None) -> list[int]:

@@ -7,27 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.channels import KINDS, adapter_class
+from engine.channels.health import health_words
 from engine.channels.setup import build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
 from engine.models import Channel
 from engine.vault import redact
-
-
-def health_words(health: dict[str, Any], enabled: bool) -> str:
-    """Health in words; a failing server must never read as fine."""
-    if not enabled:
-        return "disabled"
-    err_at = health.get("last_error_at") or 0
-    ok_at = health.get("last_sync_at") or 0
-    if health.get("needs_reauth"):
-        return "needs re-authorisation"
-    if health.get("last_error") and err_at >= ok_at:
-        return f"failing: {health['last_error']}"
-    if health.get("connected"):
-        return "connected"
-    if ok_at:
-        return "idle"
-    return "not connected yet"
 
 
 def channel_json(ch: Channel, today: int | None = None) -> dict[str, Any]:

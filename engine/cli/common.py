@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.config import Config, load_config
+from engine.config import Config, user_config
 from engine.desk import Desk
 from engine.identity import Identity, resolve
 from engine.models import Agent, Role
-from engine.paths import config_file, default_db
+from engine.paths import default_db
 from engine.store import Store, StoreError
 from engine.store.db import acting
 from engine.text import clean as sanitise
@@ -51,9 +51,7 @@ class Context:
 
 
 def get_config(args: argparse.Namespace) -> Config:
-    if args.config:
-        return load_config(args.config, required=True)
-    return load_config(config_file())
+    return user_config(args.config)
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.cli.errors import number_arg
@@ -72,7 +73,11 @@ async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
     return summary
 
 
-def run_demo_cli(args: argparse.Namespace) -> int:
+def run_demo_cli(args: argparse.Namespace,
+                 run_tui: Callable[[argparse.Namespace, Path, tuple[str, str]], int] | None,
+                 ) -> int:
+    """``ticketty demo``: headless, or the TUI through ``run_tui`` (the UI's entry point the
+    composition root injected; None when there is no TUI, and then only headless runs)."""
     from engine.demo import check_workspace
     from engine.identity import os_user
 
@@ -91,9 +96,8 @@ def run_demo_cli(args: argparse.Namespace) -> int:
             summary["kept"] = keep
             print(json.dumps(summary, indent=2, ensure_ascii=False))
             return 0
-        from tui.demo import run_demo_tui
-
-        code = run_demo_tui(args, db, you)
+        assert run_tui is not None  # main() refuses a TUI demo without a TUI
+        code = run_tui(args, db, you)
         if keep:
             print(f"demo workspace kept at {db} (open it again with: ticketty --db {db})")
         else:

@@ -16,14 +16,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
-from pydantic import ValidationError
-
 from engine.cli.common import CLIError
 
 T = TypeVar("T")
-
-#: pydantic puts these in front of the message a validator raised
-_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
 class FieldError(CLIError):
@@ -42,19 +37,6 @@ class UsageError(Exception):
         super().__init__(message)
         self.usage = usage
         self.message = message
-
-
-def validation_lines(exc: ValidationError) -> list[str]:
-    """One ``<field>: <reason>`` per problem pydantic found (dotted field path)."""
-    lines = []
-    for problem in exc.errors():
-        field = ".".join(str(part) for part in problem.get("loc", ())) or "value"
-        reason = str(problem.get("msg", "invalid value"))
-        for prefix in _PYDANTIC_PREFIXES:
-            if reason.startswith(prefix):
-                reason = reason[len(prefix):]
-        lines.append(f"{field}: {reason}")
-    return lines or [str(exc).splitlines()[0]]
 
 
 def field_value(field: str, convert: Callable[[str], T], value: str) -> T:
@@ -126,7 +108,7 @@ class Parser(argparse.ArgumentParser):
             message = message[len("argument "):]
         raise UsageError(self.format_usage(), message)
 
-    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's
+    def parse_known_args(self, args=None, namespace=None):  # argparse's
         parsed, extras = super().parse_known_args(args, namespace)
         if extras and not self.top_level:
             self.error(f"unrecognized arguments: {' '.join(extras)}")

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from crash import kill_9_after_tickets
+
+from tests.helpers.crash import kill_9_after_tickets
 
 BIN = str(Path(sys.executable).parent / "ticketty")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from ticketty.main import main
 
 BIN = str(Path(sys.executable).parent / "ticketty")
 
@@ -42,7 +42,7 @@ class Cli:
         assert code == 0, (args, err)
         return out
 
-    def json(self, *args: str):  # noqa: ANN201 - decoded JSON
+    def json(self, *args: str):  # decoded JSON
         return json.loads(self.ok(*args, "--json"))
 
 

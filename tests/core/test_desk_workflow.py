@@ -21,14 +21,14 @@ from engine.store import StoreError
 BIN = str(Path(sys.executable).parent / "ticketty")
 
 
-async def _ticket(store, key: str = "m1", **kw) -> int:  # noqa: ANN001
+async def _ticket(store, key: str = "m1", **kw) -> int:
     args = {"channel_id": None, "key": key, "sender": "jane@example.org",
             "sender_name": "Jane Doe", "subject": "Printer on fire", "text": "Help"}
     args.update(kw)
     return (await ingest(store, InboundMessage(**args))).ticket_id
 
 
-async def _desk(store) -> Desk:  # noqa: ANN001
+async def _desk(store) -> Desk:
     return Desk(store, await store.agent("admin@example.com"))
 
 
@@ -92,7 +92,7 @@ async def test_customer_writing_back_moves_the_ticket(store):
     assert result.reopened and (await store.ticket(tid)).status == "open"
 
 
-async def _write_back(store, key: str, tid: int):  # noqa: ANN001, ANN202
+async def _write_back(store, key: str, tid: int):
     return await ingest(store, InboundMessage(channel_id=None, key=key, sender="jane@example.org",
                                               subject="Re: x", text="again", ticket_hint=tid))
 

@@ -6,48 +6,21 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-import os
-import subprocess
-import sys
 import time
-from email.message import EmailMessage
 from email.policy import compat32
-from pathlib import Path
 
 import aiosmtplib
-from servers import free_port
 
 from engine.config import Config, EngineConfig
 from engine.desk import Desk, ensure_first_admin
 from engine.engine import Engine
 from engine.models import Channel
 from engine.store import TicketQuery
-
-BIN = str(Path(sys.executable).parent / "ticketty")
-
-
-def mail(subject: str, frm: str = "Carla Customer <carla@example.com>", body: str = "Hello",
-         msgid: str | None = None, to: str = "help@acme.test", **headers: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = frm
-    m["To"] = to
-    m["Subject"] = subject
-    m["Message-ID"] = msgid or email.utils.make_msgid(domain="example.com")
-    m["Date"] = headers.pop("Date", None) or email.utils.formatdate()
-    for k, v in headers.items():
-        m[k.replace("_", "-")] = v
-    m.set_content(body)
-    return m.as_bytes()
-
-
-async def wait_for(pred, timeout: float = 10.0):  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await pred()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+from tests.helpers.cli import BIN
+from tests.helpers.cli import run_cli as cli
+from tests.helpers.mail import mail
+from tests.helpers.poll import wait_for
+from tests.helpers.servers import free_port
 
 
 async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
@@ -118,11 +91,6 @@ async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
 
         await wait_for(threaded)
         assert await store.count_tickets(TicketQuery(view="all")) == 1
-
-
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN, "--db", str(db), *args], capture_output=True, text=True, timeout=60,
-                          env=os.environ.copy())
 
 
 def test_channels_add_sync_list_via_cli(db_path, mail_user):
@@ -254,7 +222,7 @@ async def _count(store, n):
 def test_kill_9_mid_imap_sync_then_rerun_loses_and_duplicates_nothing(db_path, mail_user):
     import sqlite3
 
-    from crash import kill_9_after_tickets
+    from tests.helpers.crash import kill_9_after_tickets
 
     n = 600
     mail_user.append_many([mail(f"Bulk {i}", frm=f"bulk{i}@example.com", msgid=f"<bulk{i}@example.com>")
@@ -288,7 +256,7 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
     from engine.store import Store
 
     class Token(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - stdlib name
+        def do_POST(self):  # stdlib name
             self.rfile.read(int(self.headers["Content-Length"]))
             body = json.dumps({"access_token": "fresh-token", "expires_in": 3600}).encode()
             self.send_response(200)
@@ -305,13 +273,13 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
     logins: list[str] = []
 
     class Handler:
-        async def auth_XOAUTH2(self, server, args):  # noqa: N802 - aiosmtpd's hook name
+        async def auth_XOAUTH2(self, server, args):  # aiosmtpd's hook name
             decoded = base64.b64decode(args[1]).decode()
             logins.append(decoded)
             ok = decoded == "user=help@acme.test\x01auth=Bearer fresh-token\x01\x01"
             return AuthResult(success=ok, handled=False)
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             received.append(envelope.original_content or envelope.content)
             return "250 OK"
 

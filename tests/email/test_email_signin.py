@@ -18,7 +18,7 @@ from engine.channels.email_signin import (
 from engine.channels.smtp_sender import send_mail
 
 
-def signin_settings(provider, kind: str = "office365", **more) -> EmailSettings:  # noqa: ANN001
+def signin_settings(provider, kind: str = "office365", **more) -> EmailSettings:
     return EmailSettings(address="help@acme.test", mode="forwarding", smtp_host="127.0.0.1",
                          smtp_port=25, smtp_security="none", oauth_provider=kind,
                          **{**provider.settings(), **more})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import mailbox
 
-from test_email_channel import cli, mail
+from tests.helpers.cli import run_cli as cli
+from tests.helpers.mail import mail
 
 
 def history() -> list[bytes]:

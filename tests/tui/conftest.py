@@ -8,19 +8,14 @@ transaction function.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from seeding import copy_db
 
-BASE = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
-NOW = BASE + timedelta(hours=1)
-TRICKY_SUBJECT = "[bold]Invoice[/bold] \x1b[31mred alert\x1b[0m"
-
-
-def frozen_clock() -> datetime:
-    return NOW
+from tests.helpers.seeding import copy_db
+from tests.helpers.tui import BASE, TRICKY_SUBJECT
 
 
 async def seed(path: Path, *, tickets: bool = True) -> dict[str, int]:
@@ -80,7 +75,7 @@ async def seed(path: Path, *, tickets: bool = True) -> dict[str, int]:
             sender_name="Jane Doe", subject="Re: Printer on fire", ticket_hint=tid,
             text="It is still smoking. Should I unplug it?", received_at=BASE + timedelta(minutes=5)))
 
-        def fixed(tx):  # noqa: ANN001, ANN202
+        def fixed(tx: Any) -> int:
             T.add_message(tx, tid, direction=Direction.system, text="assigned to Bob Builder",
                           author_name="Ada Admin", at=(BASE + timedelta(minutes=6)).timestamp(),
                           touch=False)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 
-from tui_helpers import make_app, notifications, pick, ready, settle, widget_text
-
 from engine.desk import Desk
 from engine.models import Direction
+from tests.helpers.tui import make_app, notifications, pick, ready, settle, widget_text
 from tui.screens.queue import QueueScreen
 from tui.screens.ticket import TicketScreen
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from tui_helpers import ready
 
 from engine.config import Config, EngineConfig
 from engine.demo import DemoWorld, seed_workspace
+from tests.helpers.tui import ready
 from tui.demo import DemoApp
 from tui.screens.queue import QueueScreen
 
@@ -24,7 +24,7 @@ async def demo_db(tmp_path):
     return db
 
 
-def _app(db, **kwargs) -> DemoApp:  # noqa: ANN001
+def _app(db, **kwargs) -> DemoApp:
     config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
     return DemoApp(DemoWorld(None, YOU, rate=30), config, db, agent_email=YOU[0], **kwargs)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tui_helpers import (
+from engine.desk import Desk
+from engine.models import DeliveryState
+from tests.helpers.tui import (
     make_app,
     notifications,
     press_text,
@@ -11,9 +13,6 @@ from tui_helpers import (
     type_text,
     widget_text,
 )
-
-from engine.desk import Desk
-from engine.models import DeliveryState
 from tui.screens.help import HelpScreen
 from tui.screens.queue import QueueScreen
 from tui.screens.ticket import TicketScreen
@@ -21,7 +20,7 @@ from tui.screens.ticket import TicketScreen
 SIZE = (130, 36)
 
 
-async def open_ticket(pilot, ticket_id: int) -> TicketScreen:  # noqa: ANN001
+async def open_ticket(pilot, ticket_id: int) -> TicketScreen:
     pilot.app.open_ticket(ticket_id)
     await ready(pilot)
     screen = pilot.app.screen
@@ -76,10 +75,10 @@ async def test_cursor_keys_sort_and_open_back_same_row(seeded):
         assert app.screen is queue and table.current_ticket.id == chosen
         await pilot.press("o")
         await settle(pilot)
-        assert queue.sort == "created" and table.query.sort == "created"
+        assert queue.sort == "created" and table.shown_query.sort == "created"
         await pilot.press("o")
         await settle(pilot)
-        assert table.query.sort == "priority"
+        assert table.shown_query.sort == "priority"
         assert table.row(0).id == ids["t3"]  # the urgent one first
 
 

@@ -6,17 +6,16 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from conftest import BASE
-from tui_helpers import make_app, ready, settle
 
 from engine.desk import Desk
+from tests.helpers.tui import BASE, make_app, ready, settle
 from tui.screens.ticket import TicketScreen
 
 SIZE = (130, 36)
 
 
 @pytest.fixture
-async def longer(seeded):  # noqa: ANN001, ANN201
+async def longer(seeded):
     """The seeded desk plus 30 older tickets, so 20 rows of ``j`` have somewhere to go."""
     from engine.store import Store
 
@@ -29,7 +28,7 @@ async def longer(seeded):  # noqa: ANN001, ANN201
     return db
 
 
-async def _arrivals(app, count: int) -> asyncio.Task[list[int]]:  # noqa: ANN001
+async def _arrivals(app, count: int) -> asyncio.Task[list[int]]:
     """A background task ingesting ``count`` new tickets, returned once the first one is in."""
     started = asyncio.Event()
 

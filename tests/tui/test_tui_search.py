@@ -3,14 +3,13 @@ and a search that finds nothing says so instead of showing a blank list."""
 
 from __future__ import annotations
 
-from tui_helpers import make_app, notifications, ready, settle, type_text, widget_text
-
+from tests.helpers.tui import make_app, notifications, ready, settle, type_text, widget_text
 from tui.screens.queue import QueueScreen
 
 SIZE = (130, 36)
 
 
-async def _search(pilot, text: str) -> None:  # noqa: ANN001
+async def _search(pilot, text: str) -> None:
     await pilot.press("slash")
     box = pilot.app.screen.query_one("#search")
     box.value = ""

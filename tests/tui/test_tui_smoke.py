@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tui_helpers import make_app, ready
+from tests.helpers.tui import make_app, ready
 
 
 async def test_queue_opens(seeded):

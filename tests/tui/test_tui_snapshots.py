@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import BASE
-from tui_helpers import make_app, ready
+
+from tests.helpers.tui import BASE, make_app, ready
 
 SIZES = [(80, 24), (120, 40), (200, 50)]
 
 
 @pytest.fixture
-async def desk_db(seeded):  # noqa: ANN001, ANN201
+async def desk_db(seeded):
     """The seeded desk with two more channels (long names, like a real desk's) and their mail:
     seven views, as in the demo."""
     from engine.ingest import ingest
@@ -45,10 +45,10 @@ def test_queue_snapshot(desk_db, snap_compare, size):
     assert snap_compare(make_app(db), terminal_size=size, run_before=ready)
 
 
-def open_ticket(ticket_id: int, *keys: str, text: str = ""):  # noqa: ANN201
+def open_ticket(ticket_id: int, *keys: str, text: str = ""):
     """A ``run_before`` that opens a ticket, presses ``keys`` and types ``text``."""
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await ready(pilot)
         pilot.app.open_ticket(ticket_id)
         await ready(pilot)
@@ -83,7 +83,7 @@ def test_composer_snapshot(desk_db, snap_compare):
 def test_help_snapshot(seeded, snap_compare):
     db, ids = seeded
 
-    async def help_(pilot) -> None:  # noqa: ANN001
+    async def help_(pilot) -> None:
         await ready(pilot)
         await pilot.press("question_mark")
         await pilot.pause()

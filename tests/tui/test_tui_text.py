@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import TRICKY_SUBJECT
-from tui_helpers import make_app, ready, widget_text
-
+from tests.helpers.tui import TRICKY_SUBJECT, make_app, ready, widget_text
 from tui.text import clean, line, safe_text
 
 

@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-
-BIN = [str(Path(sys.executable).parent / "ticketty")]
-
-
-def run(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*BIN, "--db", str(db), *args], capture_output=True, text=True,
-                          timeout=60)
+from tests.helpers.cli import run_cli as run
 
 
 def test_teams_pipelines_canned_verbs(bare_db):

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, run_command, started, until
-
+from tests.helpers.admin import SIZE, make_app, run_command, started, until
 from tui.screens.admin.base import FormScreen
 
 
-async def open_screen(pilot, command: str):  # noqa: ANN001, ANN201
+async def open_screen(pilot, command: str):
     await started(pilot)
     await run_command(pilot, command)
     await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False), command)
     return pilot.app.screen
 
 
-async def open_form(pilot, key: str) -> FormScreen:  # noqa: ANN001
+async def open_form(pilot, key: str) -> FormScreen:
     await pilot.press(key)
     await until(pilot, lambda: isinstance(pilot.app.screen, FormScreen), "the form")
     await pilot.pause()
     return pilot.app.screen
 
 
-async def save(pilot, form: FormScreen) -> None:  # noqa: ANN001
+async def save(pilot, form: FormScreen) -> None:
     await pilot.press("ctrl+s")
     await until(pilot, lambda: pilot.app.screen is not form or form.form.errors()
                 or str(form.query_one("#form-message").content), "the save")
@@ -61,7 +59,7 @@ async def test_agents_add_edit_with_errors(bare_db):
         assert dina.role.value == "admin" and dina.availability.value == "away"
 
 
-async def until_form(pilot) -> FormScreen:  # noqa: ANN001
+async def until_form(pilot) -> FormScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, FormScreen), "the form")
     await pilot.pause()
     return pilot.app.screen

@@ -4,19 +4,18 @@ saved at once), and marks that go once the field is fixed."""
 from __future__ import annotations
 
 import httpx
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, run_command, started, until
 from textual.widgets import Button
 
 from engine.models import Channel
 from engine.vault import open_settings
+from tests.helpers.admin import SIZE, make_app, run_command, started, until
 from tui.screens.channel_edit import ChannelEditScreen
 from tui.screens.channels import ChannelsScreen
 from tui.screens.signin import SignInScreen
 from tui.widgets.settings_form import SettingsForm
 
 
-async def open_edit(pilot, row: int) -> ChannelEditScreen:  # noqa: ANN001
+async def open_edit(pilot, row: int) -> ChannelEditScreen:
     app = pilot.app
     await started(pilot)
     await run_command(pilot, "channels")

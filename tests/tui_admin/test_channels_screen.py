@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, notifications, run_command, started, until
-
+from tests.helpers.admin import SIZE, make_app, notifications, run_command, started, until
 from tui.screens.channels import ChannelsScreen
 
 
-async def open_channels(pilot) -> ChannelsScreen:  # noqa: ANN001
+async def open_channels(pilot) -> ChannelsScreen:
     await started(pilot)
     await run_command(pilot, "channels")
     await until(pilot, lambda: isinstance(pilot.app.screen, ChannelsScreen)

@@ -8,9 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import BASE, SIZE, make_app, notifications, run_command, started, until
 
+from tests.helpers.admin import BASE, SIZE, make_app, notifications, run_command, started, until
 from tui.screens.admin.quarantine import QuarantineItemScreen, QuarantineScreen
 from tui.screens.confirm import ConfirmScreen
 
@@ -40,7 +39,7 @@ async def add_items(db: Path) -> list[int]:
     return [good, bad]
 
 
-def text_of(screen) -> str:  # noqa: ANN001
+def text_of(screen) -> str:
     """What the screen's Static widgets show, as plain text."""
     import io
 
@@ -52,7 +51,7 @@ def text_of(screen) -> str:  # noqa: ANN001
     return console.export_text()
 
 
-async def open_quarantine(pilot) -> QuarantineScreen:  # noqa: ANN001
+async def open_quarantine(pilot) -> QuarantineScreen:
     await started(pilot)
     await run_command(pilot, "quarantine")
     await until(pilot, lambda: isinstance(pilot.app.screen, QuarantineScreen)
@@ -113,7 +112,7 @@ async def test_agents_are_told_it_is_for_admins(admin_db, who):
 def test_quarantine_snapshot(snap_compare, admin_db):
     asyncio.run(add_items(admin_db))
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await open_quarantine(pilot)
         await pilot.pause()
 
@@ -123,7 +122,7 @@ def test_quarantine_snapshot(snap_compare, admin_db):
 def test_quarantine_item_snapshot(snap_compare, admin_db):
     asyncio.run(add_items(admin_db))
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await open_quarantine(pilot)
         await pilot.press("j", "enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, QuarantineItemScreen), "item")

@@ -7,9 +7,8 @@ the wizard steps are opened directly with fixed answers.
 from __future__ import annotations
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, push_step, run_command, started, until
 
+from tests.helpers.admin import SIZE, make_app, push_step, run_command, started, until
 from tui.screens.wizard import email as steps
 
 MAILBOX = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.test",
@@ -19,7 +18,7 @@ MAILBOX = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.
 
 
 def test_channels_screen(snap_compare, admin_db):
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await started(pilot)
         await run_command(pilot, "channels")
         await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False), "channels")
@@ -29,7 +28,7 @@ def test_channels_screen(snap_compare, admin_db):
 
 @pytest.mark.parametrize("tab", ["configuration", "automation"])
 def test_channel_edit(snap_compare, admin_db, tab):
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         from textual.widgets import TabbedContent
 
         await started(pilot)
@@ -70,7 +69,7 @@ STEPS = [
 def test_email_wizard_step(snap_compare, bare_db, number):
     step, values, extra = STEPS[number]
 
-    async def run_before(pilot) -> None:  # noqa: ANN001
+    async def run_before(pilot) -> None:
         await started(pilot)
         await push_step(pilot, step, values, extra=extra)
         if step is steps.MailboxStep and extra.get("provider") == "forwarding":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import (
+from textual.widgets import SelectionList
+
+from engine.models import Role
+from tests.helpers.admin import (
     SIZE,
     choose,
     make_app,
@@ -15,9 +17,6 @@ from admin_helpers import (
     started,
     until,
 )
-from textual.widgets import SelectionList
-
-from engine.models import Role
 from tui.screens.channels import ChannelsScreen
 from tui.screens.wizard import email as steps
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm

@@ -3,8 +3,11 @@ a new provider replacing the old one's hosts, help in words rather than CLI synt
 
 from __future__ import annotations
 
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import (
+from textual.widgets import Select, Static
+
+from engine.channels.email_settings import EmailSettings
+from engine.channels.setup import CHANNEL_KEYS, model_keys
+from tests.helpers.admin import (
     SIZE,
     choose,
     make_app,
@@ -14,11 +17,8 @@ from admin_helpers import (
     started,
     until,
 )
-from servers import free_port
-from textual.widgets import Select, Static
-
-from engine.channels.email_settings import EmailSettings
-from engine.channels.setup import CHANNEL_KEYS, model_keys
+from tests.helpers.cli import run_cli
+from tests.helpers.servers import free_port
 from tui.screens.wizard import email as steps
 from tui.widgets.settings_form import SettingsForm
 
@@ -26,7 +26,7 @@ FORWARD = {"address": "help@acme.test", "mode": "forwarding", "smtp_host": "127.
            "smtp_security": "none"}
 
 
-def shown(screen, selector: str) -> str:  # noqa: ANN001
+def shown(screen, selector: str) -> str:
     return str(screen.query_one(selector, Static).content)
 
 
@@ -125,9 +125,7 @@ async def test_help_is_in_words_and_choices_show_words(bare_db):
 
 
 def test_the_cli_names_the_values_and_defaults(bare_db):
-    from test_admin_cli import run
-
-    out = run(bare_db, "channels", "keys", "email")
+    out = run_cli(bare_db, "channels", "keys", "email")
     assert out.returncode == 0, out.stderr
     lines = {ln.split()[0]: ln for ln in out.stdout.splitlines()}
     assert lines["routing"].endswith(

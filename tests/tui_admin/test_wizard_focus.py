@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, push_step, started, until
 from textual.widgets import Input
 
+from tests.helpers.admin import SIZE, make_app, push_step, started, until
 from tui.screens.wizard import email as steps
 
 IMAP = {"address": "help@acme.test", "mode": "imap", "imap_host": "imap.acme.test",
@@ -67,3 +66,19 @@ async def test_page_keys_scroll_a_long_step_from_its_field(bare_db):
         await pilot.press("pagedown")
         await until(pilot, lambda: body.scroll_y > 0, "scrolled")
         assert app.focused.id == "field-forward_listen_host"
+
+
+async def test_a_choice_opens_with_its_cursor_on_the_earlier_answer(bare_db):
+    """Back on step 1 after choosing Microsoft 365: space (press the button under the
+    cursor) keeps that answer, because the cursor starts on it, not on the first button."""
+    from textual.widgets import RadioSet
+
+    app = make_app(bare_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await push_step(pilot, steps.MailboxStep, {}, extra={"provider": "office365"})
+        radio = app.screen.query_one("#provider", RadioSet)
+        await until(pilot, lambda: app.focused is radio, "the provider choice focused")
+        await pilot.press("space")
+        await pilot.pause()
+        assert radio.pressed_button is not None and radio.pressed_button.name == "office365"

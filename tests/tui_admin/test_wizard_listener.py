@@ -8,12 +8,19 @@ import json
 import socket
 
 import aiosmtplib
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, next_step, open_email_wizard, run_command, started, until
-from servers import free_port
-from test_admin_cli import BIN
 
 from engine.models import Channel
+from tests.helpers.admin import (
+    SIZE,
+    make_app,
+    next_step,
+    open_email_wizard,
+    run_command,
+    started,
+    until,
+)
+from tests.helpers.cli import BIN
+from tests.helpers.servers import free_port
 from tui.screens.channels import ChannelsScreen
 from tui.screens.wizard import email as steps
 from tui.widgets.settings_form import SettingsForm
@@ -94,7 +101,7 @@ async def test_the_real_listening_address_is_shown_everywhere(bare_db):
 
         # another process reads the same address from the channel's health
         proc = await asyncio.create_subprocess_exec(
-            *BIN, "--db", str(bare_db), "channels", "list", "--json",
+            BIN, "--db", str(bare_db), "channels", "list", "--json",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         out, err = await proc.communicate()
         assert proc.returncode == 0, err

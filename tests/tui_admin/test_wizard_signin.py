@@ -5,16 +5,15 @@ the channel's secret setting, then the connection test logging in to SMTP with X
 from __future__ import annotations
 
 import httpx
-from admin_fixtures import *  # noqa: F403 - the fixtures (see admin_fixtures)
-from admin_helpers import SIZE, make_app, next_step, open_email_wizard, started, until
 from textual.widgets import Button, Input
 
+from tests.helpers.admin import SIZE, make_app, next_step, open_email_wizard, started, until
 from tui.screens.wizard import email as steps
 from tui.widgets.settings_form import SettingsForm
 from tui.widgets.signin_panel import SignInPanel
 
 
-async def open_sign_in(pilot, provider: str, standin) -> steps.SignInStep:  # noqa: ANN001
+async def open_sign_in(pilot, provider: str, standin) -> steps.SignInStep:
     await open_email_wizard(pilot, provider, "mailbox")
     step = await next_step(pilot, steps.SignInStep)
     # the provider's endpoints are settings: here they point at the stand-in
@@ -24,7 +23,7 @@ async def open_sign_in(pilot, provider: str, standin) -> steps.SignInStep:  # no
     return step
 
 
-def status(step) -> str:  # noqa: ANN001
+def status(step) -> str:
     return str(step.query_one("#signin-status").content)
 
 
@@ -72,7 +71,7 @@ async def test_microsoft_device_code_then_smtp_xoauth2(bare_db, oauth_standin, x
         await pilot.press("escape")
 
 
-async def start_google(pilot, standin, secret: str = "") -> tuple:  # noqa: ANN001
+async def start_google(pilot, standin, secret: str = "") -> tuple:
     """The Google sign-in step with the client filled in and "Sign in" pressed."""
     step = await open_sign_in(pilot, "gmail", standin)
     form = step.query_one("#signin-form", SettingsForm)

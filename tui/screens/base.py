@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.screen import Screen
 
+from engine.models import Event
+from engine.store import StoreError
 from tui.messages import EngineEvent, EngineReady
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
 
 
-class TickettyScreen(Screen):
+def stored_id(record_id: int | None) -> int:
+    """The id of a record read from the store (models leave it None before they are stored)."""
+    if record_id is None:
+        raise StoreError("that record is not stored yet")
+    return record_id
+
+
+def desk_app(screen: Screen[Any]) -> DeskApp:
+    """The app of ``screen`` as screens may use it (:class:`tui.host.DeskApp`)."""
+    return cast("DeskApp", screen.app)
+
+
+class TickettyScreen(Screen[None]):
     """A screen that renders engine state. ``HELP_TITLE`` heads its ``?`` help."""
 
     HELP_TITLE = "ticketty"
 
     @property
-    def tapp(self) -> TickettyApp:
-        return self.app  # type: ignore[return-value]
+    def tapp(self) -> DeskApp:
+        return desk_app(self)
 
     def current_ticket_id(self) -> int | None:
         """The ticket commands like ``:assign`` act on (None: there is none here)."""
@@ -34,9 +48,9 @@ class TickettyScreen(Screen):
     def on_engine_event(self, message: EngineEvent) -> None:
         self.engine_event(message.event)
 
-    def engine_event(self, event) -> None:  # noqa: ANN001 - engine.models.Event
+    def engine_event(self, event: Event) -> None:
         """A change committed anywhere; reload what depends on it."""
 
     def on_mount(self) -> None:
-        if self.tapp.engine is not None and self.tapp.agent is not None:
+        if self.tapp.engine_open and self.tapp.agent is not None:
             self.call_later(self.engine_ready)

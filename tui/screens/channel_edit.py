@@ -31,7 +31,7 @@ from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Channel
 from engine.store import StoreError
-from tui.screens.base import TickettyScreen
+from tui.screens.base import TickettyScreen, stored_id
 from tui.text import clean, line
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
 from tui.widgets.key_footer import KeyFooter
@@ -198,7 +198,7 @@ class ChannelEditScreen(TickettyScreen):
             name, channel = self.collect()
             if name != self.channel.name and await self.tapp.store.channel(name) is not None:
                 raise SettingError("name", f"a channel named {name!r} already exists")
-            fresh = await self.tapp.store.channel(self.channel.id)
+            fresh = await self.tapp.store.channel(stored_id(self.channel.id))
             channel = channel.model_copy(update={"enabled": fresh.enabled if fresh else
                                                  channel.enabled})
             self.channel = await self.tapp.store.update_channel(channel)
@@ -220,6 +220,9 @@ class ChannelEditScreen(TickettyScreen):
         from engine.channels.email_settings import EmailSettings
         from tui.screens.signin import SignInScreen
 
+        lists = self.lists
+        if lists is None:  # the button shows once they are loaded
+            return
         try:
             _, planned = self.collect()
         except (SettingError, ValueError) as exc:
@@ -233,11 +236,11 @@ class ChannelEditScreen(TickettyScreen):
         form = self.query_one("#config-form", SettingsForm)
         values = {k: v for k, v in form.values().items() if k.startswith("oauth_")}
         values["oauth_refresh_token"] = token
-        fresh = await self.tapp.store.channel(self.channel.id) or self.channel
-        pipelines = {p.name: [s.name for s in p.statuses] for p in self.lists["pipelines"]}
+        fresh = await self.tapp.store.channel(stored_id(self.channel.id)) or self.channel
+        pipelines = {p.name: [s.name for s in p.statuses] for p in lists["pipelines"]}
         self.channel = await self.tapp.store.update_channel(build_channel(
             fresh.kind, fresh.name, values, settings_model=self.model, base=fresh,
-            agents=self.lists["agents"], teams=self.lists["teams"], pipelines=pipelines))
+            agents=lists["agents"], teams=lists["teams"], pipelines=pipelines))
         form.set_value("oauth_refresh_token", token)
         self.say("Signed in; the new sign-in is saved.", ok=True)
 

@@ -1,6 +1,6 @@
 """``:channels``: every channel with its health, and the admin actions on it.
 
-Health comes from :func:`engine.cli.channels.health_words`, the same words as
+Health comes from :func:`engine.channels.health.health_words`, the same words as
 ``ticketty channels list``: a server that keeps failing reads "failing: <reason>", never fine.
 "Today" counts tickets created since midnight of the app's clock (UTC), so tests freeze it.
 
@@ -27,10 +27,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from engine.channels import adapter_class
-from engine.cli.channels import health_words
-from engine.models import Channel
+from engine.channels.health import health_words
+from engine.models import Channel, Event
 from tui.screens.admin import require_admin
-from tui.screens.base import TickettyScreen
+from tui.screens.base import TickettyScreen, stored_id
 from tui.screens.confirm import ConfirmScreen
 from tui.text import line
 from tui.timefmt import ago
@@ -63,7 +63,7 @@ class ChannelsScreen(TickettyScreen):
     BINDINGS = [
         Binding("n", "connect", "Connect", id="channels.connect"),
         Binding("enter,e", "edit", "Edit", id="channels.edit"),
-        Binding("space", "toggle", "Enable/disable", id="channels.toggle"),
+        Binding("space", "toggle_enabled", "Enable/disable", id="channels.toggle"),
         Binding("d", "remove", "Remove", id="channels.remove"),
         Binding("j", "cursor(1)", "Down", show=False, id="channels.down"),
         Binding("k", "cursor(-1)", "Up", show=False, id="channels.up"),
@@ -78,7 +78,7 @@ class ChannelsScreen(TickettyScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("Channels", id="channels-title")
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="channels")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True, id="channels")
         table.add_columns(*COLUMNS)
         yield table
         yield Static("", id="channels-empty")
@@ -86,14 +86,14 @@ class ChannelsScreen(TickettyScreen):
         yield KeyFooter()
 
     @property
-    def table(self) -> DataTable:
+    def table(self) -> DataTable[Text]:
         return self.query_one("#channels", DataTable)
 
     def engine_ready(self) -> None:
         self.table.focus()
         self.reload()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if event.kind.startswith("channel.") or event.kind.startswith("ticket."):
             self.reload()
 
@@ -128,7 +128,7 @@ class ChannelsScreen(TickettyScreen):
     def row(ch: Channel, today: int, now: datetime) -> list[Text]:
         try:
             address = adapter_class(ch.kind)(ch, reveal_secrets=False).address()
-        except Exception:  # noqa: BLE001 - a channel with broken settings still gets listed
+        except Exception:  # a channel with broken settings still gets listed
             address = "(settings need fixing)"
         words = health_words(ch.health, ch.enabled)
         sync = ch.health.get("last_sync_at")
@@ -167,21 +167,21 @@ class ChannelsScreen(TickettyScreen):
 
     def action_edit(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Editing channels"):
+        if channel is None or not require_admin(self.tapp, "Editing channels"):
             return
         from tui.screens.channel_edit import ChannelEditScreen
 
         self.app.push_screen(ChannelEditScreen(channel))
 
-    def action_toggle(self) -> None:
+    def action_toggle_enabled(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Enabling and disabling channels"):
+        if channel is None or not require_admin(self.tapp, "Enabling and disabling channels"):
             return
         self._set_enabled(channel, not channel.enabled)
 
     @work(group="channels-op", exit_on_error=False)
     async def _set_enabled(self, channel: Channel, enabled: bool) -> None:
-        fresh = await self.tapp.store.channel(channel.id)
+        fresh = await self.tapp.store.channel(stored_id(channel.id))
         if fresh is None:
             return
         await self.tapp.store.update_channel(fresh.model_copy(update={"enabled": enabled}))
@@ -192,7 +192,7 @@ class ChannelsScreen(TickettyScreen):
 
     def action_remove(self) -> None:
         channel = self.current()
-        if channel is None or not require_admin(self.app, "Removing channels"):
+        if channel is None or not require_admin(self.tapp, "Removing channels"):
             return
         self._remove(channel)
 
@@ -203,6 +203,6 @@ class ChannelsScreen(TickettyScreen):
             "It stops receiving and leaves the list. Its tickets stay.", yes="Remove"))
         if not sure:
             return
-        await self.tapp.store.remove_channel(channel.id)
+        await self.tapp.store.remove_channel(stored_id(channel.id))
         self.notify(f"Channel {channel.name!r} removed; its tickets stay.", markup=False)
         self.reload()

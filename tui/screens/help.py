@@ -6,6 +6,8 @@ Mine, …`` — rather than nine rows of "View 1 … View 9" (its ``help_views()
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.commands import COMMANDS
+from tui.screens.base import desk_app
 
 
 class HelpScreen(ModalScreen[None]):
@@ -30,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("k,up", "scroll(-1)", "Scroll up", show=False, id="help.up"),
     ]
 
-    def __init__(self, screen: Screen) -> None:
+    def __init__(self, screen: Screen[Any]) -> None:
         super().__init__()
         self.for_screen = screen
 
@@ -53,20 +55,21 @@ class HelpScreen(ModalScreen[None]):
             keys, _ = groups.setdefault(binding.id, ([], binding))
             keys.append(key)
         views: list[str] = list(getattr(self.for_screen, "help_views", list)())
-        numbered = {f"view.{n}" for n in range(1, 10)}
+        numbered = {f"queue.view_{n}" for n in range(1, 10)}
         for binding_id, (keys, binding) in groups.items():
             if views and binding_id in numbered:
-                if binding_id == "view.1":
+                if binding_id == "queue.view_1":
                     table.add_row(*self._views_row(views, groups))
                 continue
             shown = " ".join(self.app.get_key_display(Binding(k, "")) for k in keys)
             table.add_row(Text(shown), Text(binding.tooltip or binding.description))
         return table
 
-    def _views_row(self, views: list[str], groups: dict) -> tuple[Text, Text]:
+    def _views_row(self, views: list[str],
+                   groups: dict[str, tuple[list[str], Binding]]) -> tuple[Text, Text]:
         """``1–7`` and ``views: Unassigned, Mine, …`` (the number keys the keymap gave them)."""
-        keys = [self.app.get_key_display(Binding(groups[f"view.{n}"][0][0], ""))
-                for n in range(1, min(len(views), 9) + 1) if f"view.{n}" in groups]
+        keys = [self.app.get_key_display(Binding(groups[f"queue.view_{n}"][0][0], ""))
+                for n in range(1, min(len(views), 9) + 1) if f"queue.view_{n}" in groups]
         digits = [str(n) for n in range(1, len(keys) + 1)]
         shown = f"{keys[0]}–{keys[-1]}" if keys == digits and len(keys) > 1 else " ".join(keys)
         return Text(shown), Text("views: " + ", ".join(views[:len(keys)]))
@@ -78,7 +81,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row(Text(""), Text(""))
         table.add_row(Text("Commands", style="bold"), Text("type : then one of these"))
         kind = getattr(self.for_screen, "SCREEN_KIND", None)
-        for c in COMMANDS:
+        for c in desk_app(self).commands:
             if c.screen and c.screen != kind:
                 continue
             table.add_row(Text(f":{c.usage}"), Text(c.help))

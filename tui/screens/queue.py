@@ -3,15 +3,18 @@
 | key | action (binding id) |
 |---|---|
 | ``enter`` | open the ticket (``ticket.open``) |
-| ``tab`` / ``shift+tab`` | next / previous view (``view.next`` / ``view.previous``) |
-| ``1``…``9`` | view by number (``view.1``…) |
+| ``tab`` / ``shift+tab`` | next / previous view (``queue.next_view`` / ``queue.previous_view``) |
+| ``1``…``9`` | view by number (``queue.view_1``…) |
 | ``/`` | search: words + ``status:`` ``channel:`` ``assignee:`` ``priority:`` (``queue.search``) |
 | ``escape`` | clear the search (``queue.clear_search``) |
 | ``o`` | sort: activity → created → priority (``queue.sort``) |
 | ``n`` / ``N`` | next / previous unread ticket (``queue.next_unread`` / ``queue.previous_unread``) |
-| ``a`` / ``A`` | assign the ticket under the cursor / take it (``assign`` / ``assign.me``) |
-| ``c`` | close it at once; ``u`` (app-wide ``undo``) takes it back for 10 s (``close``) |
+| ``a`` / ``A`` | assign the ticket under the cursor / take it (``ticket.assign`` / ``ticket.take``) |
+| ``c`` | close it at once; ``u`` (app-wide ``app.undo``) takes it back for 10 s (``ticket.close``) |
 | ``q`` | quit (``queue.quit``) |
+
+The table's own keys (``queue.down`` …) are in :mod:`tui.widgets.ticket_table`; ``a``, ``A``
+and ``c`` are shared with the ticket screen (:mod:`tui.screens.ticket_actions`).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
-from engine.models import Agent, Channel
+from engine.models import Agent, Channel, Event, Ticket
 from engine.store import StoreError, TicketQuery
-from tui import pickers, search
-from tui.screens.base import TickettyScreen
+from tui import search
+from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.text import line
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
@@ -37,7 +40,7 @@ SORTS = ["activity", "created", "priority"]
 TICKET_KINDS = ("ticket.", "message.added", "message.delivery")
 
 
-class QueueScreen(TickettyScreen):
+class QueueScreen(TicketActions):
     SCREEN_KIND = "queue"
     HELP_TITLE = "queue"
     DEFAULT_CSS = """
@@ -52,10 +55,11 @@ class QueueScreen(TickettyScreen):
                 tooltip="Search: words and status: channel: assignee: priority:"),
         Binding("escape", "clear_search", "Clear search", show=False, id="queue.clear_search",
                 tooltip="Clear the search"),
-        Binding("tab", "next_view", "Next view", id="view.next",
+        Binding("tab", "next_view", "Next view", id="queue.next_view",
                 tooltip="Next view"),
-        Binding("shift+tab", "previous_view", "Previous view", show=False, id="view.previous"),
-        *[Binding(str(n), f"view_number({n})", f"View {n}", show=False, id=f"view.{n}")
+        Binding("shift+tab", "previous_view", "Previous view", show=False,
+                id="queue.previous_view"),
+        *[Binding(str(n), f"view_number({n})", f"View {n}", show=False, id=f"queue.view_{n}")
           for n in range(1, 10)],
         Binding("o", "sort", "Sort", id="queue.sort",
                 tooltip="Sort by activity, created or priority"),
@@ -63,12 +67,9 @@ class QueueScreen(TickettyScreen):
                 tooltip="Next unread ticket"),
         Binding("N", "unread(-1)", "Previous unread", show=False, id="queue.previous_unread",
                 tooltip="Previous unread ticket"),
-        Binding("a", "assign", "Assign", id="assign",
-                tooltip="Assign the ticket under the cursor"),
-        Binding("A", "take", "Take it", show=False, id="assign.me",
-                tooltip="Take it: assign to yourself"),
-        Binding("c", "close_ticket", "Close", id="close",
-                tooltip="Close the ticket under the cursor"),
+        ASSIGN,
+        TAKE,
+        CLOSE,
         Binding("q", "app.quit", "Quit", id="queue.quit",
                 tooltip="Quit ticketty"),
     ]
@@ -104,12 +105,14 @@ class QueueScreen(TickettyScreen):
 
     @property
     def dirty(self) -> bool:
-        table = self.table
-        return table._loading or table._dirty or self._counts_loading or self._counts_dirty
+        return self.table.busy or self._counts_loading or self._counts_dirty
 
     def current_ticket_id(self) -> int | None:
         ticket = self.table.current_ticket
         return ticket.id if ticket else None
+
+    def acted_ticket(self) -> Ticket | None:
+        return self.table.current_ticket
 
     def help_views(self) -> list[str]:
         """The views' names, in number order, for ``?``."""
@@ -178,7 +181,7 @@ class QueueScreen(TickettyScreen):
                 self._counts_dirty = False
                 self.request_counts()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if not self._ready:
             return
         if event.kind.startswith(TICKET_KINDS):
@@ -296,22 +299,6 @@ class QueueScreen(TickettyScreen):
         if opened is not None and self._ready and (current is None or current.id != opened):
             self.table.load(self.tapp.store, self.table.requested_query, keep=opened,
                             cursor=self.table.cursor)
-
-    def action_assign(self) -> None:
-        ticket = self.table.current_ticket
-        if ticket:
-            self.run_worker(pickers.choose_assignee(self.tapp, ticket), group="pick",
-                            exit_on_error=False)
-
-    def action_take(self) -> None:
-        ticket = self.table.current_ticket
-        if ticket and self.tapp.agent:
-            self.tapp.op_assign(ticket.id, self.tapp.agent.email)
-
-    def action_close_ticket(self) -> None:
-        ticket = self.table.current_ticket
-        if ticket:
-            self.tapp.op_close(ticket.id)
 
     def ticket_restored(self, ticket_id: int) -> None:
         """An undone close brought ``ticket_id`` back: the cursor goes back to it."""

@@ -2,25 +2,30 @@
 
 | key | action (binding id) |
 |---|---|
-| ``r`` | reply to the customer (``reply``) |
-| ``n`` | internal note (``note``) |
+| ``r`` | reply to the customer (``ticket.reply``) |
+| ``n`` | internal note (``ticket.note``) |
 | ``ctrl+s`` | send the reply / note (``composer.send``) |
 | ``ctrl+r`` | insert a canned reply at the cursor (``composer.canned``) |
 | ``ctrl+o`` | the status the reply sends the ticket to: next one (``composer.send_as``) |
 | ``i`` | show / hide the details panel (``ticket.details``; folded below 100 columns) |
-| ``a`` / ``A`` | assign (picker, with availability) / take it (``assign`` / ``assign.me``) |
-| ``s`` | status (``status``) |
-| ``p`` | priority (``priority``) |
-| ``P`` | pipeline (``pipeline``) |
-| ``T`` | team (``team``) |
-| ``O`` | contact owner (``contact.owner``) |
-| ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``close`` / ``reopen``) |
-| ``R`` | retry a failed send (``retry``) |
+| ``a`` / ``A`` | assign (picker, with availability) / take it (``ticket.assign`` /
+  ``ticket.take``; shared with the queue, :mod:`tui.screens.ticket_actions`) |
+| ``s`` | status (``ticket.status``) |
+| ``p`` | priority (``ticket.priority``) |
+| ``P`` | pipeline (``ticket.pipeline``) |
+| ``T`` | team (``ticket.team``) |
+| ``O`` | contact owner (``ticket.contact_owner``) |
+| ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``ticket.close`` /
+  ``ticket.reopen``) |
+| ``R`` | retry a failed send (``ticket.retry``) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -30,10 +35,10 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from engine.channels.email_compose import render_signature, reply_subject
-from engine.models import Channel, Message, Pipeline
-from engine.store import StoreError
+from engine.models import Channel, Event, Message, Pipeline, Ticket
 from tui import pickers
-from tui.screens.base import TickettyScreen
+from tui.screens.base import stored_id
+from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.text import line, plural
 from tui.widgets.composer import Composer
 from tui.widgets.key_footer import KeyFooter
@@ -41,11 +46,16 @@ from tui.widgets.properties import PropertiesPanel, TicketContext
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.thread import ThreadView
 
-PROPERTY_KEYS = ("status", "pipeline", "priority", "assign", "assign.me", "team", "contact.owner",
-                 "close", "reopen", "reply", "note", "retry")
+if TYPE_CHECKING:
+    from tui.host import DeskApp
+
+#: the keys the properties panel names beside each property and action
+PROPERTY_KEYS = ("ticket.status", "ticket.pipeline", "ticket.priority", "ticket.assign",
+                 "ticket.take", "ticket.team", "ticket.contact_owner", "ticket.close",
+                 "ticket.reopen", "ticket.reply", "ticket.note")
 
 
-class TicketScreen(TickettyScreen):
+class TicketScreen(TicketActions):
     SCREEN_KIND = "ticket"
     HELP_TITLE = "ticket"
     DEFAULT_CSS = """
@@ -57,29 +67,26 @@ class TicketScreen(TickettyScreen):
     BINDINGS = [
         Binding("escape,q", "back", "Back", id="ticket.back",
                 tooltip="Back to the queue (same row)"),
-        Binding("r", "reply", "Reply", id="reply",
+        Binding("r", "reply", "Reply", id="ticket.reply",
                 tooltip="Reply to the customer"),
-        Binding("n", "note", "Note", id="note",
+        Binding("n", "note", "Note", id="ticket.note",
                 tooltip="Internal note (only agents see it)"),
-        Binding("a", "assign", "Assign", id="assign",
-                tooltip="Assign to an agent (shows who is away)"),
-        Binding("A", "take", "Take it", show=False, id="assign.me",
-                tooltip="Take it: assign to yourself"),
-        Binding("s", "status", "Status", id="status",
+        ASSIGN,
+        TAKE,
+        Binding("s", "status", "Status", id="ticket.status",
                 tooltip="Change the status"),
-        Binding("p", "priority", "Priority", id="priority",
+        Binding("p", "priority", "Priority", id="ticket.priority",
                 tooltip="Change the priority"),
-        Binding("P", "pipeline", "Pipeline", show=False, id="pipeline",
+        Binding("P", "pipeline", "Pipeline", show=False, id="ticket.pipeline",
                 tooltip="Move to another pipeline"),
-        Binding("T", "team", "Team", show=False, id="team",
+        Binding("T", "team", "Team", show=False, id="ticket.team",
                 tooltip="Set the team"),
-        Binding("O", "owner", "Contact owner", show=False, id="contact.owner",
+        Binding("O", "owner", "Contact owner", show=False, id="ticket.contact_owner",
                 tooltip="Set the contact's owner"),
-        Binding("c", "close_ticket", "Close", id="close",
-                tooltip="Close the ticket"),
-        Binding("o", "reopen", "Reopen", id="reopen",
+        CLOSE,
+        Binding("o", "reopen", "Reopen", id="ticket.reopen",
                 tooltip="Reopen the ticket"),
-        Binding("R", "retry", "Retry failed send", show=False, id="retry",
+        Binding("R", "retry", "Retry failed send", show=False, id="ticket.retry",
                 tooltip="Retry the failed send"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
@@ -100,7 +107,7 @@ class TicketScreen(TickettyScreen):
         yield Static(Text(f"#{self.ticket_id}"), id="ticket-title")
         with Horizontal(id="ticket-body"):
             yield ThreadView(clock=self.tapp.clock, tz=self.tapp.tz,
-                             retry_key=self._key("retry"), id="thread")
+                             retry_key=self._key("ticket.retry"), id="thread")
             yield PropertiesPanel({k: self._key(k) for k in PROPERTY_KEYS}, tz=self.tapp.tz,
                                   id="properties")
         composer = Composer(id="composer")
@@ -111,13 +118,9 @@ class TicketScreen(TickettyScreen):
 
     def _key(self, binding_id: str) -> str:
         """The key bound to ``binding_id`` now (after the config's keymap)."""
-        keymap = getattr(self.app, "_keymap", {})
-        if binding_id in keymap:
-            return self.app.get_key_display(Binding(keymap[binding_id].split(",")[0], ""))
-        for b in self.BINDINGS:
-            if isinstance(b, Binding) and b.id == binding_id:
-                return self.app.get_key_display(Binding(b.key.split(",")[0], ""))
-        return ""
+        default = next((b.key for b in self.BINDINGS
+                        if isinstance(b, Binding) and b.id == binding_id), "")
+        return self.tapp.key_for(binding_id, default)
 
     @property
     def dirty(self) -> bool:
@@ -125,6 +128,9 @@ class TicketScreen(TickettyScreen):
 
     def current_ticket_id(self) -> int | None:
         return self.ticket_id
+
+    def acted_ticket(self) -> Ticket | None:
+        return self.ctx.ticket if self.ctx is not None else None
 
     @property
     def thread(self) -> ThreadView:
@@ -208,7 +214,7 @@ class TicketScreen(TickettyScreen):
         self.details = self.has_class("-folded")
         self._fold()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if event.ticket_id == self.ticket_id or event.kind in ("agent.updated",
                                                                "contact.updated"):
             self.request_load()
@@ -273,17 +279,10 @@ class TicketScreen(TickettyScreen):
         self.run_worker(pick(), group="pick", exit_on_error=False)
 
     # ------------------------------------------------------------- properties
-    def _pick(self, chooser) -> None:  # noqa: ANN001
+    def _pick(self, chooser: Callable[[DeskApp, Ticket], Coroutine[Any, Any, None]]) -> None:
         if self.ctx is not None:
             self.run_worker(chooser(self.tapp, self.ctx.ticket), group="pick",
                             exit_on_error=False)
-
-    def action_assign(self) -> None:
-        self._pick(pickers.choose_assignee)
-
-    def action_take(self) -> None:
-        if self.tapp.agent is not None:
-            self.tapp.op_assign(self.ticket_id, self.tapp.agent.email)
 
     def action_status(self) -> None:
         self._pick(pickers.choose_status)
@@ -300,9 +299,6 @@ class TicketScreen(TickettyScreen):
     def action_owner(self) -> None:
         self._pick(pickers.choose_owner)
 
-    def action_close_ticket(self) -> None:
-        self.tapp.op_close(self.ticket_id)
-
     def action_reopen(self) -> None:
         self.tapp.op_reopen(self.ticket_id)
 
@@ -312,9 +308,7 @@ class TicketScreen(TickettyScreen):
         if not failed:
             self.notify("No failed sends on this ticket.", timeout=2)
             return
-        if self.tapp.engine is None:
-            raise StoreError("the engine is not running")
-        self.tapp.op_retry(failed[-1].id)
+        self.tapp.op_retry(stored_id(failed[-1].id))  # refuses when the engine is not running
 
 
 def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:

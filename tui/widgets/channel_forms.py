@@ -49,7 +49,7 @@ class TicketPropertiesForm(SettingsForm):
     """``default_pipeline``, ``default_status`` (of that pipeline), ``default_priority``."""
 
     def __init__(self, pipelines: list[Pipeline], channel: Channel | None = None, *,
-                 id: str | None = None) -> None:  # noqa: A002
+                 id: str | None = None) -> None:
         defaults = channel.defaults if channel else None
         pipeline = defaults.pipeline if defaults else (pipelines[0].name if pipelines else "")
         status = defaults.status if defaults else ""
@@ -85,7 +85,7 @@ class RoutingForm(Vertical):
     """
 
     def __init__(self, agents: list[Agent], teams: list[Team], channel: Channel | None = None, *,
-                 id: str | None = None) -> None:  # noqa: A002
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.agents = agents
         self.teams = teams

@@ -57,20 +57,20 @@ class PropertiesPanel(Static):
         table.add_column(style="dim", no_wrap=True)
         table.add_column(overflow="fold")
         state = Text(t.status, "bold green" if t.is_open else "bold")
-        table.add_row(Text(k.get("status", "")), Text("Status"), state)
-        table.add_row(Text(k.get("pipeline", "")), Text("Pipeline"), Text(line(t.pipeline)))
+        table.add_row(Text(k.get("ticket.status", "")), Text("Status"), state)
+        table.add_row(Text(k.get("ticket.pipeline", "")), Text("Pipeline"), Text(line(t.pipeline)))
         prio = Text(t.priority.value, {"urgent": "bold red", "high": "yellow"}.get(t.priority.value, ""))
-        table.add_row(Text(k.get("priority", "")), Text("Priority"), prio)
-        table.add_row(Text(k.get("assign", "")), Text("Assignee"),
+        table.add_row(Text(k.get("ticket.priority", "")), Text("Priority"), prio)
+        table.add_row(Text(k.get("ticket.assign", "")), Text("Assignee"),
                       _agent_text(ctx.agent(t.assignee_id), line(t.assignee_name) or "nobody"))
-        table.add_row(Text(k.get("team", "")), Text("Team"), Text(line(t.team_name) or "-"))
+        table.add_row(Text(k.get("ticket.team", "")), Text("Team"), Text(line(t.team_name) or "-"))
         contact = Text(line(t.contact_name) or "-")
         if t.contact_email:
             contact.append(f"\n{line(t.contact_email)}", "dim")
         owner = ctx.agent(ctx.contact.owner_id) if ctx.contact else None
         contact.append("\nowner: ")
         contact.append_text(_agent_text(owner, "nobody"))
-        table.add_row(Text(k.get("contact.owner", "")), Text("Contact"), contact)
+        table.add_row(Text(k.get("ticket.contact_owner", "")), Text("Contact"), contact)
         channel = Text(line(t.channel_name) or t.source.value)
         if t.channel_kind:
             channel.append(f" ({t.channel_kind})", "dim")
@@ -79,8 +79,9 @@ class PropertiesPanel(Static):
         if t.closed_at:
             table.add_row(Text(""), Text("Closed"), Text(stamp(t.closed_at, self.tz)))
         hints = Text("\n")
-        for key_id, words in (("close", "close"), ("reopen", "reopen"), ("assign.me", "take it"),
-                              ("reply", "reply"), ("note", "note")):
+        for key_id, words in (("ticket.close", "close"), ("ticket.reopen", "reopen"),
+                              ("ticket.take", "take it"), ("ticket.reply", "reply"),
+                              ("ticket.note", "note")):
             if k.get(key_id):
                 hints.append(k[key_id], "bold")
                 hints.append(f" {words}  ")

@@ -149,7 +149,7 @@ class SettingsForm(Vertical):
             return self.form
 
     def __init__(self, specs: Sequence[FieldSpec], values: dict[str, Any] | None = None, *,
-                 id: str | None = None, classes: str | None = None,  # noqa: A002
+                 id: str | None = None, classes: str | None = None,
                  check: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.specs = {s.key: s for s in specs}
@@ -276,7 +276,7 @@ class SettingsForm(Vertical):
         if self.check is not None:
             try:
                 still = self.check(self.values()).get(key, "")
-            except Exception:  # noqa: BLE001 - a check that cannot run keeps nothing stale
+            except Exception:  # a check that cannot run keeps nothing stale
                 still = ""
         self._mark(key, still)
 
@@ -284,7 +284,7 @@ class SettingsForm(Vertical):
     def _changed(self, widget: Widget | None, value: Any) -> None:
         if widget is None or not (widget.id or "").startswith("field-"):
             return
-        key = widget.id.removeprefix("field-")  # type: ignore[union-attr]
+        key = (widget.id or "").removeprefix("field-")
         if key in self.specs:
             self.recheck(key)
             self.post_message(self.Changed(self, key, self.value(key)))

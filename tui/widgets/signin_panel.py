@@ -68,7 +68,7 @@ class SignInPanel(Vertical):
             self.tokens = tokens
 
     def __init__(self, provider: str, settings: Callable[[], EmailSettings], *,
-                 signed_in: bool = False, id: str | None = None) -> None:  # noqa: A002
+                 signed_in: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.provider = provider
         self.settings = settings

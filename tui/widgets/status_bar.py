@@ -21,7 +21,10 @@ class StatusBar(Widget):
     info: reactive[str] = reactive("")
 
     def on_mount(self) -> None:
-        self.watch(self.app, "agent", lambda _: self.refresh(), init=False)
+        self.watch(self.app, "agent", self._agent_changed, init=False)
+
+    def _agent_changed(self) -> None:
+        self.refresh()
 
     def render(self) -> Text:
         agent = getattr(self.app, "agent", None)

@@ -1,30 +1,23 @@
-"""The queue table's rows: column layout, cell text, strips, scrolling and the cached-line fast
-path.
+"""The queue table's rows: column layout, cell text, strips and scrolling.
 
 :class:`~tui.widgets.ticket_table.TicketTable` owns the data (pages, cursor, caches); this module
-turns tickets into :class:`~textual.strip.Strip` rows and hands cached rows to Textual's line
-pipeline without the copies that defeat its caches.
+turns tickets into :class:`~textual.strip.Strip` rows (pure functions, no widget), and
+:mod:`tui.widgets.fast_lines` hands the cached rows to Textual's line pipeline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region
 from textual.strip import Strip
 
 from engine.models import Ticket
 from tui.text import line
 from tui.timefmt import ago
-
-if TYPE_CHECKING:
-    from tui.widgets.ticket_table import TicketTable
-
 
 COLUMNS: list[tuple[str, str, int, int]] = [
     # key, title, narrowest, widest (the subject takes what is left)
@@ -158,52 +151,3 @@ def message_strip(text: str, style: Style, width: int, center: bool = False) -> 
     if center:
         text = set_cell_size(" " * max(0, (width - len(text.rstrip())) // 2) + text.rstrip(), width)
     return Strip([Segment(text, style)], width)
-
-
-def plain_box(table: TicketTable) -> bool:
-    """No border, padding, outline, tint, hatch or opacity: Textual's line wrapper is a no-op."""
-    styles = table.styles
-    return (not any(styles.gutter) and not styles.border_top[0] and not styles.outline_top[0]
-            and not styles.outline_left[0] and not styles.outline_right[0]
-            and not styles.outline_bottom[0] and not styles.tint.a and table.opacity == 1.0
-            and styles.text_opacity == 1.0 and table.content_region.size == table.region.size
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-            and not (table.auto_links and table.hover_style._link_id))
-
-
-def render_cached_lines(table: TicketTable, crop: Region) -> list[Strip]:
-    """Textual's per-line pipeline, minus the copies that defeat its own caches.
-
-    Textual's ``StylesCache`` wraps every line it gets from :meth:`render_line` in a new
-    :class:`Strip` and re-runs the line filters (``ANSIToTruecolor``) on it — for all ~44
-    rows each time the table scrolls, although the rows are cached in ``_strips``. With
-    no border, padding, outline, tint, hatch or opacity (the table's CSS) that wrapper is
-    the identity, so the cached strip itself goes through the filters: ``Strip`` caches
-    filter, crop and divide results per object, and a row already on screen costs a few
-    dict lookups when the table scrolls. Callers check :func:`plain_box` first: anything
-    else takes Textual's path.
-    """
-    width = table.region.width
-    base_background, background = table.background_colors
-    filters = table.get_line_filters()
-    x1, x2 = crop.column_span
-    cropped = (x1, x2) != (0, width)
-    out = []
-    top = int(table.scroll_offset.y) - 1
-    cached = table._strips.get if table.loaded else None
-    for y in crop.line_range:
-        index = top + y
-        strip = None
-        if cached is not None and y and index < table.total:
-            strip = cached((index, index == table.cursor))
-        if strip is None:
-            strip = table.render_line(y)
-        if strip.cell_length != width:
-            inner, _ = table._styles_cache.get_inner_outer(base_background, background)
-            strip = strip.adjust_cell_length(width, inner.rich_style)
-        for line_filter in filters:
-            strip = strip.apply_filter(line_filter, background)
-        if cropped:
-            strip = strip.crop(x1, x2)
-        out.append(strip)
-    return out

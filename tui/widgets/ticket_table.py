@@ -10,12 +10,12 @@ Keys (ids in brackets, remappable from the config's ``[keymap]``):
 
 | key | action |
 |---|---|
-| ``j`` / ``down`` | next row (``cursor.down``) |
-| ``k`` / ``up`` | previous row (``cursor.up``) |
-| ``g`` / ``home`` | first row (``cursor.first``) |
-| ``G`` / ``end`` | last row (``cursor.last``) |
-| ``ctrl+d`` / ``pagedown`` | half a page down (``cursor.page_down``) |
-| ``ctrl+u`` / ``pageup`` | half a page up (``cursor.page_up``) |
+| ``j`` / ``down`` | next row (``queue.down``) |
+| ``k`` / ``up`` | previous row (``queue.up``) |
+| ``g`` / ``home`` | first row (``queue.first``) |
+| ``G`` / ``end`` | last row (``queue.last``) |
+| ``ctrl+d`` / ``pagedown`` | half a page down (``queue.page_down``) |
+| ``ctrl+u`` / ``pageup`` | half a page up (``queue.page_up``) |
 | ``enter`` | open the ticket (``ticket.open``) |
 
 For the benchmarks: :attr:`TicketTable.painted` is an :class:`asyncio.Event` set when real rows
@@ -37,19 +37,19 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker, WorkerState
 
 from engine.models import Ticket
 from engine.store import TicketQuery
 from engine.store.queries import Window
 from tui.timefmt import system_clock
+from tui.widgets.fast_lines import cached_render_lines
 from tui.widgets.ticket_rows import (
     build_strip,
     cell,
     content_widths,
     layout,
     message_strip,
-    plain_box,
-    render_cached_lines,
     top_for,
 )
 
@@ -91,12 +91,13 @@ class TicketTable(ScrollView, can_focus=True):
         "ticket-table--placeholder", "ticket-table--empty",
     }
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False, id="cursor.down"),
-        Binding("k,up", "cursor_up", "Up", show=False, id="cursor.up"),
-        Binding("g,home", "first", "First", show=False, id="cursor.first"),
-        Binding("G,end", "last", "Last", show=False, id="cursor.last"),
-        Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False, id="cursor.page_down"),
-        Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="cursor.page_up"),
+        Binding("j,down", "cursor_down", "Down", show=False, id="queue.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="queue.up"),
+        Binding("g,home", "first", "First", show=False, id="queue.first"),
+        Binding("G,end", "last", "Last", show=False, id="queue.last"),
+        Binding("ctrl+d,pagedown", "page_down", "Half page down", show=False,
+                id="queue.page_down"),
+        Binding("ctrl+u,pageup", "page_up", "Half page up", show=False, id="queue.page_up"),
         Binding("enter", "open", "Open", id="ticket.open", tooltip="Open the ticket"),
     ]
 
@@ -142,13 +143,13 @@ class TicketTable(ScrollView, can_focus=True):
         self.clock = clock
         self.empty_text = empty_text
         self.source: TicketSource | None = None
-        self.query = TicketQuery()
+        self.shown_query = TicketQuery()  # the query of the rows on screen
         self.total = 0
         self.loaded = False
         self.cursor = 0
         self.generation = 0  # the latest load asked for
         self.shown_generation = -1  # the load on screen
-        self.requested_query = self.query
+        self.requested_query = self.shown_query
         self.paint_count = 0
         self._loading = False
         self._dirty = False
@@ -176,11 +177,16 @@ class TicketTable(ScrollView, can_focus=True):
         self.generation += 1
         self.painted.clear()
         target = 0 if cursor is None else cursor
-        current = self.current_ticket if query == self.query else None
+        current = self.current_ticket if query == self.shown_query else None
         self.run_worker(self._reload(self.generation, source, query, keep, target,
                                      current.id if current else None),
                         name=str(self.generation), group="ticket-table-load", exclusive=True,
                         exit_on_error=False)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a load is running or asked for (tests and ``settle`` wait on it)."""
+        return self._loading or self._dirty
 
     def request_reload(self) -> None:
         """Reload soon: at most one load runs; changes during it cause one more (coalescing)."""
@@ -189,8 +195,7 @@ class TicketTable(ScrollView, can_focus=True):
         else:
             self.reload()
 
-    def on_worker_state_changed(self, event) -> None:  # noqa: ANN001 - Worker.StateChanged
-        from textual.worker import WorkerState
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
 
         if event.worker.group == "ticket-table-load" and event.state in (
                 WorkerState.ERROR, WorkerState.CANCELLED) and event.worker.name == str(self.generation):
@@ -242,7 +247,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._fit_columns([t for rows in message.pages.values() for t in rows], fresh=True)
         top = self._top_for(message.cursor, message.total)
         self.total = message.total
-        self.query = message.query
+        self.shown_query = message.query
         self.shown_generation = message.generation
         self.loaded = True
         self.cursor = message.cursor
@@ -279,7 +284,7 @@ class TicketTable(ScrollView, can_focus=True):
         if page in self._pages or key in self._inflight or self.source is None:
             return
         self._inflight.add(key)
-        self.run_worker(self._fetch(self.shown_generation, self.source, self.query, page,
+        self.run_worker(self._fetch(self.shown_generation, self.source, self.shown_query, page,
                                     self.total),
                         group="ticket-table-page", exit_on_error=False)
 
@@ -317,7 +322,7 @@ class TicketTable(ScrollView, can_focus=True):
         return self.row(self.cursor) if self.loaded and self.total else None
 
     def loaded_rows(self) -> list[tuple[int, Ticket]]:
-        out = []
+        out: list[tuple[int, Ticket]] = []
         for page in sorted(self._pages.keys()):
             rows = self._pages.get(page) or []
             out.extend((page * PAGE + i, t) for i, t in enumerate(rows))
@@ -419,13 +424,18 @@ class TicketTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual's per-line pipeline, minus the copies that defeat its own caches (see
-        :func:`~tui.widgets.ticket_rows.render_cached_lines`)."""
-        if not plain_box(self):
-            return super().render_lines(crop)
-        return render_cached_lines(self, crop)
+        :mod:`tui.widgets.fast_lines`); Textual's own path when the box is not plain."""
+        lines = cached_render_lines(self, crop, self._cached_line)
+        return super().render_lines(crop) if lines is None else lines
 
-    def _plain_box(self) -> bool:
-        return plain_box(self)
+    def _cached_line(self, y: int) -> Strip | None:
+        """Line ``y`` of the widget if it is a ticket row already rendered."""
+        if not self.loaded or y == 0:
+            return None
+        index = int(self.scroll_offset.y) + y - 1
+        if index >= self.total:
+            return None
+        return self._strips.get((index, index == self.cursor))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -6,17 +6,19 @@ in words that the screen is for admins only (the CLI's ``ctx.require_admin`` say
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine.models import Role
 
-
-def is_admin(app: Any) -> bool:
-    agent = getattr(app, "agent", None)
-    return agent is not None and agent.role == Role.admin
+if TYPE_CHECKING:
+    from tui.host import DeskApp
 
 
-def require_admin(app: Any, what: str) -> bool:
+def is_admin(app: DeskApp) -> bool:
+    return app.agent is not None and app.agent.role == Role.admin
+
+
+def require_admin(app: DeskApp, what: str) -> bool:
     """True for an admin; otherwise notify "<what> is for admins only." and return False."""
     if is_admin(app):
         return True

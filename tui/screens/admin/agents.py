@@ -7,13 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from engine.channels.setup import SettingError
-from engine.cli.admin import parse_hours
-from engine.cli.common import CLIError
-from engine.models import Agent, WorkingHours, normalize_os_user
+from engine.hours import HoursError, hours_spec, parse_hours
+from engine.models import Agent, normalize_os_user
 from tui.screens.admin.base import AdminListScreen
 from tui.widgets.settings_form import FieldSpec, specs_from_model
-
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class AgentForm(BaseModel):
@@ -32,23 +29,6 @@ class AgentForm(BaseModel):
                                "empty = always working.")
     os_user: str = Field("", description="The OS login that works as this agent when it runs "
                          "ticketty on this host; empty = nobody (docs/security.md).")
-
-
-def hours_spec(wh: WorkingHours | None) -> str:
-    """WorkingHours → ``mon-fri 09:00-17:00 TZ`` (the form and CLI syntax)."""
-    if wh is None or not wh.days:
-        return ""
-    days = sorted(set(wh.days))
-    chunks: list[str] = []
-    i = 0
-    while i < len(days):
-        j = i
-        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
-            j += 1
-        first, last = DAYS[days[i] - 1], DAYS[days[j] - 1]
-        chunks.append(first if i == j else f"{first}-{last}")
-        i = j + 1
-    return f"{','.join(chunks)} {wh.start:%H:%M}-{wh.end:%H:%M} {wh.tz}"
 
 
 def split(text: str) -> list[str]:
@@ -96,8 +76,8 @@ class AgentsScreen(AdminListScreen):
         try:
             hours = parse_hours(values["working_hours"]) if values["working_hours"].strip() \
                 else None
-        except CLIError as exc:
-            raise SettingError("working_hours", str(exc).replace("--hours", "hours")) from None
+        except HoursError as exc:
+            raise SettingError("working_hours", f"hours: {exc}") from None
         if not values["name"].strip():
             raise SettingError("name", "an agent needs a name")
         try:

@@ -28,6 +28,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Static
 
 from engine.channels.setup import SettingError
+from engine.models import Event
 from engine.store import StoreError
 from tui.screens.base import TickettyScreen
 from tui.screens.confirm import ConfirmScreen
@@ -132,21 +133,22 @@ class AdminListScreen(TickettyScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(self.TITLE, classes="admin-title")
-        table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="admin-table")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True,
+                                           id="admin-table")
         table.add_columns(*self.COLUMNS)
         yield table
         yield StatusBar(id="status")
         yield KeyFooter()
 
     @property
-    def table(self) -> DataTable:
+    def table(self) -> DataTable[Text]:
         return self.query_one("#admin-table", DataTable)
 
     def engine_ready(self) -> None:
         self.table.focus()
         self.reload()
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if event.kind.split(".")[0] in ("agent", "team", "pipeline", "canned"):
             self.reload()
 

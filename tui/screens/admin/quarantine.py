@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from engine.models import Event
 from engine.store import StoreError
 from tui.screens.admin.base import AdminListScreen
 from tui.screens.confirm import ConfirmScreen
@@ -118,7 +119,7 @@ class QuarantineScreen(AdminListScreen, inherit_bindings=False):
     def describe(self, item: dict[str, Any]) -> str:
         return str(item["id"])
 
-    def engine_event(self, event) -> None:  # noqa: ANN001
+    def engine_event(self, event: Event) -> None:
         if event.kind.startswith("quarantine."):
             self.reload()
 

@@ -3,20 +3,23 @@ same :class:`~engine.models.WorkspaceSettings` declaration as ``ticketty workspa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.models import WorkspaceSettings
 from tui.screens.admin import require_admin
 from tui.screens.admin.base import FormScreen
 from tui.widgets.settings_form import specs_from_model
 
+if TYPE_CHECKING:
+    from tui.host import DeskApp
 
-def open_workspace(app: Any, args: list[str]) -> None:
+
+def open_workspace(app: DeskApp, args: list[str]) -> None:
     if require_admin(app, "Changing workspace settings"):
         app.run_worker(_edit(app), group="admin-op", exit_on_error=False)
 
 
-async def _edit(app: Any) -> None:
+async def _edit(app: DeskApp) -> None:
     current = await app.store.workspace()
 
     async def save(values: dict[str, Any]) -> None:

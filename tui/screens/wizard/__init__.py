@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tui.screens.admin import require_admin
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
     from tui.screens.wizard.base import Wizard
 
 #: kind → "module:Class" of its wizard
@@ -30,10 +30,11 @@ def wizard_class(kind: str) -> type[Wizard]:
     except KeyError:
         raise ValueError(f"no wizard for {kind!r} channels (known: "
                          f"{', '.join(sorted(WIZARDS))})") from None
-    return getattr(importlib.import_module(module), name)
+    wizard: type[Wizard] = getattr(importlib.import_module(module), name)
+    return wizard
 
 
-def start_wizard(app: TickettyApp, kind: str | None = None) -> None:
+def start_wizard(app: DeskApp, kind: str | None = None) -> None:
     """Open the connect wizard of ``kind`` (ask which kind when None) — admins only."""
     if not require_admin(app, "Connecting channels"):
         return
@@ -44,7 +45,7 @@ def start_wizard(app: TickettyApp, kind: str | None = None) -> None:
     app.run_worker(_run(app, kind), name="wizard", group="wizard", exit_on_error=False)
 
 
-async def _run(app: TickettyApp, kind: str | None) -> Any:
+async def _run(app: DeskApp, kind: str | None) -> Any:
     if kind is None:
         from rich.text import Text
 

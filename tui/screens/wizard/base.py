@@ -41,11 +41,13 @@ from engine.channels import adapter_class
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
+from tui.screens.base import desk_app
+from tui.widgets.choice import ChoiceSet
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
-    from tui.app import TickettyApp
+    from tui.host import DeskApp
 
 NEXT, BACK, CANCEL = "next", "back", "cancel"
 #: what a step may answer to be shown again with the steps recomputed (a choice changed them)
@@ -61,7 +63,7 @@ class Wizard:
     title: ClassVar[str] = ""
     steps: ClassVar[list[type[WizardStep]]] = []
 
-    def __init__(self, app: TickettyApp) -> None:
+    def __init__(self, app: DeskApp) -> None:
         self.app = app
         self.name = ""
         self.values: dict[str, Any] = {}
@@ -132,7 +134,8 @@ class Wizard:
         """An adapter for tests and imports outside the engine's running channels."""
         cls = adapter_class(self.kind)
         adapter = cls(channel or self.build())
-        adapter.store = self.store
+        # the email adapter keeps a store; the typed channel host replaces this (issue 10, A)
+        adapter.store = self.store  # type: ignore[attr-defined]
         return adapter
 
 
@@ -176,8 +179,8 @@ class WizardStep(Screen[str]):
         return True
 
     @property
-    def tapp(self) -> TickettyApp:
-        return self.app  # type: ignore[return-value]
+    def tapp(self) -> DeskApp:
+        return desk_app(self)
 
     def compose(self) -> ComposeResult:
         titles = [s.TITLE for s in self.wizard.active_steps()]
@@ -226,8 +229,8 @@ class WizardStep(Screen[str]):
     def focus_first_field(self) -> None:
         target = self.first_field() or self.query_one("#wizard-next", Button)
         target.focus()
-        if isinstance(target, RadioSet) and target.pressed_index >= 0:
-            target._selected = target.pressed_index  # the cursor on the chosen one, not the first
+        if isinstance(target, ChoiceSet):
+            target.cursor_to_pressed()  # the cursor on the chosen one, not the first
 
     def extra_buttons(self) -> ComposeResult:
         yield from ()
@@ -241,8 +244,9 @@ class WizardStep(Screen[str]):
         widget.set_class(not error, "-ok")
         widget.update(message if isinstance(message, Text) else Text(message))
 
-    def show_setting_error(self, exc: SettingError | StoreError, forms: list[Any]) -> bool:
-        """Put a SettingError beside its field if one of ``forms`` has it, else on the message."""
+    def show_setting_error(self, exc: Exception, forms: list[Any]) -> bool:
+        """Put a SettingError (an error with a ``key``) beside its field if one of ``forms``
+        has it, else on the message."""
         key = getattr(exc, "key", "")
         text = str(exc).removeprefix(f"{key}: ") if key else str(exc)
         for form in forms:
@@ -274,7 +278,7 @@ class WizardStep(Screen[str]):
         except (SettingError, StoreError, ValueError) as exc:
             self.say(str(exc))
             ok = False
-        except Exception as exc:  # noqa: BLE001 - a server or disk problem, shown in words
+        except Exception as exc:  # a server or disk problem, shown in words
             self.say(f"{type(exc).__name__}: {exc}")
             ok = False
         finally:

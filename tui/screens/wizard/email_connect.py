@@ -20,6 +20,7 @@ from textual.widgets import Button, Label, RadioButton, RadioSet, Static
 from engine.channels.email_settings import EmailSettings
 from tui.screens.wizard.base import AGAIN, Wizard, WizardStep
 from tui.text import clean, line
+from tui.widgets.choice import ChoiceSet
 from tui.widgets.settings_form import (
     FieldSpec,
     SettingsForm,
@@ -102,7 +103,7 @@ class MailboxStep(WizardStep):
         w = self.wizard
         provider = w.extra.get("provider", "gmail")
         yield Label("Where does the mailbox live?", classes="sf-label")
-        with RadioSet(id="provider"):
+        with ChoiceSet(id="provider"):
             for key, label in PROVIDERS:
                 yield RadioButton(label, value=key == provider, name=key)
         yield SettingsForm([FieldSpec("name", "Channel name", "text",

@@ -11,7 +11,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, ProgressBar, RadioButton, RadioSet, Static
+from textual.widgets import (
+    Button,
+    Label,
+    ProgressBar,
+    RadioButton,
+    RadioSet,
+    Static,
+    TextArea,
+)
 
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_settings import EmailSettings
@@ -20,6 +28,7 @@ from tui.screens.wizard.base import Wizard, WizardStep
 from tui.screens.wizard.email_connect import merged
 from tui.text import clean, line
 from tui.widgets.channel_forms import RoutingForm, TicketPropertiesForm
+from tui.widgets.choice import ChoiceSet
 from tui.widgets.settings_form import FieldSpec, SettingsForm, model_errors, specs_from_model
 
 DETAIL_FIELDS = ["from_name_mode", "company_name", "address", "signature", "signature_html",
@@ -89,8 +98,9 @@ class DetailsStep(WizardStep):
     def _insert_token(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("token-")
         area = self.query_one("#details-form", SettingsForm).widget("signature")
-        area.insert("{" + key + "}")  # type: ignore[attr-defined]
-        area.focus()
+        if isinstance(area, TextArea):
+            area.insert("{" + key + "}")
+            area.focus()
 
     def refresh_preview(self) -> None:
         values = {**merged(self.wizard), **self.query_one("#details-form", SettingsForm).values()}
@@ -108,7 +118,7 @@ class DetailsStep(WizardStep):
             date=self.tapp.clock())
         mail = message_from_bytes(composed.raw, policy=policy.default)
         part = mail.get_body(preferencelist=("html",) if as_html else ("plain",))
-        body = part.get_content() if part is not None else ""  # type: ignore[union-attr]
+        body = part.get_content() if part is not None else ""
         text = Text()
         text.append("From: ", "bold")
         text.append(line(mail["From"]) + "\n")
@@ -144,7 +154,7 @@ class PropertiesStep(WizardStep):
             self.wizard.build()
         except ValueError as exc:
             if getattr(exc, "key", "").startswith("default_"):
-                self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+                self.show_setting_error(exc, [form])
                 return False
         return True
 
@@ -164,7 +174,7 @@ class RoutingStep(WizardStep):
         try:
             self.wizard.build()
         except ValueError as exc:
-            self.show_setting_error(exc, [form])  # type: ignore[arg-type]
+            self.show_setting_error(exc, [form])
             return False
         return True
 
@@ -181,7 +191,8 @@ class HistoryStep(WizardStep):
 
     @property
     def forwarding(self) -> bool:
-        return merged(self.wizard)["mode"] == "forwarding"
+        mode: str = merged(self.wizard)["mode"]
+        return mode == "forwarding"
 
     def body(self) -> ComposeResult:
         w = self.wizard
@@ -191,7 +202,7 @@ class HistoryStep(WizardStep):
             return
         choice = w.extra.get("history", "none")
         yield Label("Import the mail already in the mailbox?", classes="sf-label")
-        with RadioSet(id="history"):
+        with ChoiceSet(id="history"):
             for key, label in self.CHOICES:
                 yield RadioButton(label, value=key == choice, name=key)
         pipeline = next((p for p in w.pipelines

@@ -80,7 +80,8 @@ class ListenerStep(WizardStep):
 
     @classmethod
     def applies(cls, wizard: Wizard) -> bool:
-        return merged(wizard)["mode"] == "forwarding"
+        mode: str = merged(wizard)["mode"]
+        return mode == "forwarding"
 
     def body(self) -> ComposeResult:
         w = self.wizard

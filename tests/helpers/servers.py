@@ -333,7 +333,7 @@ class SinkHandler:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.received = threading.Event()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(
             (
                 envelope.mail_from,
@@ -350,12 +350,12 @@ class XOAuth2Handler(SinkHandler):
     accepts — what Gmail's or Microsoft's SMTP asks their identity provider (here: the OAuth
     stand-in, :meth:`engine.sandbox.oauth.OAuthStandIn.access_token_valid`)."""
 
-    def __init__(self, valid) -> None:  # noqa: ANN001
+    def __init__(self, valid) -> None:
         super().__init__()
         self.valid = valid
         self.logins: list[tuple[str, bool]] = []
 
-    async def auth_XOAUTH2(self, server, args):  # noqa: ANN001, N802 - aiosmtpd's hook name
+    async def auth_XOAUTH2(self, server, args):  # aiosmtpd's hook name
         import base64
 
         from aiosmtpd.smtp import AuthResult

@@ -1,4 +1,4 @@
-"""Helpers of the admin TUI tests (fixtures live in conftest.py)."""
+"""Helpers of the admin TUI tests (fixtures live in tests/tui_admin/conftest.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from engine.channels.email_decode import decode_bytes, decode_header_value
 from engine.channels.email_forward import find_forwarded_sender, strip_forward_prefix
 from engine.channels.email_parse import EmailParseError, attribute_forwarded, parse_email
 
-CORPUS = Path(__file__).parent / "corpus" / "email"
+CORPUS = Path(__file__).parent.parent / "corpus" / "email"
 AGENTS = {"agent@acme.test", "support@acme.test"}
 
 

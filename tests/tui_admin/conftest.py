@@ -1,8 +1,4 @@
-"""Fixtures of the admin TUI tests: a small seeded directory (fixed times), copied per test.
-
-Not a ``conftest.py``: tests/tui's helpers import their conftest by module name, and a second
-``conftest`` module here would shadow it. Test modules import these fixtures explicitly.
-"""
+"""Fixtures of the admin TUI tests: a small seeded directory (fixed times), copied per test."""
 
 from __future__ import annotations
 
@@ -10,10 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from admin_helpers import BASE, NOW
-from seeding import copy_db
 
-__all__ = ["admin_db", "admin_template", "bare_db", "bare_template", "seed"]
+from tests.helpers.admin import BASE, NOW
+from tests.helpers.seeding import copy_db
 
 
 async def seed(path: Path, *, channels: bool = True) -> None:

@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from servers import Dovecot, MailUser, free_port
 
 from engine.channels import imap_client as ic
 from engine.channels.email_oauth import OAuthError, OAuthTokenProvider, xoauth2_string
 from engine.channels.email_parse import parse_email
 from engine.channels.email_settings import EmailSettings
+from tests.helpers.servers import Dovecot, MailUser, free_port
 
 
 def mail(i: int, extra: str = "") -> bytes:
@@ -265,7 +265,7 @@ def token_server() -> Iterator[tuple[str, list[dict]]]:
     calls: list[dict] = []
 
     class H(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             form = {k: v[0] for k, v in parse_qs(body).items()}
             calls.append(form)

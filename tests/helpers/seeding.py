@@ -1,7 +1,7 @@
 """Seeded-database helpers shared by the TUI test suites (tests/tui and tests/tui_admin).
 
 A suite seeds a template database once per session and copies it per test with
-:func:`copy_db`. Importable as ``seeding``: tests/conftest.py puts ``tests/`` on ``sys.path``.
+:func:`copy_db`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The app's screens: queue, ticket, channels, help, pickers; admin screens and wizards."""
