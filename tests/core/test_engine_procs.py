@@ -12,11 +12,11 @@ import signal
 import socket
 import time
 
-from procs import EngineProc, query, run, wait_until, write_config
-from servers import free_port
+from tests.helpers.procs import EngineProc, query, run, wait_until, write_config
+from tests.helpers.servers import free_port
 
 
-def _forwarding_channel(db, port: int) -> None:  # noqa: ANN001
+def _forwarding_channel(db, port: int) -> None:
     run(db, "channels", "add", "email", "--name", "Fwd", "--set", "address=help@acme.test",
         "--set", "mode=forwarding", "--set", f"forward_listen_port={port}")
 
@@ -31,7 +31,7 @@ def _greets(port: int) -> bool:
         return False
 
 
-def _holder(db) -> str:  # noqa: ANN001
+def _holder(db) -> str:
     rows = query(db, "SELECT holder FROM leases WHERE name='runner' AND expires_at > ?",
                  (time.time(),))
     return rows[0][0] if rows else ""

@@ -81,7 +81,7 @@ def _samples() -> list[tuple[str, bytes]]:
     ]
 
 
-def _same(a, b) -> None:  # noqa: ANN001
+def _same(a, b) -> None:
     assert (a.key, a.sender, a.subject, a.text, a.html, a.flags, a.in_reply_to) == \
            (b.key, b.sender, b.subject, b.text, b.html, b.flags, b.in_reply_to)
     assert [(x.filename, x.content_type, x.data) for x in a.attachments] == \

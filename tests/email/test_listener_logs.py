@@ -25,7 +25,7 @@ def _mail(n: int, sender: str = SECRET) -> bytes:
             f"Message-ID: <log{n}@customer.test>\r\n\r\nWhere is my order?\r\n").encode()
 
 
-async def _adapter(store) -> EmailAdapter:  # noqa: ANN001
+async def _adapter(store) -> EmailAdapter:
     channel = await store.add_channel(Channel(kind="email", name="Support", settings={
         "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0}))
     return EmailAdapter(channel, SimpleNamespace(store=store))
@@ -40,7 +40,7 @@ async def _running(adapter: EmailAdapter) -> asyncio.Task:
     raise AssertionError("listener did not start")
 
 
-def _send(port: int, raw: bytes, rcpt: str = "help@acme.test", sender: str = SECRET):  # noqa: ANN201
+def _send(port: int, raw: bytes, rcpt: str = "help@acme.test", sender: str = SECRET):
     return aiosmtplib.send(raw, sender=sender, recipients=[rcpt], hostname="127.0.0.1",
                            port=port, start_tls=False)
 

@@ -14,10 +14,9 @@ import threading
 import time
 from pathlib import Path
 
-from procs import EngineProc, query, run, write_config
-from servers import free_port
-
 from bench.bigmail import attachment_mail
+from tests.helpers.procs import EngineProc, query, run, write_config
+from tests.helpers.servers import free_port
 
 STREAMS = 20
 SIZE = 20_000_000

@@ -12,13 +12,15 @@ from email.policy import compat32
 from pathlib import Path
 
 import aiosmtplib
-from test_email_channel import cli, mail, wait_for
 
 from engine.config import Config, EngineConfig
 from engine.desk import Desk, ensure_first_admin
 from engine.engine import Engine
 from engine.models import Channel
 from engine.store import TicketQuery
+from tests.helpers.cli import run_cli as cli
+from tests.helpers.mail import mail
+from tests.helpers.poll import wait_for
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "email"
 BUCKETS = ("created", "threaded", "duplicates", "quarantined", "bounces", "skipped")
@@ -110,7 +112,7 @@ def subprocess_bytes(db: Path, *args: str) -> bytes:
     import os
     import subprocess
 
-    from test_email_channel import BIN
+    from tests.helpers.cli import BIN
 
     p = subprocess.run([BIN, "--db", str(db), *args], capture_output=True, timeout=60,
                        env=os.environ.copy())

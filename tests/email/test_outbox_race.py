@@ -14,11 +14,11 @@ import threading
 import time
 
 from aiosmtpd.controller import Controller
-from procs import BIN, EngineProc, query, run, wait_until, write_config
-from servers import free_port
 
 from engine.desk import Desk
 from engine.store import Store
+from tests.helpers.procs import BIN, EngineProc, query, run, wait_until, write_config
+from tests.helpers.servers import free_port
 
 DATA_DELAY = 10.0
 
@@ -30,7 +30,7 @@ class SlowSink:
         self.started: list[tuple[float, bytes]] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.started.append((time.monotonic(), envelope.original_content or b""))
         await asyncio.sleep(DATA_DELAY)
@@ -41,7 +41,7 @@ class SlowSink:
             return len(self.started)
 
 
-def _desk_with_ticket(db_path, port: int) -> None:  # noqa: ANN001
+def _desk_with_ticket(db_path, port: int) -> None:
     run(db_path, "channels", "add", "email", "--name", "Mail", "--set", "address=help@acme.test",
         "--set", "mode=forwarding", "--set", "forward_listen_port=0",
         "--set", "smtp_host=127.0.0.1", "--set", f"smtp_port={port}",

@@ -47,7 +47,7 @@ class Tmux:
     def text(self) -> str:
         return self.tmux("capture-pane", "-p", "-S", "-200", "-t", "t")
 
-    def wait(self, predicate, limit: float) -> float:  # noqa: ANN001
+    def wait(self, predicate, limit: float) -> float:
         """Seconds until ``predicate()`` held (fails after ``limit``)."""
         start = time.monotonic()
         while not predicate():
@@ -60,7 +60,7 @@ class Tmux:
 
 
 @pytest.fixture
-def tmux(request, tmp_path):  # noqa: ANN001, ANN201
+def tmux(request, tmp_path):
     server = Tmux(f"ticketty-test-{request.node.name[:20]}-{time.monotonic_ns()}",
                   tmp_path / "exit-status")
     yield server

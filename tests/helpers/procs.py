@@ -41,7 +41,7 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
         conn.close()
 
 
-def wait_until(predicate, timeout: float, what: str, step: float = 0.02) -> None:  # noqa: ANN001
+def wait_until(predicate, timeout: float, what: str, step: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

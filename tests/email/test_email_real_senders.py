@@ -14,7 +14,7 @@ import pytest
 
 from engine.channels.email_parse import EmailParseError, parse_email
 
-CORPUS = Path(__file__).parent / "corpus" / "email"
+CORPUS = Path(__file__).parent.parent / "corpus" / "email"
 
 
 def load(name: str):
