@@ -64,7 +64,7 @@ class Engine:
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
         await self.store.open()
-        self.store.start_following()
+        await self.store.start_following()
         if self.run_channels:
             self._lease_task = self._spawn(self._lease_loop(), "lease")
         return self

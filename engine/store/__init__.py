@@ -1,4 +1,4 @@
-"""Persistence: aiosqlite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
+"""Persistence: SQLite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
 
 SQL lives only in this package. ``Store`` is the flat public surface.
 """
