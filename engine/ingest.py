@@ -173,7 +173,7 @@ def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
 def apply_decision(tx: Tx, ticket_id: int, channel_id: int, decision: Decision,
                    subject: str) -> None:
     """Write a routing decision: assignment, round-robin cursor, pending mark, owner email."""
-    from engine.outbox import enqueue_notification
+    from engine.store.outbox import enqueue_notification
 
     if decision.assignee_id is not None:
         assign(tx, ticket_id, decision.assignee_id, decision.team_id, reason=decision.reason)

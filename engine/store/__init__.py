@@ -8,6 +8,7 @@ from __future__ import annotations
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
+from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.sealing import SealingMixin
@@ -16,7 +17,7 @@ from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, StoreBase):
+            TicketsMixin, OutboxMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
