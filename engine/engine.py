@@ -28,7 +28,7 @@ from engine.ingest import assign_pending
 from engine.models import Channel, Event
 from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
 from engine.paths import default_db
-from engine.store import Store, leases
+from engine.store import Store
 from engine.tasks import cancel_and_wait
 from engine.workers import WorkerProcess
 
@@ -78,7 +78,7 @@ class Engine:
             await self._stop_leading()
             if self.run_channels:
                 try:
-                    if await self.store.write_lease(leases.release, LEASE, self.holder):
+                    if await self.store.release_lease(LEASE, self.holder):
                         log.info("released the runner lease")
                 except Exception as exc:  # noqa: BLE001 - it expires on its own
                     log.warning("could not release the runner lease: %s", exc)
@@ -117,7 +117,7 @@ class Engine:
 
     # ------------------------------------------------------------------ lease
     async def lease_holder(self) -> str | None:
-        return await self.store.read(leases.holder, LEASE, time.time())
+        return await self.store.lease_holder(LEASE)
 
     async def _lease_loop(self) -> None:
         ttl = self.config.engine.lease_seconds
@@ -140,7 +140,7 @@ class Engine:
         """Take or renew the lease; on a failed renewal keep leading only while ours is valid."""
         try:
             async with asyncio.timeout(ttl / 2):  # waits at most for a transaction in progress
-                held, expires = await self.store.write_lease(leases.take, LEASE, self.holder, ttl)
+                held, expires = await self.store.try_lease(LEASE, self.holder, ttl)
         except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
             log.warning("lease renewal failed: %s", exc or type(exc).__name__)
             still = self.is_leader and time.time() < self._lease_until - period / 2

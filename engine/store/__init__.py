@@ -8,6 +8,7 @@ from __future__ import annotations
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
+from engine.store.leases import LeasesMixin
 from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
@@ -17,7 +18,7 @@ from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, OutboxMixin, StoreBase):
+            TicketsMixin, OutboxMixin, LeasesMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
