@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config
-from engine.ingest import assign_pending
 from engine.models import Channel, Event
 from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
 from engine.paths import default_db
@@ -240,7 +239,7 @@ class Engine:
     async def _pending_loop(self) -> None:
         """Assign waiting tickets when an agent becomes available (or working hours begin)."""
         async with self.store.events() as queue:
-            await assign_pending(self.store)
+            await self.store.assign_pending()
             while True:
                 try:
                     async with asyncio.timeout(60):  # not wait_for: it can swallow a cancel
@@ -251,7 +250,7 @@ class Engine:
                 except TimeoutError:
                     pass
                 try:
-                    await assign_pending(self.store)
+                    await self.store.assign_pending()
                 except Exception:  # noqa: BLE001
                     log.exception("deferred routing failed")
 

@@ -73,11 +73,11 @@ def first_line(text: str) -> str:
     return "(no subject)"
 
 
-def should_route(msg: InboundMessage, created: bool, has_channel: bool) -> bool:
+def should_route(msg: InboundMessage, created: bool) -> bool:
     """A new ticket from a channel is routed — unless it is history (an import) or automatic
     mail (auto-replies, lists), which waits for a person."""
     automatic = msg.flags.auto_reply or msg.flags.list_mail
-    return created and has_channel and msg.import_status is None and not automatic
+    return created and msg.import_status is None and not automatic
 
 
 def notification_payload(agent_name: str, agent_email: str, ticket_id: int,

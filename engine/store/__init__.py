@@ -8,6 +8,7 @@ from __future__ import annotations
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
+from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
 from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
@@ -18,7 +19,7 @@ from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, OutboxMixin, LeasesMixin, StoreBase):
+            TicketsMixin, IngestMixin, OutboxMixin, LeasesMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
