@@ -6,6 +6,7 @@ SQL lives only in this package. ``Store`` is the flat public surface.
 from __future__ import annotations
 
 from engine.store.db import StoreBase, StoreError, Tx
+from engine.store.desk import DeskMixin
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
@@ -19,7 +20,7 @@ from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, IngestMixin, OutboxMixin, LeasesMixin, StoreBase):
+            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
