@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from engine.cli import admin, channels, demo, quarantine, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import Parser, UsageError, report, validation_lines, wants_json
 from engine.config import ConfigError
+from engine.store import DatabaseError
 
 
 def _progress(label: str):  # noqa: ANN202 - returns a callback
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         return report([str(exc)], 1, as_json=as_json)
     except KeyboardInterrupt:
         return 130
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         return report([f"database error: {exc}"], 1, as_json=as_json)
 
 

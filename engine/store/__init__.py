@@ -6,6 +6,7 @@ SQL lives only in this package. ``Store`` is the flat public surface.
 from __future__ import annotations
 
 from engine.store.db import StoreBase, StoreError, Tx
+from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
@@ -15,13 +16,15 @@ from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.sealing import SealingMixin
+from engine.store.sqlite.connection import DatabaseError
 from engine.store.tickets import TicketsMixin
 from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin, StoreBase):
+            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin,
+            DemoMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
-__all__ = ["Store", "StoreError", "TicketQuery", "Tx"]
+__all__ = ["DatabaseError", "Store", "StoreError", "TicketQuery", "Tx"]

@@ -216,6 +216,13 @@ class DirectoryMixin:
     async def contact(self, contact_id: int) -> Contact | None:
         return await self.read(load_contact, contact_id)  # type: ignore[attr-defined]
 
+    async def contact_id_by_identity(self, kind: str, value: str) -> int | None:
+        """The contact an identity (an email address, a phone number …) belongs to."""
+        row = await self.read(lambda c: c.execute(  # type: ignore[attr-defined]
+            "SELECT contact_id FROM contact_identities WHERE kind=? AND value=?",
+            (kind, value)).fetchone())
+        return row[0] if row else None
+
     async def search_contacts(self, search: str | None = None, limit: int = 100) -> list[dict]:
         """Contacts whose name or any identity contains ``search`` — literally: ``%`` and ``_``
         are escaped, not wildcards. Oldest first."""

@@ -263,6 +263,12 @@ class TicketsMixin:
     async def messages(self, ticket_id: int) -> list[Message]:
         return await self.read(load_messages, ticket_id)  # type: ignore[attr-defined]
 
+    async def count_channel_tickets(self, channel_id: int) -> int:
+        """How many tickets a channel ever created (open or not)."""
+        return await self.read(  # type: ignore[attr-defined]
+            lambda c: c.execute("SELECT count(*) FROM tickets WHERE channel_id=?",
+                                (channel_id,)).fetchone()[0])
+
     async def view_counts(self, agent_id: int | None) -> dict[str, int]:
         return await self.read(view_counts, agent_id)  # type: ignore[attr-defined]
 
