@@ -57,7 +57,7 @@ def queries(channels: list[int], agents: list[int]) -> list[tuple[str, dict[str,
 
 async def _measure(db: Path, rounds: int, info: dict[str, Any]) -> dict[str, Any]:
     from engine.store import Store, TicketQuery
-    from engine.store.queries import fts_query
+    from engine.store.sqlite.fts import fts_query
 
     qs = queries(info["channels"], list(range(2, 2 + 10)))
     async with Store(db) as store:

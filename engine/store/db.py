@@ -16,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import json
 import logging
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,14 +32,12 @@ from engine.store.follow import ChangeFeed, SqliteDataVersionFeed, last_event_id
 from engine.store.schema import migrate
 from engine.store.sqlite import connection as sqlite
 from engine.store.sqlite.connection import SqliteConnection, open_error
+from engine.store.sqlite.tx import Tx
 from engine.vault import Vault
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-
-_to_json = json.JSONEncoder(default=str).encode  # one encoder, not one per event
 
 #: Who the events being written are done by, when an admin acts on behalf of another agent
 #: (``{"actor": admin_email, "on_behalf_of": agent_email}``); merged into every event's data.
@@ -69,54 +65,6 @@ def dt(value: float | None) -> datetime | None:
 
 class StoreError(Exception):
     """A user-facing problem with a store operation (unknown ticket, bad value ...)."""
-
-
-@dataclass
-class Tx:
-    """A write transaction in progress: the raw connection plus the events it will publish."""
-
-    conn: sqlite3.Connection
-    origin: str
-    blob_dir: Path
-    events: list[tuple[int, float, str, int | None, dict[str, Any]]] = field(default_factory=list)
-    now: float = field(default_factory=time.time)
-    cache: dict[str, Any] = field(default_factory=dict)  # per-transaction lookups (pipelines …)
-    acting: dict[str, str] | None = None  # see ACTING
-    _pending: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
-
-    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
-
-    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
-        """Record an event; the rows are written in one ``executemany`` before commit."""
-        if self.acting:
-            data = {**data, **self.acting}
-        self._pending.append((self.now, kind, ticket_id, self.origin, _to_json(data), data))
-
-    def flush_events(self) -> None:
-        """Write the pending events (``StoreBase.write`` calls this just before COMMIT)."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        self.conn.executemany(
-            "INSERT INTO events(at, kind, ticket_id, origin, data) VALUES (?,?,?,?,?)",
-            [p[:5] for p in pending],
-        )
-        # AUTOINCREMENT ids of rows inserted back to back under the write lock are consecutive
-        last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-        first = last - len(pending) + 1
-        self.events.extend(
-            (first + i, at, kind, tid, data) for i, (at, kind, tid, _, _, data) in enumerate(pending)
-        )
-
-    def built_events(self) -> list[Event]:
-        return [Event(id=i, at=dt(at), kind=k, ticket_id=t, data=d) for i, at, k, t, d in self.events]
 
 
 class StoreBase:

@@ -43,7 +43,7 @@ from engine.models import (
 )
 from engine.routing import Decision, RoutingContext, route
 from engine.store.db import StoreError, Tx, dt
-from engine.store.directory import channel_from_row, get_pipeline, load_agents
+from engine.store.directory import channel_from_row, get_pipeline, load_agents, put_setting
 from engine.store.outbox import enqueue_notification
 from engine.store.quarantine import resolve_quarantined
 from engine.store.tickets import (
@@ -99,11 +99,11 @@ def _find_contact(tx: Tx, kind: str, address: str, name: str, unverified: bool) 
                        " unverified=unverified AND ? WHERE id=? AND (name='' OR unverified=1)",
                        (name, int(unverified), cid))
         return cid
-    cur = tx.execute("INSERT INTO contacts(name, created_at, unverified) VALUES (?,?,?)",
-                     (name or "", tx.now, int(unverified)))
-    tx.execute("INSERT INTO contact_identities VALUES (?,?,?)", (kind, value, cur.lastrowid))
-    tx.event("contact.created", contact_id=cur.lastrowid)
-    return cur.lastrowid
+    contact_id = tx.insert("INSERT INTO contacts(name, created_at, unverified) VALUES (?,?,?)",
+                           (name or "", tx.now, int(unverified)))
+    tx.execute("INSERT INTO contact_identities VALUES (?,?,?)", (kind, value, contact_id))
+    tx.event("contact.created", contact_id=contact_id)
+    return contact_id
 
 
 def _participates(tx: Tx, ticket_id: int, contact_id: int) -> bool:
@@ -161,13 +161,12 @@ def apply_decision(tx: Tx, ticket_id: int, channel_id: int, decision: Decision,
     """Write a routing decision: assignment, round-robin cursor, pending mark, owner email."""
     if decision.assignee_id is not None:
         assign(tx, ticket_id, decision.assignee_id, decision.team_id, reason=decision.reason)
-        tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)",
-                   (f"rr:{channel_id}", json.dumps(decision.assignee_id)))
+        put_setting(tx, f"rr:{channel_id}", json.dumps(decision.assignee_id))
         tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (ticket_id,))
         if decision.notify_owner:
             enqueue_notification(tx, decision.assignee_id, ticket_id, subject)
     elif decision.pending:
-        tx.execute("INSERT OR IGNORE INTO routing_pending VALUES (?,?,?)",
+        tx.execute("INSERT INTO routing_pending VALUES (?,?,?) ON CONFLICT DO NOTHING",
                    (ticket_id, channel_id, tx.now))
 
 
@@ -288,7 +287,8 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = customer_wrote_back(tx, ticket_id)
     if msg.sender_kind == "email":
-        tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msg.key, ticket_id, message_id))
+        tx.execute("INSERT INTO thread_ids VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                   (msg.key, ticket_id, message_id))
     _remember_key(tx, chan_key, key, message_id, ticket_id, digest)
     if collision:
         log.warning("channel %s: key %s was already used by a different message; ingested this"

@@ -23,7 +23,8 @@ def take(tx: Tx, name: str, holder: str, ttl: float) -> tuple[bool, float]:
     """
     row = tx.one("SELECT holder, expires_at FROM leases WHERE name=?", (name,))
     if row is None or row["holder"] == holder or row["expires_at"] < tx.now:
-        tx.execute("INSERT OR REPLACE INTO leases(name, holder, expires_at) VALUES (?,?,?)",
+        tx.execute("INSERT INTO leases(name, holder, expires_at) VALUES (?,?,?) ON CONFLICT(name)"
+                   " DO UPDATE SET holder=excluded.holder, expires_at=excluded.expires_at",
                    (name, holder, tx.now + ttl))
         if row is None or row["holder"] != holder:
             tx.event("engine.leader", holder=holder)

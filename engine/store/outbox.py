@@ -56,16 +56,16 @@ def row_item(r: sqlite3.Row) -> OutboxItem:
 def insert(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None,
            ticket_id: int | None, message_id: int | None, key: str) -> int:
     """Queue one item under ``key``; an existing key returns its row (idempotent)."""
-    cur = tx.execute(
+    row = tx.one(
         "INSERT INTO outbox(message_id, ticket_id, channel_id, kind, idempotency_key, payload,"
         " state, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,'queued',?,?)"
-        " ON CONFLICT(idempotency_key) DO NOTHING",
+        " ON CONFLICT(idempotency_key) DO NOTHING RETURNING id",
         (message_id, ticket_id, channel_id, kind, key, json.dumps(payload), tx.now, tx.now),
     )
-    if cur.rowcount == 0:
+    if row is None:
         return tx.one("SELECT id FROM outbox WHERE idempotency_key=?", (key,))[0]
-    tx.event("outbox.queued", ticket_id, outbox_id=cur.lastrowid, item_kind=kind)
-    return cur.lastrowid
+    tx.event("outbox.queued", ticket_id, outbox_id=row[0], item_kind=kind)
+    return row[0]
 
 
 def enqueue(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None = None,
