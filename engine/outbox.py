@@ -100,7 +100,7 @@ class Outbox:
         self.resolve = resolve  # finds the sender for an item (by its channel's kind)
         self.owner = owner or new_owner()
         self._wake = asyncio.Event()
-        self._seen_live: set[tuple[int, str]] = set()  # rows of other live senders, logged once
+        self._seen_live: set[tuple[int, str | None]] = set()  # rows of other live senders, logged once
         self._run: object | None = None  # the current run() loop; others end after their send
 
     def wake(self) -> None:

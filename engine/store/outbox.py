@@ -63,7 +63,7 @@ def insert(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None
         (message_id, ticket_id, channel_id, kind, key, json.dumps(payload), tx.now, tx.now),
     )
     if row is None:
-        return tx.one("SELECT id FROM outbox WHERE idempotency_key=?", (key,))[0]
+        return tx.scalar("SELECT id FROM outbox WHERE idempotency_key=?", (key,))
     tx.event("outbox.queued", ticket_id, outbox_id=row[0], item_kind=kind)
     return row[0]
 
@@ -233,8 +233,8 @@ class OutboxMixin:
 
         def fn(tx: Tx) -> bool:
             day_ago = tx.now - 86400
-            sent = tx.one("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
-                          (sender, day_ago))[0]
+            sent = tx.scalar("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
+                             (sender, day_ago))
             if sent >= limit:
                 return False
             tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (sender, tx.now))

@@ -23,12 +23,12 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 T = TypeVar("T")
 
 #: the errors a database operation may raise (the CLI turns them into one line)
-DatabaseError = sqlite3.Error
+DatabaseError: TypeAlias = sqlite3.Error
 
 _WRITER_PRAGMAS = (
     "PRAGMA journal_mode=WAL",

@@ -48,6 +48,10 @@ class Tx:
     def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
 
+    def scalar(self, sql: str, params: Any = ()) -> Any:
+        """The first column of the first row (``count(*)`` …); the query must return a row."""
+        return self.conn.execute(sql, params).fetchone()[0]
+
     def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
         """Record an event; the rows are written in one ``executemany`` before commit."""
         if self.acting:
