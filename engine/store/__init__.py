@@ -1,6 +1,9 @@
 """Persistence: SQLite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
 
-SQL lives only in this package. ``Store`` is the flat public surface.
+SQL lives only in this package. ``Store`` is the flat public surface: typed async methods,
+one mixin per room (``tickets``, ``desk``, ``ingest``, ``outbox``, ``leases`` …); the rest of
+the program never gets a connection, a transaction or a row. What only SQLite has is in
+:mod:`engine.store.sqlite`; other processes' changes arrive through :mod:`engine.store.follow`.
 """
 
 from __future__ import annotations
