@@ -70,6 +70,16 @@ async def test_a_connection_runs_calls_in_order_and_refuses_them_once_closed(tmp
         await conn.run(lambda c: 1)
 
 
+async def test_closing_returns_once_the_database_is_closed(tmp_path):
+    """The last connection's close checkpoints the WAL and removes it: when ``close()``
+    returns that has happened (a test copying the file right after must not race it)."""
+    db = tmp_path / "w.db"
+    async with Store(db) as store:
+        await store.set_setting("big", "x" * 4_000_000)  # a WAL worth checkpointing
+        assert (tmp_path / "w.db-wal").exists()
+    assert not (tmp_path / "w.db-wal").exists()
+
+
 def _msg(**changes) -> InboundMessage:
     base = {"channel_id": 1, "key": "<a@x>", "sender": "ann@example.com", "sender_name": "Ann",
             "subject": "", "text": "\n  \n  first words here\nmore"}

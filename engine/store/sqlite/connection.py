@@ -133,10 +133,14 @@ class SqliteConnection:
                 result, exc = None, error
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
                 future.get_loop().call_soon_threadsafe(_settle, future, result, exc)
-        if self._conn is not None:  # closed here, on its own thread, whatever happened before
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
+        with contextlib.suppress(sqlite3.Error):  # stopped without close(): close it here
+            self._close_connection()
+
+    def _close_connection(self) -> None:
+        """Close the ``sqlite3`` connection (on this connection's thread)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
 
     async def _call(self, fn: Callable[[], T]) -> T:
         if self._stopped:
@@ -168,14 +172,16 @@ class SqliteConnection:
         return await self._call(call)
 
     async def close(self) -> None:
-        """Close the connection and end the thread (waits for calls queued before it)."""
+        """Close the connection and end the thread; returns once the connection is closed
+        (SQLite has checkpointed and removed the WAL if it was the last one), after the calls
+        queued before it."""
         if self._stopped:
             return
         if self.thread.ident is None:  # never opened: no thread to stop
             self._stopped = True
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._jobs.put((done, lambda: None))
+        self._jobs.put((done, self._close_connection))
         self.stop()
         await done
 
