@@ -69,7 +69,7 @@ async def _follow(db: str) -> None:
     seen: set[str] = set()
     async with Store(db) as store:
         queue = store.subscribe()
-        store.start_following()
+        await store.start_following()
         print(json.dumps({"ready": True}), flush=True)
         while True:
             await queue.get()
@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             heavy.write_bytes(html_mail(int(args.heavy_mb * 1_000_000), subject=HEAVY_SUBJECT))
         stats = asyncio.run(_engine(db, args.n, heavy))
         tmpfs = on_tmpfs(where)
-    from engine.store.db import FOLLOW_INTERVAL
+    from engine.store.follow import FOLLOW_INTERVAL
 
     lat = stats["latency"]
     result: dict[str, Any] = {

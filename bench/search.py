@@ -3,7 +3,7 @@
 Builds (or reuses, with ``--db``) a store of N messages with :mod:`bench.build` on tmpfs, then
 runs searches the way the queue's ``/`` does — ``count_tickets(q)`` and the first page
 ``page_tickets(q, 0, 100, total)`` through the async :class:`~engine.store.Store` (reader
-connection, aiosqlite thread hop included) — for one word, two words, and words with
+connection, connection thread hop included) — for one word, two words, and words with
 ``status:``, ``channel:`` and ``assignee:`` filters, across rare, medium and common words.
 One search = count + first page (they share one FTS evaluation through the store's search
 cache, as in the TUI; the cache is cleared before every search, so each one starts cold);
@@ -57,7 +57,7 @@ def queries(channels: list[int], agents: list[int]) -> list[tuple[str, dict[str,
 
 async def _measure(db: Path, rounds: int, info: dict[str, Any]) -> dict[str, Any]:
     from engine.store import Store, TicketQuery
-    from engine.store.queries import fts_query
+    from engine.store.sqlite.fts import fts_query
 
     qs = queries(info["channels"], list(range(2, 2 + 10)))
     async with Store(db) as store:

@@ -45,7 +45,6 @@ from engine.demo_seed import check_workspace, seed_workspace, seed_world
 from engine.models import Agent
 from engine.sandbox.smtp_sink import Delivered, SmtpSink
 from engine.store import StoreError
-from engine.store import demo as D
 
 __all__ = ["DEFAULT_RATE", "DemoWorld", "check_workspace", "seed_workspace"]
 
@@ -178,7 +177,7 @@ class DemoWorld:
         scenario, token = scenario_for(subject), SUBJECT_TOKEN_RE.search(subject)
         if scenario is None or token is None or self.rng.random() > FOLLOW_UP_CHANCE:
             return
-        written = await self.store.read(D.inbound_texts, int(token.group(1)))
+        written = await self.store.demo_inbound_texts(int(token.group(1)))
         follow_up = self._next_follow_up(scenario, written)
         if follow_up is None:
             return
@@ -215,7 +214,7 @@ class DemoWorld:
         """One move of a simulated colleague: resolve a finished conversation, keep the open
         queue level (resolve an answered ticket when more arrived than were resolved), answer
         a waiting customer, or take an unassigned ticket."""
-        rows = [r for r in await self.store.read(D.conversations, self.you[0])
+        rows = [r for r in await self.store.demo_conversations(self.you[0])
                 if scenario_for(r["subject"]) is not None]
         free = {e for e, a in self.agents.items() if a.seat and a.email != self.you[0]
                 and a.availability == "available"}
@@ -225,7 +224,7 @@ class DemoWorld:
         if done:
             return await self._resolve(self.rng.choice(done))
         answered = [r for r in mine if r["last_dir"] == "outbound"]
-        if answered and await self.store.read(D.open_count) > self.open_at_start:
+        if answered and await self.store.open_ticket_count() > self.open_at_start:
             return await self._resolve(answered[0])  # the longest-waiting one
         waiting = [r for r in mine if r["last_dir"] == "inbound"]
         if waiting:
@@ -298,8 +297,8 @@ class DemoWorld:
         if self.sink._server is None:
             await self.start_sink()
         self.agents = {a.email: a for a in await self.store.agents()}
-        self.mark = await self.store.read(D.marks)
-        self.open_at_start = await self.store.read(D.open_count)
+        self.mark = await self.store.demo_marks()
+        self.open_at_start = await self.store.open_ticket_count()
         self.started = time.time()
 
     async def run(self) -> None:
@@ -333,7 +332,7 @@ class DemoWorld:
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the outbox has sent every queued reply (bounded)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and await self.store.read(D.outbox_pending):
+        while time.monotonic() < deadline and await self.store.outbox_pending():
             if self.engine is not None:
                 self.engine.outbox.wake()
             await asyncio.sleep(0.05)
@@ -342,7 +341,7 @@ class DemoWorld:
     async def summary(self) -> dict[str, Any]:
         """What happened since :meth:`start`, counted by the store, next to what the simulator
         did: the counters add up (see docs/cli.md)."""
-        seen = await self.store.read(D.traffic_since, self.mark)
+        seen = await self.store.demo_traffic_since(self.mark)
         channels = seen["channels"]
 
         def total(key: str) -> int:

@@ -141,13 +141,7 @@ async def _seed_history(store: Any, rng: random.Random, customers: list[tuple[st
             continue  # a fifth stays unassigned and unanswered
         threads.append((res.ticket_id, rng.choice(seated), msg.channel_id,
                         _past_steps(rng, scenario, msg)))
-
-    def write(tx: Any) -> None:
-        for ticket_id, agent, channel_id, steps in threads:
-            D.seed_thread(tx, ticket_id, agent, channel_id, steps)
-        D.give_owners(tx, [a.id for a in seated], 12, rng.choice)
-
-    await store.write(write)
+    await store.seed_demo_history(threads, [a.id for a in seated], 12, rng.choice)
 
 
 def _past_steps(rng: random.Random, scenario: Scenario, msg: InboundMessage

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,11 +22,13 @@ from engine.models import (
     Source,
     normalize_email,
 )
-from engine.outbox import enqueue
+
+# tickets as T, Tx, enqueue, get_pipeline, load_workspace: only Desk.reply's own transaction
+# uses them (its email-specific part moves into the email channel, the rest into the store)
 from engine.store import Store, StoreError
 from engine.store import tickets as T
 from engine.store.db import Tx, acting
-from engine.store.directory import require_agent
+from engine.store.outbox import enqueue
 from engine.store.workflow import get_pipeline, load_workspace
 
 
@@ -196,108 +197,61 @@ class Desk:
     async def canned_reply(self, ticket_id: int, canned_id: int) -> str:
         """A canned reply's text for this ticket, placeholders filled (see :func:`fill_canned`)."""
         actor = self._need_actor()
-
-        def fn(conn: sqlite3.Connection) -> str:
-            T.require_ticket(conn, ticket_id)
-            row = conn.execute("SELECT body FROM canned_replies WHERE id=?", (canned_id,)).fetchone()
-            if row is None:
-                raise StoreError(f"no canned reply #{canned_id}")
-            who = conn.execute(
-                "SELECT ct.name, (SELECT value FROM contact_identities ci WHERE"
-                " ci.contact_id = ct.id AND ci.kind='email' LIMIT 1) FROM tickets t"
-                " LEFT JOIN contacts ct ON ct.id = t.contact_id WHERE t.id=?", (ticket_id,)).fetchone()
-            return fill_canned(row[0], customer_name=who[0] or "", customer_email=who[1],
-                               agent_name=actor.name, ticket_id=ticket_id)
-
-        return await self.store.read(fn)
+        ctx = await self.store.canned_reply_context(ticket_id, canned_id)
+        return fill_canned(ctx.body, customer_name=ctx.customer_name,
+                           customer_email=ctx.customer_email, agent_name=actor.name,
+                           ticket_id=ticket_id)
 
     async def note(self, ticket_id: int, body: str) -> int:
         if not body.strip():
             raise StoreError("a note needs a body")
         actor = self._need_actor()
-
-        def fn(tx: Tx) -> int:
-            T.require_ticket(tx, ticket_id)
-            return T.add_message(tx, ticket_id, direction=Direction.note, text=body,
-                                 author_name=actor.name, author_email=actor.email,
-                                 agent_id=actor.id)
-
-        return await self._write(fn)
+        with acting(self.acting):
+            return await self.store.add_note(ticket_id, body, actor)
 
     # -------------------------------------------------------------- properties
     async def assign(self, ticket_id: int, agent_email: str | None = None,
                      team: str | None = None) -> bool:
         """Assign to an agent (by email), a team, or nobody (both None)."""
-
-        def fn(tx: Tx) -> bool:
-            agent_id = team_id = None
-            if agent_email:
-                agent = require_agent(tx.conn, normalize_email(agent_email))
-                if not agent.seat:
-                    raise StoreError(f"{agent.name} <{agent.email}> has no seat and cannot be assigned")
-                agent_id = agent.id
-            if team:
-                row = tx.one("SELECT id FROM teams WHERE name=?", (team,))
-                if row is None:
-                    raise StoreError(f"no team named {team!r}")
-                team_id = row[0]
-                if agent_id is None:
-                    current = T.require_ticket(tx, ticket_id)
-                    agent_id = current["assignee_id"]
-            changed = T.assign(tx, ticket_id, agent_id, team_id, self.actor_id)
-            if changed:
-                tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (ticket_id,))
-            return changed
-
-        return await self._write(fn)
+        with acting(self.acting):
+            return await self.store.assign_ticket(ticket_id, agent_email, team, self.actor_id)
 
     async def set_status(self, ticket_id: int, status: str) -> bool:
-        return await self._write(T.set_status, ticket_id, status, self.actor_id)
+        with acting(self.acting):
+            return await self.store.set_ticket_status(ticket_id, status, self.actor_id)
 
     async def close(self, ticket_id: int) -> bool:
-        return await self._write(T.close, ticket_id, self.actor_id)
+        with acting(self.acting):
+            return await self.store.close_ticket(ticket_id, self.actor_id)
 
     async def close_with_undo(self, ticket_id: int) -> CloseUndo | None:
         """Close at once (no confirmation) and say how to take it back; None: already closed."""
-
-        def fn(tx: Tx) -> CloseUndo | None:
-            before = T.require_ticket(tx, ticket_id)["status"]
-            if not T.close(tx, ticket_id, self.actor_id):
-                return None
-            return CloseUndo(ticket_id, before, T.require_ticket(tx, ticket_id)["status"])
-
-        return await self._write(fn)
+        with acting(self.acting):
+            closed = await self.store.close_ticket_undoably(ticket_id, self.actor_id)
+        return CloseUndo(ticket_id, *closed) if closed else None
 
     async def undo_close(self, undo: CloseUndo) -> None:
         """Give the ticket back the status it had before :meth:`close_with_undo` — only while
         nobody changed it since (else the undo would overwrite their change)."""
-
-        def fn(tx: Tx) -> None:
-            now = T.require_ticket(tx, undo.ticket_id)["status"]
-            if now != undo.closed_as:
-                raise StoreError(f"#{undo.ticket_id} changed since it was closed (it is {now});"
-                                 " nothing undone")
-            T.set_status(tx, undo.ticket_id, undo.previous, self.actor_id,
-                         reason=f"close undone: back to {undo.previous}")
-
-        await self._write(fn)
+        with acting(self.acting):
+            await self.store.undo_close(undo.ticket_id, undo.previous, undo.closed_as,
+                                        self.actor_id)
 
     async def reopen(self, ticket_id: int) -> bool:
-        return await self._write(T.reopen, ticket_id, self.actor_id)
+        with acting(self.acting):
+            return await self.store.reopen_ticket(ticket_id, self.actor_id)
 
     async def set_priority(self, ticket_id: int, priority: str) -> bool:
-        return await self._write(T.set_priority, ticket_id, priority, self.actor_id)
+        with acting(self.acting):
+            return await self.store.set_ticket_priority(ticket_id, priority, self.actor_id)
 
     async def set_pipeline(self, ticket_id: int, pipeline: str) -> bool:
-        return await self._write(T.set_pipeline, ticket_id, pipeline, self.actor_id)
+        with acting(self.acting):
+            return await self.store.set_ticket_pipeline(ticket_id, pipeline, self.actor_id)
 
     async def mark_read(self, ticket_id: int) -> None:
-        def fn(tx: Tx) -> None:
-            cur = tx.execute("UPDATE tickets SET unread=0 WHERE id=? AND unread=1", (ticket_id,))
-            if cur.rowcount:
-                tx.event("ticket.read", ticket_id)
-
-        await self._write(fn)
+        with acting(self.acting):
+            await self.store.mark_ticket_read(ticket_id)
 
     async def set_availability(self, availability: str) -> Agent:
         actor = self._need_actor()

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import Config
-from engine.ingest import assign_pending
 from engine.models import Channel, Event
 from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
 from engine.paths import default_db
-from engine.store import Store, leases
+from engine.store import Store
 from engine.tasks import cancel_and_wait
 from engine.workers import WorkerProcess
 
@@ -64,7 +63,7 @@ class Engine:
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
         await self.store.open()
-        self.store.start_following()
+        await self.store.start_following()
         if self.run_channels:
             self._lease_task = self._spawn(self._lease_loop(), "lease")
         return self
@@ -78,7 +77,7 @@ class Engine:
             await self._stop_leading()
             if self.run_channels:
                 try:
-                    if await self.store.write_lease(leases.release, LEASE, self.holder):
+                    if await self.store.release_lease(LEASE, self.holder):
                         log.info("released the runner lease")
                 except Exception as exc:  # noqa: BLE001 - it expires on its own
                     log.warning("could not release the runner lease: %s", exc)
@@ -117,7 +116,7 @@ class Engine:
 
     # ------------------------------------------------------------------ lease
     async def lease_holder(self) -> str | None:
-        return await self.store.read(leases.holder, LEASE, time.time())
+        return await self.store.lease_holder(LEASE)
 
     async def _lease_loop(self) -> None:
         ttl = self.config.engine.lease_seconds
@@ -140,7 +139,7 @@ class Engine:
         """Take or renew the lease; on a failed renewal keep leading only while ours is valid."""
         try:
             async with asyncio.timeout(ttl / 2):  # waits at most for a transaction in progress
-                held, expires = await self.store.write_lease(leases.take, LEASE, self.holder, ttl)
+                held, expires = await self.store.try_lease(LEASE, self.holder, ttl)
         except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
             log.warning("lease renewal failed: %s", exc or type(exc).__name__)
             still = self.is_leader and time.time() < self._lease_until - period / 2
@@ -240,7 +239,7 @@ class Engine:
     async def _pending_loop(self) -> None:
         """Assign waiting tickets when an agent becomes available (or working hours begin)."""
         async with self.store.events() as queue:
-            await assign_pending(self.store)
+            await self.store.assign_pending()
             while True:
                 try:
                     async with asyncio.timeout(60):  # not wait_for: it can swallow a cancel
@@ -251,7 +250,7 @@ class Engine:
                 except TimeoutError:
                     pass
                 try:
-                    await assign_pending(self.store)
+                    await self.store.assign_pending()
                 except Exception:  # noqa: BLE001
                     log.exception("deferred routing failed")
 

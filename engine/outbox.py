@@ -13,7 +13,8 @@ so a ``sending`` row names its owner (:func:`new_owner`) and the owner refreshes
 every :data:`HEARTBEAT_EVERY` seconds while the send runs. :meth:`Outbox.recover` puts back in
 the queue only rows whose owner is gone — a process on this host that no longer exists, or no
 heartbeat for :data:`SENDING_STALE` seconds — never one that a live process is still sending
-through a slow server. The SQL lives in :mod:`engine.store.outbox`.
+through a slow server. The rows and their SQL live in :mod:`engine.store.outbox`; this module
+only calls the store's typed outbox methods.
 """
 
 from __future__ import annotations
@@ -26,12 +27,10 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from engine.store import Store
 from engine.store import outbox as rows
-from engine.store.db import Tx
-from engine.store.outbox import OutboxItem
+from engine.store.outbox import OutboxItem, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -86,30 +85,6 @@ def owner_gone(owner: str | None, heartbeat_at: float | None, now: float,
     return heartbeat_at is None or now - heartbeat_at > stale
 
 
-def enqueue(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None = None,
-            ticket_id: int | None = None, message_id: int | None = None,
-            key: str | None = None) -> int:
-    key = key or f"{kind}:{message_id or ''}:{secrets.token_hex(8)}"
-    return rows.insert(tx, kind=kind, payload=payload, channel_id=channel_id,
-                       ticket_id=ticket_id, message_id=message_id, key=key)
-
-
-def enqueue_notification(tx: Tx, agent_id: int, ticket_id: int, subject: str) -> int | None:
-    """Tell an agent by email that a ticket was routed to them while they were away."""
-    agent = rows.agent_contact(tx, agent_id)
-    if agent is None:
-        return None
-    payload = {
-        "to": agent["email"], "to_name": agent["name"],
-        "subject": f"[#{ticket_id}] assigned to you: {subject}",
-        "text": (f"Hi {agent['name'].split()[0] if agent['name'] else ''},\n\n"
-                 f"Ticket #{ticket_id} \"{subject}\" from one of your contacts was assigned to you"
-                 " while you were away.\n\n— ticketty"),
-    }
-    return enqueue(tx, kind="notify", payload=payload, ticket_id=ticket_id,
-                   key=f"notify:{ticket_id}:{agent_id}")
-
-
 class Outbox:
     """Runs due items through the registered senders.
 
@@ -125,7 +100,7 @@ class Outbox:
         self.resolve = resolve  # finds the sender for an item (by its channel's kind)
         self.owner = owner or new_owner()
         self._wake = asyncio.Event()
-        self._seen_live: set[tuple[int, str]] = set()  # rows of other live senders, logged once
+        self._seen_live: set[tuple[int, str | None]] = set()  # rows of other live senders, logged once
         self._run: object | None = None  # the current run() loop; others end after their send
 
     def wake(self) -> None:
@@ -142,37 +117,37 @@ class Outbox:
         """Rows left ``sending`` by a process that is gone go back to the queue (same key, same
         Message-ID); rows a live process is still sending are left alone."""
         now = time.time()
-        found = await self.store.read(rows.sending)
+        found = await self.store.outbox_sending()
         for r in found:
-            if r["owner"] != self.owner and (r["id"], r["owner"]) not in self._seen_live \
-                    and not owner_gone(r["owner"], r["heartbeat_at"], now):
-                self._seen_live.add((r["id"], r["owner"]))
+            if r.owner != self.owner and (r.id, r.owner) not in self._seen_live \
+                    and not owner_gone(r.owner, r.heartbeat_at, now):
+                self._seen_live.add((r.id, r.owner))
                 log.info("outbox: item %d is being sent by another live process (%s), left alone",
-                         r["id"], r["owner"])
-        if not any(owner_gone(r["owner"], r["heartbeat_at"], now) for r in found):
+                         r.id, r.owner)
+        if not any(owner_gone(r.owner, r.heartbeat_at, now) for r in found):
             return 0  # the usual case: no write transaction at all
-        ids = await self.store.write(rows.requeue_orphans, owner_gone)
+        ids = await self.store.requeue_orphaned_outbox(owner_gone)
         if ids:
             log.info("outbox: %d item(s) left sending by a stopped process queued again", len(ids))
         return len(ids)
 
     async def due(self, limit: int = 20) -> list[OutboxItem]:
-        return await self.store.read(rows.due, time.time(), limit)
+        return await self.store.outbox_due(limit, time.time())
 
     async def item(self, outbox_id: int) -> OutboxItem | None:
-        return await self.store.read(rows.item, outbox_id)
+        return await self.store.outbox_item(outbox_id)
 
     async def _heartbeat(self, outbox_id: int) -> None:
         while True:
             await asyncio.sleep(HEARTBEAT_EVERY)
             try:
-                await self.store.write(rows.heartbeat, [outbox_id], self.owner)
+                await self.store.outbox_heartbeat([outbox_id], self.owner)
             except Exception as exc:  # noqa: BLE001 - a busy database: the next beat retries
                 log.warning("outbox: heartbeat of item %d failed: %s", outbox_id, exc)
 
     async def deliver(self, item: OutboxItem) -> str:
         """Try to send one item now; returns the resulting state."""
-        if not await self.store.write(rows.claim, item.id, item.message_id, self.owner):
+        if not await self.store.claim_outbox(item.id, item.message_id, self.owner):
             current = await self.item(item.id)
             return current.state if current else "missing"
         attempts = item.attempts + 1
@@ -183,28 +158,27 @@ class Outbox:
                 raise PermanentError(f"no sender for {item.kind} items on this channel")
             external_id = await sender(item)
         except asyncio.CancelledError:
-            await asyncio.shield(self.store.write(
-                rows.mark_requeued, item, attempts, "interrupted", 0.0, self.owner))
+            await asyncio.shield(self.store.outbox_requeued(
+                item, attempts, "interrupted", 0.0, self.owner))
             raise
         except PermanentError as exc:
-            await self.store.write(rows.mark_failed, item, str(exc), self.owner)
+            await self.store.outbox_failed(item, str(exc), self.owner)
             log.warning("outbox: item %d failed for good: %s", item.id, exc)
             return "failed"
         except Exception as exc:  # noqa: BLE001 - any send error is retried, then reported
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if attempts >= MAX_ATTEMPTS:
-                await self.store.write(rows.mark_failed, item, error, self.owner)
+                await self.store.outbox_failed(item, error, self.owner)
                 log.warning("outbox: item %d failed after %d attempts: %s", item.id, attempts, error)
                 return "failed"
-            await self.store.write(rows.mark_requeued, item, attempts, error, backoff(attempts),
-                                   self.owner)
+            await self.store.outbox_requeued(item, attempts, error, backoff(attempts), self.owner)
             log.info("outbox: item %d not sent (attempt %d), retrying later: %s",
                      item.id, attempts, error)
             return "queued"
         finally:
             beat.cancel()
             await asyncio.wait([beat])
-        await self.store.write(rows.mark_sent, item, external_id)
+        await self.store.outbox_sent(item, external_id)
         log.info("outbox: item %d (%s) sent", item.id, item.kind)
         return "sent"
 
@@ -215,7 +189,7 @@ class Outbox:
 
     async def retry(self, *, outbox_id: int | None = None, message_id: int | None = None) -> int:
         """Put a failed (or waiting) item back at the front of the queue."""
-        oid = await self.store.write(rows.retry, outbox_id, message_id)
+        oid = await self.store.retry_outbox(outbox_id, message_id)
         self.wake()
         return oid
 
@@ -255,5 +229,7 @@ class Outbox:
         self._wake.set()
 
 
+# ``enqueue`` (a function over an open transaction) is re-exported for the callers that still
+# queue inside a transaction of their own (Desk.reply, the email channel's acknowledgement)
 __all__ = ["MAX_ATTEMPTS", "Outbox", "OutboxItem", "PermanentError", "Sender", "backoff",
-           "enqueue", "enqueue_notification", "new_owner", "owner_gone"]
+           "enqueue", "new_owner", "owner_gone"]

@@ -14,19 +14,15 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
-from engine.ingest import ingest_tx
 from engine.models import InboundMessage, IngestResult, Source
 from engine.store import Store, StoreError
-from engine.store.db import Tx
-from engine.store.quarantine import resolve_quarantined
+from engine.store.ingest import NotPlaced
 
 #: where mail-shaped items come from (``source`` as written by the channel and the importers)
 MAIL_SOURCES = ("email:", "import:eml", "import:mbox", "import:maildir", "bounce")
 MAX_HEADERS = 100
 
-
-class NotPlaced(StoreError):
-    """Parsed, but the pipeline still had nowhere to put it (e.g. a bounce for nothing sent)."""
+__all__ = ["MAIL_SOURCES", "NotPlaced", "Retried", "headers", "require", "retry"]
 
 
 @dataclass(frozen=True)
@@ -101,13 +97,5 @@ async def retry(store: Store, item_id: int) -> Retried:
     if item["resolved"]:
         raise StoreError(f"quarantined item {item_id} was already ingested")
     msg = await _message(store, item)
-
-    def fn(tx: Tx) -> IngestResult:
-        result = ingest_tx(tx, msg)
-        if result.ticket_id is None:  # rolls back: no second quarantine row, no key taken
-            raise NotPlaced(f"quarantined item {item_id} still has nowhere to go:"
-                            f" {item['reason']}")
-        resolve_quarantined(tx, item_id, result.ticket_id)
-        return result
-
-    return Retried(item_id, await store.write(fn))
+    # raises NotPlaced (and changes nothing) when it still becomes no part of a ticket
+    return Retried(item_id, await store.ingest_quarantined(item_id, msg, item["reason"]))

@@ -402,9 +402,7 @@ class EmailAdapter(ChannelAdapter):
                 await client.close()
 
     async def _count_tickets(self) -> int:
-        row = await self.store.read(lambda c: c.execute(
-            "SELECT count(*) FROM tickets WHERE channel_id=?", (self.channel.id,)).fetchone())
-        return row[0]
+        return await self.store.count_channel_tickets(self.channel.id)
 
     # -------------------------------------------------------------------- sending
     async def send(self, item: OutboxItem) -> str | None:

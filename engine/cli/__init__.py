@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from engine.cli import admin, channels, demo, quarantine, tickets
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import Parser, UsageError, report, wants_json
 from engine.config import ConfigError
+from engine.store import DatabaseError
 from engine.validation import validation_lines
 
 NO_TUI = "this ticketty has no TUI: run a command (ticketty --help)"
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None, ui: UiEntryPoints | None = None) -> int:
         return report([str(exc)], 1, as_json=as_json)
     except KeyboardInterrupt:
         return 130
-    except sqlite3.Error as exc:
+    except DatabaseError as exc:
         return report([f"database error: {exc}"], 1, as_json=as_json)
 
 

@@ -261,15 +261,11 @@ async def cmd_contacts_list(ctx: Context) -> int:
 
 
 async def cmd_contacts_owner(ctx: Context) -> int:
-    def fn(c):  # noqa: ANN001, ANN202
-        return c.execute("SELECT contact_id FROM contact_identities WHERE kind='email' AND value=?",
-                         (ctx.args.contact.lower(),)).fetchone()
-
-    row = await ctx.store.read(fn)
-    if row is None:
+    contact_id = await ctx.store.contact_id_by_identity("email", ctx.args.contact.lower())
+    if contact_id is None:
         raise CLIError(f"no contact with email {ctx.args.contact!r}")
     owner = None if ctx.args.owner in ("none", "nobody") else resolve_me(ctx.actor, ctx.args.owner)
-    await ctx.store.set_contact_owner(row[0], owner)
+    await ctx.store.set_contact_owner(contact_id, owner)
     emit(ctx, {"contact": ctx.args.contact, "owner": owner},
          f"{ctx.args.contact} is now owned by {owner or 'nobody'}")
     return 0

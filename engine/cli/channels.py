@@ -91,10 +91,7 @@ async def cmd_remove(ctx: Context) -> int:
 
 async def tickets_today(ctx: Context) -> dict[int, int]:
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
-    rows = await ctx.store.read(lambda c: c.execute(
-        "SELECT channel_id, count(*) FROM tickets WHERE created_at >= ? GROUP BY channel_id",
-        (start,)).fetchall())
-    return {r[0]: r[1] for r in rows}
+    return await ctx.store.tickets_created_since(start)
 
 
 async def cmd_list(ctx: Context) -> int:

@@ -1,23 +1,33 @@
-"""Persistence: aiosqlite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
+"""Persistence: SQLite (WAL), migrations, FTS5 search, the event log, blobs, quarantine.
 
-SQL lives only in this package. ``Store`` is the flat public surface.
+SQL lives only in this package. ``Store`` is the flat public surface: typed async methods,
+one mixin per room (``tickets``, ``desk``, ``ingest``, ``outbox``, ``leases`` …); the rest of
+the program never gets a connection, a transaction or a row. What only SQLite has is in
+:mod:`engine.store.sqlite`; other processes' changes arrive through :mod:`engine.store.follow`.
 """
 
 from __future__ import annotations
 
 from engine.store.db import StoreBase, StoreError, Tx
+from engine.store.demo import DemoMixin
+from engine.store.desk import DeskMixin
 from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
+from engine.store.ingest import IngestMixin
+from engine.store.leases import LeasesMixin
+from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.sealing import SealingMixin
+from engine.store.sqlite.connection import DatabaseError
 from engine.store.tickets import TicketsMixin
 from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, StoreBase):
+            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin,
+            DemoMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
-__all__ = ["Store", "StoreError", "TicketQuery", "Tx"]
+__all__ = ["DatabaseError", "Store", "StoreError", "TicketQuery", "Tx"]

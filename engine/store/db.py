@@ -1,13 +1,14 @@
 """The store's connections, transactions and event log.
 
 One writer connection (WAL) owned by the store runs every write as a *synchronous* function
-inside one ``BEGIN IMMEDIATE`` transaction on aiosqlite's worker thread: one thread hop per
-transaction, not per statement, which is what makes ingest fast. A separate reader connection
-serves paging queries so the UI never waits behind a write.
+inside one ``BEGIN IMMEDIATE`` transaction on the connection's own thread
+(:class:`~engine.store.sqlite.connection.SqliteConnection`): one thread hop per transaction,
+not per statement, which is what makes ingest fast. A separate reader connection serves paging
+queries so the UI never waits behind a write.
 
 Every change appends rows to the ``events`` table inside the same transaction. After commit,
-in-process subscribers get the events at once; other processes sharing the database notice
-``PRAGMA data_version`` changing (a cheap poll) and read the new rows.
+in-process subscribers get the events at once; events other processes commit arrive through
+the store's change feed (:mod:`engine.store.follow`).
 """
 
 from __future__ import annotations
@@ -15,32 +16,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import json
 import logging
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from engine.models import Event
 from engine.store.files import create_private, private_dir
+from engine.store.follow import ChangeFeed, SqliteDataVersionFeed, last_event_id
 from engine.store.schema import migrate
+from engine.store.sqlite import connection as sqlite
+from engine.store.sqlite.connection import SqliteConnection, open_error
+from engine.store.sqlite.tx import Tx
 from engine.vault import Vault
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-FOLLOW_INTERVAL = 0.05  # seconds between data_version polls of the cross-process follower
-
-
-_to_json = json.JSONEncoder(default=str).encode  # one encoder, not one per event
 
 #: Who the events being written are done by, when an admin acts on behalf of another agent
 #: (``{"actor": admin_email, "on_behalf_of": agent_email}``); merged into every event's data.
@@ -70,76 +67,6 @@ class StoreError(Exception):
     """A user-facing problem with a store operation (unknown ticket, bad value ...)."""
 
 
-@dataclass
-class Tx:
-    """A write transaction in progress: the raw connection plus the events it will publish."""
-
-    conn: sqlite3.Connection
-    origin: str
-    blob_dir: Path
-    events: list[tuple[int, float, str, int | None, dict[str, Any]]] = field(default_factory=list)
-    now: float = field(default_factory=time.time)
-    cache: dict[str, Any] = field(default_factory=dict)  # per-transaction lookups (pipelines …)
-    acting: dict[str, str] | None = None  # see ACTING
-    _pending: list[tuple[Any, ...]] = field(default_factory=list)
-
-    def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return self.conn.execute(sql, params)
-
-    def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
-
-    def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
-
-    def event(self, kind: str, ticket_id: int | None = None, **data: Any) -> None:
-        """Record an event; the rows are written in one ``executemany`` before commit."""
-        if self.acting:
-            data = {**data, **self.acting}
-        self._pending.append((self.now, kind, ticket_id, self.origin, _to_json(data), data))
-
-    def flush_events(self) -> None:
-        """Write the pending events (``StoreBase.write`` calls this just before COMMIT)."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        self.conn.executemany(
-            "INSERT INTO events(at, kind, ticket_id, origin, data) VALUES (?,?,?,?,?)",
-            [p[:5] for p in pending],
-        )
-        # AUTOINCREMENT ids of rows inserted back to back under the write lock are consecutive
-        last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-        first = last - len(pending) + 1
-        self.events.extend(
-            (first + i, at, kind, tid, data) for i, (at, kind, tid, _, _, data) in enumerate(pending)
-        )
-
-    def built_events(self) -> list[Event]:
-        return [Event(id=i, at=dt(at), kind=k, ticket_id=t, data=d) for i, at, k, t, d in self.events]
-
-
-def open_error(path: Path, exc: sqlite3.Error) -> str:
-    """One line saying why a database cannot be opened, and what to check."""
-    text = str(exc)
-    if "readonly" in text or "read-only" in text or "unable to open" in text:
-        return (f"cannot write the database {path}: {text} (ticketty needs write access to the"
-                " file and its directory, for the -wal and -shm files; check their owner and"
-                " permissions)")
-    return f"cannot open the database {path}: {text}"
-
-
-def _connect_sync(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-32000")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    return conn
-
-
 class StoreBase:
     """Connections, transactions and events; domain queries are mixed in by ``Store``."""
 
@@ -149,14 +76,13 @@ class StoreBase:
         self.vault = vault or Vault()  # seals channel secrets (engine/vault.py)
         self.blob_dir = Path(blob_dir) if blob_dir else self.path.with_suffix(".blobs")
         self.origin = uuid.uuid4().hex[:12]
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._lease_writer: aiosqlite.Connection | None = None  # opened by the first write_lease
+        self._writer: SqliteConnection | None = None
+        self._reader: SqliteConnection | None = None
+        self._lease_writer: SqliteConnection | None = None  # opened by the first write_lease
         self._write_lock = asyncio.Lock()
         self._lease_lock = asyncio.Lock()
         self._subscribers: list[asyncio.Queue[Event]] = []
-        self._follow_cursor = 0
-        self._follow_task: asyncio.Task[None] | None = None
+        self.feed: ChangeFeed | None = None  # other processes' events (engine/store/follow.py)
 
     # ----------------------------------------------------------------- lifecycle
     async def open(self) -> StoreBase:
@@ -172,17 +98,16 @@ class StoreBase:
         except OSError as exc:
             raise StoreError(f"cannot create the database {self.path}: {exc.strerror}") from None
         try:
-            self._writer = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-            await self._writer
-            await self._writer._execute(self._prepare, self._writer._conn)
-            self._reader = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-            await self._reader
-            await self._reader._execute(self._prepare_reader, self._reader._conn)
-            row = await self.read(lambda c: c.execute("SELECT max(id) FROM events").fetchone())
+            self._writer = SqliteConnection(self.path, "ticketty-writer")
+            await self._writer.open(lambda c: sqlite.prepare_writer(c, migrate))
+            self._reader = SqliteConnection(self.path, "ticketty-reader")
+            await self._reader.open(sqlite.prepare_reader)
+            cursor = await self.read(last_event_id)
         except sqlite3.Error as exc:
             await self.close()
             raise StoreError(open_error(self.path, exc)) from None
-        self._follow_cursor = row[0] or 0
+        self.feed = SqliteDataVersionFeed(self.path, self.origin, cursor)
+        self.feed.subscribe(self._publish)
         await self._after_open()
         return self
 
@@ -193,49 +118,19 @@ class StoreBase:
         """Copy the WAL into the database file and empty it (best effort: readers of other
         processes may hold it; SQLite's own checkpoints finish the job later)."""
         assert self._writer is not None, "store is not open"
-        conn = self._writer._conn
         async with self._write_lock:
-            await self._writer._execute(
-                lambda: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
-
-    @staticmethod
-    def _prepare(conn: sqlite3.Connection, run_migrations: bool = True) -> None:
-        conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
-            "PRAGMA cache_size=-64000",
-            "PRAGMA temp_store=MEMORY",
-        ):
-            conn.execute(pragma)
-        if run_migrations:
-            migrate(conn)
-        # SQLite quietly opens a file it cannot write read-only; find out now, not at the
-        # first write (a write lock is what every writer needs, so this is the true test)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-
-    @staticmethod
-    def _prepare_reader(conn: sqlite3.Connection) -> None:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA cache_size=-64000")
-        conn.execute("PRAGMA query_only=ON")
+            await self._writer.run(sqlite.checkpoint)
 
     async def close(self) -> None:
         """Close both connections and stop their threads — even if this task is cancelled
-        meanwhile: aiosqlite's threads are not daemons, and one left running keeps the
+        meanwhile: the connections' threads are not daemons, and one left running keeps the
         process alive after the app has quit."""
         conns = [c for c in (self._reader, self._writer, self._lease_writer) if c is not None]
         self._reader = self._writer = self._lease_writer = None
+        feed, self.feed = self.feed, None
         try:
-            if self._follow_task is not None:
-                self._follow_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._follow_task
-                self._follow_task = None
+            if feed is not None:
+                await feed.stop()
             for conn in conns:
                 with contextlib.suppress(sqlite3.Error, ValueError):
                     await conn.close()
@@ -266,10 +161,9 @@ class StoreBase:
         assert self._writer is not None, "store is not open"
         async with self._lease_lock:
             if self._lease_writer is None:
-                conn = aiosqlite.connect(str(self.path), isolation_level=None, timeout=30)
-                await conn  # (aiosqlite stops its thread itself if this is cancelled)
+                conn = SqliteConnection(self.path, "ticketty-lease")
                 try:
-                    await conn._execute(self._prepare, conn._conn, False)
+                    await conn.open(lambda c: sqlite.prepare_writer(c, None))
                 except BaseException:
                     # cancelled (engine stopping) or failed: an open connection's thread
                     # would keep the process from exiting
@@ -278,26 +172,26 @@ class StoreBase:
                 self._lease_writer = conn
             return await self._write_on(self._lease_writer, fn, *args, **kwargs)
 
-    async def _write_on(self, connection: aiosqlite.Connection, fn: Callable[..., T],
+    async def _write_on(self, connection: SqliteConnection, fn: Callable[..., T],
                         *args: Any, **kwargs: Any) -> T:
-        conn = connection._conn
-        tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir, acting=ACTING.get())
+        who, now = ACTING.get(), time.time()  # in the calling task: ACTING is a contextvar
 
-        def run() -> T:
+        def run(conn: sqlite3.Connection) -> tuple[T, Tx]:
+            tx = Tx(conn=conn, origin=self.origin, blob_dir=self.blob_dir, now=now, acting=who)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(tx, *args, **kwargs)
                 tx.flush_events()
                 conn.execute("COMMIT")
-                return result
+                return result, tx
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
         try:
-            result = await connection._execute(run)
+            result, tx = await connection.run(run)
         except sqlite3.OperationalError as exc:
-            if "readonly" in str(exc):  # made read-only while open: say what to check
+            if sqlite.is_read_only_error(exc):  # made read-only while open: say what to check
                 raise StoreError(open_error(self.path, exc)) from None
             raise
         if tx.events and self._subscribers:
@@ -307,16 +201,15 @@ class StoreBase:
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(conn, *args)`` on the reader connection (a consistent snapshot)."""
         assert self._reader is not None, "store is not open"
-        conn = self._reader._conn
 
-        def run() -> T:
+        def run(conn: sqlite3.Connection) -> T:
             conn.execute("BEGIN")
             try:
                 return fn(conn, *args, **kwargs)
             finally:
                 conn.execute("COMMIT")
 
-        return await self._reader._execute(run)
+        return await self._reader.run(run)
 
     # ------------------------------------------------------------------ events
     def subscribe(self) -> asyncio.Queue[Event]:
@@ -342,50 +235,12 @@ class StoreBase:
             for event in events:
                 queue.put_nowait(event)
 
-    def start_following(self) -> None:
-        """Poll for events committed by other processes (cheap: ``PRAGMA data_version``)."""
-        if self._follow_task is None:
-            self._follow_task = asyncio.create_task(self._follow(), name="store-follow")
-
-    async def _follow(self) -> None:
-        assert self._reader is not None
-        conn = self._reader._conn
-        last_version = -1
-        while True:
-            try:
-                version = await self._reader._execute(
-                    lambda: conn.execute("PRAGMA data_version").fetchone()[0]
-                )
-                if version != last_version:
-                    last_version = version
-                    await self.poll_events()
-            except sqlite3.Error as exc:  # keep following; the next poll retries
-                log.warning("event follower: %s", exc)
-            await asyncio.sleep(FOLLOW_INTERVAL)
+    async def start_following(self) -> None:
+        """Deliver the events other processes commit to this store's subscribers too."""
+        assert self.feed is not None, "store is not open"
+        await self.feed.start()
 
     async def poll_events(self) -> list[Event]:
-        """Read events newer than the last seen one that other processes wrote; publish them."""
-        since = self._follow_cursor
-
-        def q(c: sqlite3.Connection) -> list[sqlite3.Row]:
-            return c.execute(
-                "SELECT id, at, kind, ticket_id, origin, data FROM events WHERE id > ?"
-                " ORDER BY id LIMIT 5000",
-                (since,),
-            ).fetchall()
-
-        rows = await self.read(q)
-        if not rows:
-            return []
-        self._follow_cursor = rows[-1]["id"]
-        foreign = [
-            Event(
-                id=r["id"], at=dt(r["at"]), kind=r["kind"], ticket_id=r["ticket_id"],
-                data=json.loads(r["data"]),
-            )
-            for r in rows
-            if r["origin"] != self.origin
-        ]
-        if foreign:
-            self._publish(foreign)
-        return foreign
+        """Read (and publish) what other processes committed since the last look."""
+        assert self.feed is not None, "store is not open"
+        return await self.feed.poll()

@@ -5,6 +5,8 @@
 - :func:`conversations` is what simulated colleagues look at to pick their next move.
 - :func:`marks` / :func:`traffic_since` count what happened after a point in time by row ids,
   which no clock skew or back-dated ``Date:`` header can blur.
+
+:class:`DemoMixin` puts them on ``Store`` for the simulator.
 """
 
 from __future__ import annotations
@@ -114,12 +116,6 @@ def open_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM tickets WHERE is_open=1").fetchone()[0]
 
 
-def outbox_pending(conn: sqlite3.Connection) -> int:
-    """Replies still waiting to leave (queued or being sent)."""
-    return conn.execute("SELECT count(*) FROM outbox WHERE state IN ('queued','sending')"
-                        ).fetchone()[0]
-
-
 # ------------------------------------------------------------------ summary
 def marks(conn: sqlite3.Connection) -> dict[str, int]:
     """The newest row ids now: what comes after them happened during the run."""
@@ -165,3 +161,34 @@ def traffic_since(conn: sqlite3.Connection, mark: dict[str, int]) -> dict[str, A
         (mark["outbox"],)).fetchone()[0]
     return {"channels": channels, "open_tickets": open_count(conn),
             "notifications_sent": notifications}
+
+
+class DemoMixin:
+    """The demo simulator's typed reads and its one seeding write; mixed into ``Store``."""
+
+    async def seed_demo_history(self, threads: list[tuple[int, Any, int, list[tuple[str, str, float]]]],
+                                owners: list[int], owned_contacts: int, pick: Any) -> None:
+        """Past conversations (``(ticket_id, agent, channel_id, steps)``, see
+        :func:`seed_thread`) and owners for the first ``owned_contacts`` contacts, at once."""
+
+        def fn(tx: Tx) -> None:
+            for ticket_id, agent, channel_id, steps in threads:
+                seed_thread(tx, ticket_id, agent, channel_id, steps)
+            give_owners(tx, owners, owned_contacts, pick)
+
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    async def demo_conversations(self, you_email: str) -> list[dict[str, Any]]:
+        return await self.read(conversations, you_email)  # type: ignore[attr-defined]
+
+    async def demo_inbound_texts(self, ticket_id: int) -> list[str]:
+        return await self.read(inbound_texts, ticket_id)  # type: ignore[attr-defined]
+
+    async def open_ticket_count(self) -> int:
+        return await self.read(open_count)  # type: ignore[attr-defined]
+
+    async def demo_marks(self) -> dict[str, int]:
+        return await self.read(marks)  # type: ignore[attr-defined]
+
+    async def demo_traffic_since(self, mark: dict[str, int]) -> dict[str, Any]:
+        return await self.read(traffic_since, mark)  # type: ignore[attr-defined]

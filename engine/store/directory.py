@@ -23,6 +23,7 @@ from engine.store.workflow import (  # noqa: F401 - re-exported: callers import 
     get_pipeline,
     insert_pipeline,
     load_pipelines,
+    put_setting,
 )
 from engine.vault import seal_settings
 
@@ -96,7 +97,7 @@ class DirectoryMixin:
             if find_agent(tx.conn, agent.email):
                 raise StoreError(f"an agent with email {agent.email} already exists")
             check_os_user_free(tx, agent.os_user, None)
-            cur = tx.execute(
+            agent_id = tx.insert(
                 "INSERT INTO agents(email, name, role, seat, availability, working_hours, skills,"
                 " os_user, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
                 (agent.email, agent.name, agent.role.value, int(agent.seat),
@@ -105,9 +106,10 @@ class DirectoryMixin:
                  json.dumps(agent.skills), agent.os_user, tx.now),
             )
             for team_id in agent.teams:
-                tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, cur.lastrowid))
-            tx.event("agent.added", agent_id=cur.lastrowid, email=agent.email)
-            return agent.model_copy(update={"id": cur.lastrowid})
+                tx.execute("INSERT INTO team_members VALUES (?,?) ON CONFLICT DO NOTHING",
+                           (team_id, agent_id))
+            tx.event("agent.added", agent_id=agent_id, email=agent.email)
+            return agent.model_copy(update={"id": agent_id})
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
@@ -129,7 +131,8 @@ class DirectoryMixin:
             if "teams" in changes:
                 tx.execute("DELETE FROM team_members WHERE agent_id=?", (agent.id,))
                 for team_id in merged.teams:
-                    tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, agent.id))
+                    tx.execute("INSERT INTO team_members VALUES (?,?) ON CONFLICT DO NOTHING",
+                               (team_id, agent.id))
             tx.event("agent.updated", agent_id=agent.id, email=agent.email,
                      changes=sorted(changes))
             return merged
@@ -147,14 +150,14 @@ class DirectoryMixin:
         def fn(tx: Tx) -> Team:
             if tx.one("SELECT 1 FROM teams WHERE name=?", (name,)):
                 raise StoreError(f"a team named {name!r} already exists")
-            cur = tx.execute("INSERT INTO teams(name) VALUES (?)", (name,))
+            team_id = tx.insert("INSERT INTO teams(name) VALUES (?)", (name,))
             ids = []
             for email in members or []:
                 agent = require_agent(tx.conn, email)
-                tx.execute("INSERT INTO team_members VALUES (?,?)", (cur.lastrowid, agent.id))
+                tx.execute("INSERT INTO team_members VALUES (?,?)", (team_id, agent.id))
                 ids.append(agent.id)
-            tx.event("team.added", team_id=cur.lastrowid, name=name)
-            return Team(id=cur.lastrowid, name=name, members=ids)
+            tx.event("team.added", team_id=team_id, name=name)
+            return Team(id=team_id, name=name, members=ids)
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
@@ -190,7 +193,8 @@ class DirectoryMixin:
                 ids = [require_agent(tx.conn, email).id for email in members]
                 tx.execute("DELETE FROM team_members WHERE team_id=?", (team_id,))
                 for agent_id in ids:
-                    tx.execute("INSERT OR IGNORE INTO team_members VALUES (?,?)", (team_id, agent_id))
+                    tx.execute("INSERT INTO team_members VALUES (?,?) ON CONFLICT DO NOTHING",
+                               (team_id, agent_id))
             ids = [r[0] for r in tx.conn.execute(
                 "SELECT agent_id FROM team_members WHERE team_id=?", (team_id,))]
             tx.event("team.updated", team_id=team_id, name=new_name)
@@ -215,6 +219,13 @@ class DirectoryMixin:
     # -------------------------------------------------------------- contacts
     async def contact(self, contact_id: int) -> Contact | None:
         return await self.read(load_contact, contact_id)  # type: ignore[attr-defined]
+
+    async def contact_id_by_identity(self, kind: str, value: str) -> int | None:
+        """The contact an identity (an email address, a phone number …) belongs to."""
+        row = await self.read(lambda c: c.execute(  # type: ignore[attr-defined]
+            "SELECT contact_id FROM contact_identities WHERE kind=? AND value=?",
+            (kind, value)).fetchone())
+        return row[0] if row else None
 
     async def search_contacts(self, search: str | None = None, limit: int = 100) -> list[dict]:
         """Contacts whose name or any identity contains ``search`` — literally: ``%`` and ``_``
@@ -258,14 +269,14 @@ class DirectoryMixin:
             if tx.one("SELECT 1 FROM channels WHERE name=? AND removed=0", (channel.name,)):
                 raise StoreError(f"a channel named {channel.name!r} already exists")
             tx.execute("DELETE FROM channels WHERE name=? AND removed=1", (channel.name,))
-            cur = tx.execute(
+            channel_id = tx.insert(
                 "INSERT INTO channels(kind, name, enabled, settings, defaults, routing, created_at)"
                 " VALUES (?,?,?,?,?,?,?)",
                 (channel.kind, channel.name, int(channel.enabled), json.dumps(settings),
                  channel.defaults.model_dump_json(), channel.routing.model_dump_json(), tx.now),
             )
-            tx.event("channel.added", channel_id=cur.lastrowid, name=channel.name)
-            return channel.model_copy(update={"id": cur.lastrowid, "settings": settings})
+            tx.event("channel.added", channel_id=channel_id, name=channel.name)
+            return channel.model_copy(update={"id": channel_id, "settings": settings})
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
@@ -381,7 +392,7 @@ class DirectoryMixin:
 
     async def set_setting(self, key: str, value: Any) -> None:
         def fn(tx: Tx) -> None:
-            tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)", (key, json.dumps(value)))
+            put_setting(tx, key, json.dumps(value))
 
         await self.write(fn)  # type: ignore[attr-defined]
 

@@ -39,11 +39,11 @@ class IdentityMixin:
             ensure_default_pipeline(tx)
             if tx.one("SELECT 1 FROM agents LIMIT 1"):
                 return None
-            cur = tx.execute(
+            agent_id = tx.insert(
                 "INSERT INTO agents(email, name, role, seat, availability, skills, os_user,"
                 " created_at) VALUES (?,?,?,?,?,?,?,?)",
                 (email, name, "admin", 1, "available", "[]", os_user, tx.now))
-            tx.event("agent.added", agent_id=cur.lastrowid, email=email, first_admin=True)
+            tx.event("agent.added", agent_id=agent_id, email=email, first_admin=True)
             return find_agent(tx.conn, email)
 
         return await self.write(fn)  # type: ignore[attr-defined]

@@ -9,11 +9,14 @@ put back in the queue, so a slow send in one process is never repeated by anothe
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from engine.ingest_rules import notification_payload
 from engine.store.db import StoreError, Tx
 
 
@@ -33,6 +36,14 @@ class OutboxItem:
     heartbeat_at: float | None = None
 
 
+class Sending(NamedTuple):
+    """A row being delivered: who owns it and when it last said so."""
+
+    id: int
+    owner: str | None
+    heartbeat_at: float | None
+
+
 def row_item(r: sqlite3.Row) -> OutboxItem:
     return OutboxItem(
         id=r["id"], kind=r["kind"], channel_id=r["channel_id"], ticket_id=r["ticket_id"],
@@ -45,21 +56,34 @@ def row_item(r: sqlite3.Row) -> OutboxItem:
 def insert(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None,
            ticket_id: int | None, message_id: int | None, key: str) -> int:
     """Queue one item under ``key``; an existing key returns its row (idempotent)."""
-    cur = tx.execute(
+    row = tx.one(
         "INSERT INTO outbox(message_id, ticket_id, channel_id, kind, idempotency_key, payload,"
         " state, next_attempt_at, created_at) VALUES (?,?,?,?,?,?,'queued',?,?)"
-        " ON CONFLICT(idempotency_key) DO NOTHING",
+        " ON CONFLICT(idempotency_key) DO NOTHING RETURNING id",
         (message_id, ticket_id, channel_id, kind, key, json.dumps(payload), tx.now, tx.now),
     )
-    if cur.rowcount == 0:
-        return tx.one("SELECT id FROM outbox WHERE idempotency_key=?", (key,))[0]
-    tx.event("outbox.queued", ticket_id, outbox_id=cur.lastrowid, item_kind=kind)
-    return cur.lastrowid
+    if row is None:
+        return tx.scalar("SELECT id FROM outbox WHERE idempotency_key=?", (key,))
+    tx.event("outbox.queued", ticket_id, outbox_id=row[0], item_kind=kind)
+    return row[0]
 
 
-def agent_contact(tx: Tx, agent_id: int) -> sqlite3.Row | None:
-    """``email, name`` of an agent (notifications are mailed to them)."""
-    return tx.one("SELECT email, name FROM agents WHERE id=?", (agent_id,))
+def enqueue(tx: Tx, *, kind: str, payload: dict[str, Any], channel_id: int | None = None,
+            ticket_id: int | None = None, message_id: int | None = None,
+            key: str | None = None) -> int:
+    """Queue one item; without a ``key`` it gets a fresh one (then it is never a duplicate)."""
+    key = key or f"{kind}:{message_id or ''}:{secrets.token_hex(8)}"
+    return insert(tx, kind=kind, payload=payload, channel_id=channel_id,
+                  ticket_id=ticket_id, message_id=message_id, key=key)
+
+
+def enqueue_notification(tx: Tx, agent_id: int, ticket_id: int, subject: str) -> int | None:
+    """Tell an agent by email that a ticket was routed to them while they were away."""
+    agent = tx.one("SELECT email, name FROM agents WHERE id=?", (agent_id,))
+    if agent is None:
+        return None
+    return enqueue(tx, kind="notify", ticket_id=ticket_id, key=f"notify:{ticket_id}:{agent_id}",
+                   payload=notification_payload(agent["name"], agent["email"], ticket_id, subject))
 
 
 def due(conn: sqlite3.Connection, now: float, limit: int) -> list[OutboxItem]:
@@ -93,10 +117,10 @@ def heartbeat(tx: Tx, ids: list[int], owner: str) -> int:
         (tx.now, owner, *ids)).rowcount
 
 
-def sending(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def sending(conn: sqlite3.Connection) -> list[Sending]:
     """``id, owner, heartbeat_at`` of every row being delivered (cheap: the state index)."""
-    return conn.execute(
-        "SELECT id, owner, heartbeat_at FROM outbox WHERE state='sending'").fetchall()
+    return [Sending(*r) for r in conn.execute(
+        "SELECT id, owner, heartbeat_at FROM outbox WHERE state='sending'")]
 
 
 def requeue_orphans(tx: Tx, gone: Callable[[str | None, float | None, float], bool]) -> list[int]:
@@ -183,3 +207,81 @@ def retry(tx: Tx, outbox_id: int | None, message_id: int | None) -> int:
     tx.event("message.delivery", row["ticket_id"], message_id=row["message_id"],
              outbox_id=row["id"], state="queued")
     return row["id"]
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """Items still waiting to leave (queued or being sent)."""
+    return conn.execute("SELECT count(*) FROM outbox WHERE state IN ('queued','sending')"
+                        ).fetchone()[0]
+
+
+class OutboxMixin:
+    """The outbox's typed operations, mixed into ``Store`` (``engine.outbox`` drives them)."""
+
+    async def enqueue_outbox(self, kind: str, *, payload: dict[str, Any],
+                             channel_id: int | None = None, ticket_id: int | None = None,
+                             message_id: int | None = None, key: str | None = None) -> int:
+        """Queue one outbound item (idempotent by ``key``: a known key returns its row)."""
+        return await self.write(  # type: ignore[attr-defined]
+            lambda tx: enqueue(tx, kind=kind, payload=payload, channel_id=channel_id,
+                               ticket_id=ticket_id, message_id=message_id, key=key))
+
+    async def queue_auto_reply(self, sender: str, limit: int, *, channel_id: int | None,
+                               ticket_id: int | None, key: str, payload: dict[str, Any]) -> bool:
+        """Queue an automatic reply unless ``sender`` got ``limit`` of them in the last 24 hours
+        (counted in ``auto_reply_log``, pruned as it goes); False when it was not queued."""
+
+        def fn(tx: Tx) -> bool:
+            day_ago = tx.now - 86400
+            sent = tx.scalar("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
+                             (sender, day_ago))
+            if sent >= limit:
+                return False
+            tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (sender, tx.now))
+            tx.execute("DELETE FROM auto_reply_log WHERE at < ?", (day_ago,))
+            enqueue(tx, kind="autoreply", channel_id=channel_id, ticket_id=ticket_id, key=key,
+                    payload=payload)
+            return True
+
+        return await self.write(fn)  # type: ignore[attr-defined]
+
+    async def outbox_sending(self) -> list[Sending]:
+        return await self.read(sending)  # type: ignore[attr-defined]
+
+    async def requeue_orphaned_outbox(
+            self, gone: Callable[[str | None, float | None, float], bool]) -> list[int]:
+        """Queue again every row being sent whose owner ``gone(owner, heartbeat_at, now)``."""
+        return await self.write(requeue_orphans, gone)  # type: ignore[attr-defined]
+
+    async def outbox_due(self, limit: int, now: float | None = None) -> list[OutboxItem]:
+        """Queued items whose time has come, the most overdue first."""
+        return await self.read(  # type: ignore[attr-defined]
+            due, time.time() if now is None else now, limit)
+
+    async def outbox_item(self, outbox_id: int) -> OutboxItem | None:
+        return await self.read(item, outbox_id)  # type: ignore[attr-defined]
+
+    async def outbox_pending(self) -> int:
+        return await self.read(pending)  # type: ignore[attr-defined]
+
+    async def outbox_heartbeat(self, ids: list[int], owner: str) -> int:
+        return await self.write(heartbeat, ids, owner)  # type: ignore[attr-defined]
+
+    async def claim_outbox(self, outbox_id: int, message_id: int | None, owner: str) -> bool:
+        return await self.write(claim, outbox_id, message_id, owner)  # type: ignore[attr-defined]
+
+    async def outbox_sent(self, item: OutboxItem, external_id: str | None) -> None:
+        await self.write(mark_sent, item, external_id)  # type: ignore[attr-defined]
+
+    async def outbox_requeued(self, item: OutboxItem, attempts: int, error: str, delay: float,
+                              owner: str | None = None) -> None:
+        await self.write(  # type: ignore[attr-defined]
+            mark_requeued, item, attempts, error, delay, owner)
+
+    async def outbox_failed(self, item: OutboxItem, error: str, owner: str | None = None) -> None:
+        await self.write(mark_failed, item, error, owner)  # type: ignore[attr-defined]
+
+    async def retry_outbox(self, outbox_id: int | None = None,
+                           message_id: int | None = None) -> int:
+        """Put a failed (or waiting) item back at the front of the queue; returns its id."""
+        return await self.write(retry, outbox_id, message_id)  # type: ignore[attr-defined]

@@ -1,25 +1,23 @@
 """Ticket reads: queue windows (count, page, position), one ticket, its thread, view counts.
 
-The read side of the ticket store: :class:`TicketQuery` (what a queue view shows), the safe
-FTS5 query builder, the per-connection :class:`SearchCache`, and synchronous reads over a
-``sqlite3.Connection`` that :class:`~engine.store.tickets.TicketsMixin` runs for async callers.
-Mutations live in :mod:`engine.store.tickets`.
+The read side of the ticket store: :class:`TicketQuery` (what a queue view shows) and
+synchronous reads over a ``sqlite3.Connection`` that :class:`~engine.store.tickets.TicketsMixin`
+runs for async callers. Text search is SQLite's FTS5 (:mod:`engine.store.sqlite.fts`); with a
+text, the matching ticket ids drive the query through SQLite's ``json_each``. Mutations live
+in :mod:`engine.store.tickets`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from engine.models import PRIORITY_RANK, Attachment, Message, Ticket
 from engine.store.db import dt
+from engine.store.sqlite.fts import SearchCache, match_clause
 
 RANK_PRIORITY = {v: k for k, v in PRIORITY_RANK.items()}
-SEARCH_CAP = 2000  # a text search lists at most this many (most recent) tickets
 
 TICKET_SELECT = """
 SELECT t.*, c.name AS channel_name, c.kind AS channel_kind,
@@ -91,11 +89,9 @@ class TicketQuery:
             clauses.append("t.prio = ?")
             params.append(PRIORITY_RANK.get(self.priority, -1))
         if self.text:
-            clauses.append(
-                "t.id IN (SELECT ticket_id FROM (SELECT ticket_id FROM fts WHERE fts MATCH ?"
-                f" ORDER BY rowid DESC LIMIT {SEARCH_CAP * 4}))"
-            )
-            params.append(fts_query(self.text))
+            clause, param = match_clause("t.id", self.text)
+            clauses.append(clause)
+            params.append(param)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def order(self, reverse: bool = False) -> str:
@@ -106,53 +102,6 @@ class TicketQuery:
         if self.sort == "priority":
             return f" ORDER BY t.prio {d}, t.activity_at {d}, t.id {d}"
         return f" ORDER BY t.activity_at {d}, t.id {d}"
-
-
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_query(text: str) -> str:
-    """Turn what a person typed into a safe FTS5 query: every word must match (prefix on last)."""
-    words = _TOKEN.findall(text)
-    if not words:
-        return '""'
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
-
-
-class SearchCache:
-    """Ticket ids matching a text search, reused while the database has not changed.
-
-    A queue search runs ``count_tickets`` and ``page_tickets`` (and ``index_of``) with the
-    same text; the FTS part is the expensive one, so it is evaluated once and kept until any
-    connection commits (``PRAGMA data_version``) or this one writes (``total_changes``).
-    """
-
-    def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
-
-    def ticket_ids(self, conn: sqlite3.Connection, text: str) -> str:
-        """The matching ticket ids as a JSON list (for ``json_each``)."""
-        expr = fts_query(text)
-        version = (id(conn), conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
-        hit = self._entries.get(expr)
-        if hit is not None and hit[0] == version:
-            self._entries.move_to_end(expr)
-            return hit[1]
-        # the tickets of the most recent SEARCH_CAP * 4 matching messages; the FTS is read for
-        # rowids only and mapped through messages (cheaper than the FTS content row, and a
-        # deleted message no longer counts)
-        ids = [r[0] for r in conn.execute(
-            "SELECT DISTINCT m.ticket_id FROM messages m WHERE m.id IN"
-            " (SELECT rowid FROM fts WHERE fts MATCH ? ORDER BY rowid DESC LIMIT ?)",
-            (expr, SEARCH_CAP * 4))]
-        value = json.dumps(ids)
-        self._entries[expr] = (version, value)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return value
 
 
 def _source(conn: sqlite3.Connection, q: TicketQuery,

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 
 from engine.store.db import Tx
+from engine.store.sqlite.connection import secure_delete
 from engine.vault import SecretError, is_sealed, is_secret, seal_settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class SealingMixin:
         def fn(tx: Tx) -> int:
             # secure_delete: the page rewritten below must not keep the plain text in its
             # free space (reset by the caller: a PRAGMA is per connection, not per transaction)
-            tx.execute("PRAGMA secure_delete=ON")
+            secure_delete(tx.conn, True)
             changed = 0
             for channel_id, kind, settings in _plain_secrets(tx.conn):
                 sealed = seal_settings(kind, settings, vault)
@@ -61,6 +62,6 @@ class SealingMixin:
             log.warning("channel secrets stay unsealed for now: %s", exc)
             return 0
         finally:
-            await self.write(lambda tx: tx.execute("PRAGMA secure_delete=OFF"))  # type: ignore[attr-defined]
+            await self.write(lambda tx: secure_delete(tx.conn, False))  # type: ignore[attr-defined]
         await self.checkpoint()  # type: ignore[attr-defined]  # old pages out of the WAL, too
         return changed

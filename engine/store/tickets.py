@@ -34,6 +34,7 @@ from engine.store.queries import (
     read_window,
     view_counts,
 )
+from engine.store.sqlite.fts import index_message
 from engine.store.workflow import get_pipeline
 
 
@@ -51,7 +52,7 @@ def create_ticket(
     if st is None:
         raise StoreError(f"status {status!r} is not in pipeline {pipeline!r}")
     at = at if at is not None else tx.now
-    cur = tx.execute(
+    tid = tx.insert(
         "INSERT INTO tickets(subject, pipeline, status, is_open, prio, channel_id, contact_id,"
         " assignee_id, team_id, source, unread, thread_key, created_at, updated_at, activity_at,"
         " closed_at) VALUES (?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)",
@@ -59,7 +60,6 @@ def create_ticket(
          contact_id, assignee_id, team_id, str(source), thread_key, at,
          updated_at if updated_at is not None else at, at, at if st.closed else None),
     )
-    tid = cur.lastrowid
     tx.event("ticket.created", tid, channel_id=channel_id, assignee_id=assignee_id)
     return tid
 
@@ -75,20 +75,18 @@ def add_message(
     """Store one message (FTS row, attachments, ticket activity, event). ``reply_to``: where
     answers to this inbound message go when that is not the contact's own address."""
     at = at if at is not None else tx.now
-    cur = tx.execute(
+    mid = tx.insert(
         "INSERT INTO messages(ticket_id, direction, author_name, author_email, agent_id,"
         " contact_id, text, html, external_id, channel_id, delivery_state, created_at, reply_to)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (ticket_id, str(direction), author_name, author_email, agent_id, contact_id, text, html,
          external_id, channel_id, str(delivery_state), at, reply_to),
     )
-    mid = cur.lastrowid
     if str(direction) != "system":
         if subject is None:
             row = tx.one("SELECT subject FROM tickets WHERE id=?", (ticket_id,))
             subject = row[0] if row else ""
-        tx.execute("INSERT INTO fts(rowid, subject, body, ticket_id) VALUES (?,?,?,?)",
-                   (mid, subject, text, ticket_id))
+        index_message(tx, mid, subject, text, ticket_id)
     for filename, ctype, data in attachments or []:
         save_attachment(tx, mid, filename, ctype, data)
     if touch:
@@ -263,6 +261,12 @@ class TicketsMixin:
     async def messages(self, ticket_id: int) -> list[Message]:
         return await self.read(load_messages, ticket_id)  # type: ignore[attr-defined]
 
+    async def count_channel_tickets(self, channel_id: int) -> int:
+        """How many tickets a channel ever created (open or not)."""
+        return await self.read(  # type: ignore[attr-defined]
+            lambda c: c.execute("SELECT count(*) FROM tickets WHERE channel_id=?",
+                                (channel_id,)).fetchone()[0])
+
     async def view_counts(self, agent_id: int | None) -> dict[str, int]:
         return await self.read(view_counts, agent_id)  # type: ignore[attr-defined]
 
@@ -290,10 +294,10 @@ class TicketsMixin:
 
 
 def quarantine_raw(tx: Tx, source: str, reason: str, raw: bytes, channel_id: int | None) -> int:
-    cur = tx.execute(
+    item_id = tx.insert(
         "INSERT INTO quarantine(at, channel_id, source, reason, raw) VALUES (?,?,?,?,?)",
         (tx.now, channel_id, source, reason, raw),
     )
-    tx.event("quarantine.added", channel_id=channel_id, reason=reason, quarantine_id=cur.lastrowid)
-    return cur.lastrowid
+    tx.event("quarantine.added", channel_id=channel_id, reason=reason, quarantine_id=item_id)
+    return item_id
 

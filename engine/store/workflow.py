@@ -48,6 +48,12 @@ def get_pipeline(conn: sqlite3.Connection | Tx, name: str) -> Pipeline:
     raise StoreError(f"no pipeline named {name!r}")
 
 
+def put_setting(tx: Tx, key: str, value: str) -> None:
+    """Set ``kv[key]`` to ``value`` (JSON text), inserting or replacing it."""
+    tx.execute("INSERT INTO kv(key, value) VALUES (?,?)"
+               " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
+
+
 def load_workspace(conn: sqlite3.Connection) -> WorkspaceSettings:
     """The workspace settings (defaults for keys never set)."""
     row = conn.execute("SELECT value FROM kv WHERE key=?", (WORKSPACE_KEY,)).fetchone()
@@ -89,13 +95,14 @@ def insert_pipeline(tx: Tx, pipeline: Pipeline) -> Pipeline:
         raise StoreError(str(exc)) from None
     if tx.one("SELECT 1 FROM pipelines WHERE name=?", (pipeline.name,)):
         raise StoreError(f"a pipeline named {pipeline.name!r} already exists")
-    cur = tx.execute("INSERT INTO pipelines(name, after_reply, on_customer_reply) VALUES (?,?,?)",
-                     (pipeline.name, pipeline.after_reply, pipeline.on_customer_reply))
+    pipeline_id = tx.insert(
+        "INSERT INTO pipelines(name, after_reply, on_customer_reply) VALUES (?,?,?)",
+        (pipeline.name, pipeline.after_reply, pipeline.on_customer_reply))
     for pos, status in enumerate(pipeline.statuses):
         tx.execute("INSERT INTO statuses VALUES (?,?,?,?)",
-                   (cur.lastrowid, status.name, pos, int(status.closed)))
+                   (pipeline_id, status.name, pos, int(status.closed)))
     tx.event("pipeline.added", name=pipeline.name)
-    return pipeline.model_copy(update={"id": cur.lastrowid})
+    return pipeline.model_copy(update={"id": pipeline_id})
 
 
 def ensure_default_pipeline(tx: Tx) -> None:
@@ -168,8 +175,7 @@ class WorkflowMixin:
             except ValidationError as exc:
                 err = exc.errors()[0]
                 raise StoreError(f"{err['loc'][0]}: {err['msg']}") from None
-            tx.execute("INSERT OR REPLACE INTO kv(key, value) VALUES (?,?)",
-                       (WORKSPACE_KEY, updated.model_dump_json()))
+            put_setting(tx, WORKSPACE_KEY, updated.model_dump_json())
             tx.event("workspace.updated", **changes)
             return updated
 

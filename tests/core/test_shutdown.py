@@ -1,6 +1,6 @@
 """Nothing outlives a closed store or engine (issue 11, item 1).
 
-aiosqlite runs every connection on a non-daemon thread: one left running keeps the process
+Every store connection runs on a non-daemon thread: one left running keeps the process
 alive after the TUI has quit (``make demo`` never returned). Closing must stop every such thread,
 even when the task closing the store is cancelled halfway, as an app's exit does.
 """
@@ -23,8 +23,8 @@ def _all_stopped(conns: list) -> bool:
     """Whether every connection's thread ended (a left-over one is stopped after the check,
     so a failing test does not also hang the test run)."""
     for conn in conns:
-        conn._thread.join(timeout=5)
-    alive = [conn for conn in conns if conn._thread.is_alive()]
+        conn.thread.join(timeout=5)
+    alive = [conn for conn in conns if conn.thread.is_alive()]
     for conn in alive:
         conn.stop()
     return not alive

@@ -42,7 +42,7 @@ async def test_events_reach_subscribers_in_process(store):
 async def test_other_process_sees_events_within_250ms(db_path, store):
     follower = Store(db_path)
     await follower.open()
-    follower.start_following()
+    await follower.start_following()
     try:
         queue = follower.subscribe()
         await asyncio.sleep(0.1)

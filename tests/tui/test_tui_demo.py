@@ -43,8 +43,8 @@ async def test_the_demo_runs_one_engine_and_quitting_stops_every_thread(demo_db)
         assert app.world.mark, "the simulator started"
         await pilot.press("q")
     for conn in conns:
-        conn._thread.join(timeout=5)
-    assert not any(conn._thread.is_alive() for conn in conns)
+        conn.thread.join(timeout=5)
+    assert not any(conn.thread.is_alive() for conn in conns)
     assert app.world.sink._server is None
 
 
