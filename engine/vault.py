@@ -57,9 +57,9 @@ def _by_hint(key: str) -> bool:
 
 @cache
 def _declared(kind: str) -> frozenset[str] | None:
-    from engine.channels import KINDS, settings_model
+    from engine.channels.registry import REGISTRY, settings_model
 
-    if kind not in KINDS:
+    if kind not in REGISTRY:
         return None
     return secret_fields(settings_model(kind))
 

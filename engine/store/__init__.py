@@ -10,13 +10,14 @@ from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
+from engine.store.replies import RepliesMixin
 from engine.store.sealing import SealingMixin
 from engine.store.tickets import TicketsMixin
 from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, StoreBase):
+            TicketsMixin, RepliesMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
