@@ -29,8 +29,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from engine.channels.email_compose import render_signature, reply_subject
-from engine.models import Channel, Message, Pipeline
+from engine.channels.registry import adapter_class, orphan_kinds, pick_reply_channel
+from engine.models import Message, Pipeline
 from engine.store import StoreError
 from tui import pickers
 from tui.screens.base import TickettyScreen
@@ -162,7 +162,7 @@ class TicketScreen(TickettyScreen):
             contact = await store.contact(ticket.contact_id) if ticket.contact_id else None
             channel = next((c for c in channels if c.id == ticket.channel_id), None)
             self.ctx = TicketContext(ticket, contact, agents, channel,
-                                     reply_channel_for(channel, channels))
+                                     pick_reply_channel(channel, channels))
             self.messages = messages
             self._show({c.id: c.name for c in channels if c.id is not None})
             if ticket.unread and self._first:
@@ -227,18 +227,25 @@ class TicketScreen(TickettyScreen):
     def command_reply(self, _arg: str) -> None:
         ctx = self.ctx
         agent = self.tapp.agent
+        # the reply channel's kind says how its composer looks (subject, signature, window)
         signature: str | None = None
+        kinds = " or ".join(orphan_kinds()) or "sending"
+        subject, closed = "", f"No {kinds} channel: this reply cannot be sent."
         if ctx is not None and ctx.reply_channel is not None:
-            template = str(ctx.reply_channel.settings.get("signature") or "")
-            signature = render_signature(template, agent.name if agent else "")
+            kind = adapter_class(ctx.reply_channel.kind)
+            spec = kind.composer_spec(ctx.reply_channel, ctx.ticket)
+            subject = spec.subject if spec.has_subject else ""
+            if spec.window.open:
+                signature = kind.signature_preview(ctx.reply_channel, agent.name if agent else "")
+            else:
+                closed = spec.window.reason
         to = line(ctx.ticket.contact_email) if ctx else ""
         pipeline = self.pipeline
         self.composer.keys["send_as"] = self._key("composer.send_as") or "ctrl+o"
         self.composer.keys["canned"] = self._key("composer.canned") or "ctrl+r"
         self.composer.open(
             "reply", f"Reply to {to}" if to else "Reply", signature,
-            self._key("composer.send") or "ctrl+s",
-            subject=reply_subject(ctx.ticket.subject, self.ticket_id) if ctx else "",
+            self._key("composer.send") or "ctrl+s", subject=subject, closed=closed,
             statuses=[st.name for st in pipeline.statuses] if pipeline else [],
             send_as=pipeline.reply_status() if pipeline else None)
 
@@ -316,11 +323,3 @@ class TicketScreen(TickettyScreen):
             raise StoreError("the engine is not running")
         self.tapp.op_retry(failed[-1].id)
 
-
-def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:
-    """The channel a reply goes out on (as :meth:`engine.desk.Desk.reply` picks it)."""
-    if channel is not None and channel.kind == "email":
-        return channel
-    emails = sorted((c for c in channels if c.kind == "email"),
-                    key=lambda c: (not c.enabled, c.id or 0))
-    return emails[0] if emails else None
