@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from engine.channels.identities import identity
 from engine.models import (
     Agent,
     Channel,
@@ -90,7 +91,7 @@ def customer_of(msg: InboundMessage, channel: Channel | None) -> tuple[str, str]
 
 
 def _find_contact(tx: Tx, kind: str, address: str, name: str, unverified: bool) -> int:
-    value = address.strip().lower() if kind == "email" else address.strip()
+    value = identity(kind).normalize(address)
     row = tx.one("SELECT contact_id FROM contact_identities WHERE kind=? AND value=?", (kind, value))
     if row:
         cid = row[0]
@@ -249,6 +250,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         return marked
 
     address, name = customer_of(msg, channel)
+    sender = identity(msg.sender_kind)
     contact_id = _find_contact(tx, msg.sender_kind, address, name,
                                bool(msg.extra.get("sender_unverified")))
     reply_to = msg.reply_to if msg.reply_to and msg.reply_to != address else None
@@ -288,7 +290,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         message_id = add_message(
             tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
             author_name=name or address,
-            author_email=address.lower() if msg.sender_kind == "email" else None,
+            author_email=address.lower() if sender.is_address else None,
             contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
             delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
             attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
@@ -298,7 +300,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = customer_wrote_back(tx, ticket_id)
-    if msg.sender_kind == "email":
+    if sender.keys_thread:  # a Message-ID: later mail refers to it
         tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msg.key, ticket_id, message_id))
     tx.execute("INSERT INTO inbound_keys(channel_id, key, message_id, ticket_id, digest)"
                " VALUES (?,?,?,?,?)", (chan_key, key, message_id, ticket_id, digest))

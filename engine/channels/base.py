@@ -30,7 +30,7 @@ from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan, Repl
 
 if TYPE_CHECKING:
     from engine.channels.host import ChannelHost
-    from engine.models import Channel, Ticket
+    from engine.models import Channel, InboundMessage, Ticket
     from engine.outbox import OutboxItem
 
 
@@ -119,6 +119,13 @@ class ChannelAdapter:
         return ReplyPlan(payload={"to": to, "text": ctx.body, "html": ctx.html,
                                   "agent_name": ctx.agent_name, "agent_email": ctx.agent_email,
                                   "ticket_id": ctx.ticket_id})
+
+    @classmethod
+    def attribute(cls, msg: InboundMessage, channel: Channel,
+                  agents: set[str]) -> InboundMessage:
+        """A received message as ``channel`` credits it before ingest (email: mail forwarded
+        in by one of ``agents`` goes to its original sender); also for quarantine retries."""
+        return msg
 
     @classmethod
     def signature_preview(cls, channel: Channel, agent_name: str) -> str:

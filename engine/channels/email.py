@@ -31,7 +31,6 @@ from engine.channels.abilities import Ability
 from engine.channels.base import ChannelAdapter
 from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan
 from engine.channels.email_compose import compose_reply
-from engine.channels.email_forward import attribute_forwarded
 from engine.channels.email_settings import EmailSettings
 from engine.channels.email_work import OFFLOAD_OVER, MailParsers, Parsed
 from engine.channels.host import SendLimit
@@ -185,8 +184,7 @@ class EmailAdapter(ChannelAdapter):
             log.warning("email %s: a mail of %d bytes (%s) went to quarantine #%s: %s",
                         self.channel.name, size, source, qid, redact(parsed.quarantine or ""))
             return None
-        msg = attribute_forwarded(parsed.message, use_original_sender=self.settings.use_original_sender,
-                                  trusted_addresses=await self._trusted())
+        msg = email_kind.attribute(parsed.message, self.settings, await self._trusted())
         result = await self.host.ingest(msg)
         self.received += 1
         if result.quarantined:  # a bounce for nothing we sent: kept raw by ingest
@@ -391,6 +389,12 @@ class EmailAdapter(ChannelAdapter):
     @classmethod
     def prepare_reply(cls, ctx: ReplyContext) -> ReplyPlan:
         return email_kind.prepare_reply(ctx)
+
+    @classmethod
+    def attribute(cls, msg: InboundMessage, channel: Channel,
+                  agents: set[str]) -> InboundMessage:
+        settings = EmailSettings.model_validate(channel.settings)
+        return email_kind.attribute(msg, settings, agents | {settings.address})
 
     @classmethod
     def signature_preview(cls, channel: Channel, agent_name: str) -> str:

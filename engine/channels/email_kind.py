@@ -3,7 +3,8 @@
 The desk plans a reply through :func:`prepare_reply` (Message-ID fixed at queue time,
 In-Reply-To/References from the ticket's thread, the ``Re: … [#N]`` subject, the customer's
 Reply-To first); the ticket screen shows :func:`signature_preview` and :func:`composer_spec`;
-the channels screen and ``ticketty channels list`` show :func:`address_of`. The adapter
+the channels screen and ``ticketty channels list`` show :func:`address_of`; received mail and
+quarantine retries go through :func:`attribute`. The adapter
 (:class:`engine.channels.email.EmailAdapter`) exposes them as its class hooks.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan
 from engine.channels.email_compose import make_message_id, render_signature, reply_subject
-from engine.models import Channel, Ticket
+from engine.channels.email_forward import attribute_forwarded
+from engine.channels.email_settings import EmailSettings
+from engine.models import Channel, InboundMessage, Ticket
 
 #: our Message-IDs' domain when no channel address gives one
 NO_DOMAIN = "ticketty.invalid"
@@ -46,6 +49,13 @@ def prepare_reply(ctx: ReplyContext) -> ReplyPlan:
     return ReplyPlan(payload=payload, external_id=msgid, thread_ids=(msgid,))
 
 
+def attribute(msg: InboundMessage, settings: EmailSettings, trusted: set[str]) -> InboundMessage:
+    """Mail forwarded in by one of ``trusted`` (our agents, the channel itself) credited to
+    the original sender found in the forwarded block, when the channel says so."""
+    return attribute_forwarded(msg, use_original_sender=settings.use_original_sender,
+                               trusted_addresses=trusted)
+
+
 def signature_preview(channel: Channel, agent_name: str) -> str:
     """The channel's plain signature with the agent's name filled in."""
     return render_signature(str(channel.settings.get("signature") or ""), agent_name)
@@ -60,8 +70,6 @@ def composer_spec(channel: Channel, ticket: Ticket) -> ComposerSpec:
 def address_of(channel: Channel) -> str:
     """The address, and for forwarding where mail must be sent: the address the running
     listener reported (health ``listening``), else the configured one."""
-    from engine.channels.email_settings import EmailSettings
-
     s = EmailSettings.model_validate(channel.settings)
     if s.mode != "forwarding":
         return s.address

@@ -45,6 +45,8 @@ class ChannelKind:
     ``answers_orphans``: the first channel of this kind (enabled first, then oldest) answers
     tickets that have no sending channel of their own — imported, CLI and API tickets.
     ``identity_kind``: the contact identity its customers are known by (email, phone, psid…).
+    ``takes_mail``: its raw input is mail (RFC 5322): mail archives import into it and its
+    quarantined mail can be parsed again; its settings have an ``address``.
     ``form_first``: settings the edit screen shows first (the rest follow as declared).
     """
 
@@ -56,6 +58,7 @@ class ChannelKind:
     abilities: frozenset[Ability]
     identity_kind: str
     answers_orphans: bool = False
+    takes_mail: bool = False
     form_first: tuple[str, ...] = ()
 
     def can(self, ability: Ability) -> bool:
@@ -81,6 +84,7 @@ EMAIL = ChannelKind(
     }),
     identity_kind="email",
     answers_orphans=True,
+    takes_mail=True,
     form_first=("from_name_mode", "company_name", "address", "signature", "use_original_sender"),
 )
 
@@ -111,6 +115,11 @@ def can(kind: str, ability: Ability) -> bool:
     """Whether ``kind`` declares ``ability`` (False for an unknown kind)."""
     known = REGISTRY.get(kind)
     return known is not None and ability in known.abilities
+
+
+def mail_kinds() -> list[str]:
+    """The kinds whose raw input is mail (``takes_mail``), in registry order."""
+    return [e.kind for e in REGISTRY.values() if e.takes_mail]
 
 
 def orphan_kinds() -> list[str]:
