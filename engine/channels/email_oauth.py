@@ -16,6 +16,7 @@ import time
 
 from engine.channels.email_settings import EmailSettings
 from engine.httpclient import httpx
+from engine.vault import reveal
 
 #: what a mailbox sign-in asks for: reading over IMAP and sending over SMTP, offline
 SCOPES = {
@@ -72,11 +73,11 @@ class OAuthTokenProvider:
                              "with `ticketty channels signin NAME`", needs_reauth=True)
         data = {
             "grant_type": "refresh_token",
-            "refresh_token": s.oauth_refresh_token,
+            "refresh_token": reveal(s.oauth_refresh_token),
             "client_id": s.oauth_client_id,
         }
         if s.oauth_client_secret:
-            data["client_secret"] = s.oauth_client_secret
+            data["client_secret"] = reveal(s.oauth_client_secret)
         if s.oauth_provider == "office365":  # Microsoft wants the scopes on refresh
             data["scope"] = SCOPES["office365"]
         try:

@@ -91,12 +91,12 @@ async def test_while_open_neither_database_nor_wal_holds_the_secret(db_path, mon
         stored = await store.channel(ch.id)
         assert stored.settings["imap_password"].startswith("fernet:")
         adapter = build_adapter(stored, store)
-        assert adapter.settings.imap_password == SECRETS["imap_password"]
-        assert adapter.settings.oauth_refresh_token == SECRETS["oauth_refresh_token"]
+        assert adapter.settings.imap_password.get_secret_value() == SECRETS["imap_password"]
+        assert adapter.settings.oauth_refresh_token.get_secret_value() == SECRETS["oauth_refresh_token"]
         # a save with the sealed values seals nothing twice
         await store.update_channel(stored.model_copy(update={"name": "Help"}))
         again = await store.channel(ch.id)
-        assert build_adapter(again, store).settings.smtp_password == SECRETS["smtp_password"]
+        assert build_adapter(again, store).settings.smtp_password.get_secret_value() == SECRETS["smtp_password"]
 
 
 def test_missing_or_wrong_key_names_the_channel_and_the_fix(db_path, env):
@@ -165,7 +165,7 @@ async def test_plain_secrets_of_an_older_database_are_sealed_on_open(db_path, mo
     async with Store(db_path) as store:
         sealed = await store.channel(ch.id)
         assert sealed.settings["imap_password"].startswith("fernet:")
-        assert build_adapter(sealed, store).settings.imap_password == SECRETS["imap_password"]
+        assert build_adapter(sealed, store).settings.imap_password.get_secret_value() == SECRETS["imap_password"]
     assert SECRETS["imap_password"].encode() not in raw_bytes(db_path)
 
 
