@@ -85,6 +85,9 @@ class ChannelEditScreen(TickettyScreen):
 
     def on_mount(self) -> None:
         self.query_one("#edit-signin").display = False
+        # a kind that cannot test its connection gets no button for it
+        self.query_one("#edit-test").display = entry(self.channel.kind).can(
+            Ability.test_connection)
 
     def engine_ready(self) -> None:
         self._load()
@@ -126,7 +129,8 @@ class ChannelEditScreen(TickettyScreen):
     def _show_signin(self) -> None:
         form = self.query_one("#config-form", SettingsForm)
         self.query_one("#edit-signin").display = bool(
-            form.has("oauth_provider") and form.value("oauth_provider"))
+            entry(self.channel.kind).can(Ability.sign_in)
+            and form.has("oauth_provider") and form.value("oauth_provider"))
 
     @on(SettingsForm.Changed)
     def _edited(self, event: SettingsForm.Changed) -> None:
