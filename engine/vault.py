@@ -63,6 +63,10 @@ Secret = Annotated[SecretStr, PlainSerializer(reveal, return_type=str, when_used
                    Field(validate_default=True)]
 
 
+#: the default of a secret setting nobody entered
+NO_SECRET = SecretStr("")
+
+
 def _is_secret_type(annotation: Any) -> bool:
     if annotation is SecretStr:
         return True

@@ -14,6 +14,8 @@ import asyncio
 import base64
 import time
 
+from pydantic import SecretStr
+
 from engine.channels.email_settings import EmailSettings
 from engine.httpclient import httpx
 from engine.vault import reveal
@@ -104,4 +106,4 @@ class OAuthTokenProvider:
         self._token = str(payload["access_token"])
         self._expires_at = time.monotonic() + float(payload.get("expires_in", 3600))
         if payload.get("refresh_token"):  # providers may rotate it; keep the new one in memory
-            s.oauth_refresh_token = str(payload["refresh_token"])
+            s.oauth_refresh_token = SecretStr(str(payload["refresh_token"]))

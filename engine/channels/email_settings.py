@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.models import normalize_email
-from engine.vault import Secret
+from engine.vault import NO_SECRET, Secret
 
 Security = Literal["ssl", "starttls", "none"]
 #: the words forms show for each connection security
@@ -66,7 +66,7 @@ class EmailSettings(BaseModel):
     )
     imap_user: str = Field("", description="IMAP login name (often the full address).")
     imap_password: Secret = Field(
-        "", description="IMAP password or app password (not needed when you sign in with "
+        NO_SECRET, description="IMAP password or app password (not needed when you sign in with "
         "Google or Microsoft).",
     )
     imap_security: Security = Field(
@@ -94,8 +94,8 @@ class EmailSettings(BaseModel):
     )
     smtp_user: str = Field("", description="SMTP login name; leave it empty if the server "
                            "needs no login.")
-    smtp_password: Secret = Field("", description="SMTP password (not needed when you sign in "
-                               "with Google or Microsoft).")
+    smtp_password: Secret = Field(NO_SECRET, description="SMTP password (not needed when you "
+                                  "sign in with Google or Microsoft).")
     smtp_security: Security = Field(
         "starttls", description="How the SMTP connection is encrypted.",
         json_schema_extra=_choices(**SECURITY_WORDS),
@@ -157,11 +157,11 @@ class EmailSettings(BaseModel):
     oauth_client_id: str = Field("", description="Client ID of the app you registered with "
                                  "Google or Microsoft for signing in.")
     oauth_client_secret: Secret = Field(
-        "", description="Client secret of that app (Google gives one to desktop apps too; "
+        NO_SECRET, description="Client secret of that app (Google gives one to desktop apps too; "
         "Microsoft apps that allow public client flows have none).",
     )
     oauth_refresh_token: Secret = Field(
-        "", description="What signing in grants: ticketty stores it as a secret and uses it "
+        NO_SECRET, description="What signing in grants: ticketty stores it as a secret and uses it "
         "to get short-lived access tokens. Sign in again to replace it.",
     )
     oauth_token_url: str = Field(

@@ -33,7 +33,8 @@ async def resolve_sender(store: Store, item: OutboxItem, *, services: HostServic
         raise PermanentError("the channel of this message was removed")
     if not channel.enabled:
         raise PermanentError(f"channel {channel.name!r} is disabled")
-    adapter = (adapters or {}).get(channel.id) or build_adapter(channel, store, services=services)
+    running = (adapters or {}).get(channel.id) if channel.id is not None else None
+    adapter = running or build_adapter(channel, store, services=services)
     if not adapter.can(Ability.send):
         raise PermanentError(cannot(channel.kind, Ability.send, channel.name))
     return adapter.send

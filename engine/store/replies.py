@@ -149,8 +149,8 @@ class RepliesMixin:
             if limit is not None:
                 per, most, window = limit
                 since = tx.now - window
-                sent = tx.one("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
-                              (per, since))[0]
+                sent = tx.all("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
+                              (per, since))[0][0]
                 if sent >= most:
                     return None
                 tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (per, tx.now))
@@ -162,6 +162,6 @@ class RepliesMixin:
 
     async def count_channel_tickets(self, channel_id: int) -> int:
         """How many tickets a channel has opened."""
-        row = await self.read(lambda c: c.execute(  # type: ignore[attr-defined]
-            "SELECT count(*) FROM tickets WHERE channel_id=?", (channel_id,)).fetchone())
-        return int(row[0])
+        rows = await self.read(lambda c: c.execute(  # type: ignore[attr-defined]
+            "SELECT count(*) FROM tickets WHERE channel_id=?", (channel_id,)).fetchall())
+        return int(rows[0][0])
