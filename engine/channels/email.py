@@ -92,7 +92,7 @@ def with_prefix(proto: str, reason: str) -> str:
     return reason if reason.upper().startswith(f"{proto}:") else f"{proto}: {reason}"
 
 
-class _HostSyncState:
+class HostSyncState:
     """IMAP ``(uidvalidity, last_uid)`` per folder, kept in the channel's state."""
 
     def __init__(self, host: ChannelHost):
@@ -192,10 +192,10 @@ class EmailAdapter(ChannelAdapter):
         log.info("email %s: a mail of %d bytes (%s) → ticket #%s (%s)", self.channel.name, size,
                  source, result.ticket_id, _outcome(result))
         if result.created_ticket and self.settings.auto_reply:
-            await self._acknowledge(msg, result)
+            await self.acknowledge(msg, result)
         return result
 
-    async def _acknowledge(self, msg: InboundMessage, result: IngestResult) -> bool:
+    async def acknowledge(self, msg: InboundMessage, result: IngestResult) -> bool:
         """Queue the automatic acknowledgement — never to automatic mail, rate-limited per sender."""
         if msg.flags.auto_reply or msg.flags.bounce or msg.flags.list_mail:
             return False
@@ -224,7 +224,7 @@ class EmailAdapter(ChannelAdapter):
         """An IMAP client for this channel's folder, its sync state kept by the host."""
         from engine.channels.imap_client import ImapClient
 
-        return ImapClient(self.settings, _HostSyncState(self.host), self._on_imap)
+        return ImapClient(self.settings, HostSyncState(self.host), self._on_imap)
 
     async def run(self) -> None:
         # the parsing worker warms up meanwhile: listening first makes a takeover quick

@@ -9,7 +9,7 @@ import pytest
 from kits import a_ticket
 
 from engine.channels.contract import ReplyContext
-from engine.channels.email import EmailAdapter, _HostSyncState
+from engine.channels.email import EmailAdapter, HostSyncState
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_parse import parse_email
 from engine.channels.email_settings import EmailSettings
@@ -80,9 +80,9 @@ async def test_acknowledgements_are_limited_per_sender_by_the_host_clock(host):
     adapter = EmailAdapter(channel(auto_reply=True, auto_reply_limit=2), host)
     for n in (1, 2, 3):
         created = IngestResult(ticket_id=n, message_id=n, created_ticket=True)
-        assert await adapter._acknowledge(_parsed(n), created) is (n < 3)
+        assert await adapter.acknowledge(_parsed(n), created) is (n < 3)
     host.advance(86_401)  # a day later the sender may be answered again
-    assert await adapter._acknowledge(_parsed(4), IngestResult(
+    assert await adapter.acknowledge(_parsed(4), IngestResult(
         ticket_id=4, message_id=4, created_ticket=True))
     assert [q.ticket_id for q in host.queued] == [1, 2, 4]
 
@@ -91,14 +91,14 @@ async def test_automatic_mail_is_never_acknowledged(host):
     adapter = EmailAdapter(channel(auto_reply=True), host)
     auto = _parsed(1, **{"Auto-Submitted": "auto-replied"})
     assert auto.flags.auto_reply
-    assert not await adapter._acknowledge(auto, IngestResult(ticket_id=1, message_id=1,
+    assert not await adapter.acknowledge(auto, IngestResult(ticket_id=1, message_id=1,
                                                              created_ticket=True))
     assert host.queued == []
 
 
 async def test_imap_sync_state_lives_in_the_channel_state_beside_other_keys(host):
     host.saved_state = {"other": 1}
-    state = _HostSyncState(host)
+    state = HostSyncState(host)
     assert await state.get_sync_state("INBOX") is None
     await state.put_sync_state("INBOX", 42, 7)
     await state.put_sync_state("Archive", 9, 1)
