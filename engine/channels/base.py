@@ -133,8 +133,9 @@ class ChannelAdapter:
         return ""
 
     @classmethod
-    def composer_spec(cls, channel: Channel, ticket: Ticket) -> ComposerSpec:
-        """How the composer looks for a reply on ``ticket`` through ``channel``."""
+    def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
+        """How the composer looks for a reply on ``ticket`` through ``channel`` (None: there
+        is no channel to send it yet; this kind would answer it)."""
         if not cls.can(Ability.send):
             return ComposerSpec(window=ReplyWindow(False, cannot(cls.kind, Ability.send)))
         return ComposerSpec()

@@ -401,5 +401,5 @@ class EmailAdapter(ChannelAdapter):
         return email_kind.signature_preview(channel, agent_name)
 
     @classmethod
-    def composer_spec(cls, channel: Channel, ticket: Ticket) -> ComposerSpec:
+    def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         return email_kind.composer_spec(channel, ticket)

@@ -61,7 +61,7 @@ def signature_preview(channel: Channel, agent_name: str) -> str:
     return render_signature(str(channel.settings.get("signature") or ""), agent_name)
 
 
-def composer_spec(channel: Channel, ticket: Ticket) -> ComposerSpec:
+def composer_spec(channel: Channel | None, ticket: Ticket) -> ComposerSpec:
     """A mail has the subject every reply on the ticket goes out with and no reply window.
     No attachments: a reply from the desk carries none yet."""
     return ComposerSpec(has_subject=True, subject=reply_subject(ticket.subject, ticket.id or 0))

@@ -227,17 +227,20 @@ class TicketScreen(TickettyScreen):
     def command_reply(self, _arg: str) -> None:
         ctx = self.ctx
         agent = self.tapp.agent
-        # the reply channel's kind says how its composer looks (subject, signature, window)
-        signature: str | None = None
+        # the reply channel's kind (without one: the kind that would answer) says how the
+        # composer looks: subject, signature, whether the reply window is open
+        reply = ctx.reply_channel if ctx is not None else None
         kinds = " or ".join(orphan_kinds()) or "sending"
+        signature: str | None = None
         subject, closed = "", f"No {kinds} channel: this reply cannot be sent."
-        if ctx is not None and ctx.reply_channel is not None:
-            kind = adapter_class(ctx.reply_channel.kind)
-            spec = kind.composer_spec(ctx.reply_channel, ctx.ticket)
+        name = reply.kind if reply is not None else next(iter(orphan_kinds()), None)
+        if ctx is not None and name is not None:
+            kind = adapter_class(name)
+            spec = kind.composer_spec(reply, ctx.ticket)
             subject = spec.subject if spec.has_subject else ""
-            if spec.window.open:
-                signature = kind.signature_preview(ctx.reply_channel, agent.name if agent else "")
-            else:
+            if reply is not None and spec.window.open:
+                signature = kind.signature_preview(reply, agent.name if agent else "")
+            elif reply is not None:
                 closed = spec.window.reason
         to = line(ctx.ticket.contact_email) if ctx else ""
         pipeline = self.pipeline
