@@ -33,7 +33,6 @@ import time
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from bench.common import emit, machine, on_tmpfs, pct, scratch, seed_workspace
@@ -133,6 +132,7 @@ async def _start_heavy(port: int, path: Path) -> asyncio.subprocess.Process:
 
 
 async def _engine(db: Path, n: int, heavy: Path | None) -> dict[str, Any]:
+    from engine.channels import build_adapter
     from engine.channels.email import EmailAdapter
     from engine.store import Store
 
@@ -142,7 +142,8 @@ async def _engine(db: Path, n: int, heavy: Path | None) -> dict[str, Any]:
                     "forward_listen_host": "127.0.0.1", "forward_listen_port": 0}
         channel = channel.model_copy(update={"settings": settings})
         await store.update_channel(channel)
-        adapter = EmailAdapter(channel, SimpleNamespace(store=store))
+        adapter = build_adapter(channel, store)
+        assert isinstance(adapter, EmailAdapter)
         runner = asyncio.create_task(adapter.run())
         while adapter.listener is None or not adapter.listener.running:  # noqa: ASYNC110
             await asyncio.sleep(0.01)

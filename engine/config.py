@@ -100,8 +100,11 @@ def load_config(path: str | Path | None, required: bool = False) -> Config:
 
 def holds_secrets(config: Config) -> bool:
     """Whether a config carries a secret: a password in the database URL, or a value of a
-    field declared secret (``json_schema_extra={"secret": True}``)."""
+    field declared secret (typed :data:`engine.vault.Secret`, see
+    :func:`engine.vault.secret_fields`)."""
     from urllib.parse import urlsplit
+
+    from engine.vault import secret_fields
 
     path = config.database.path or ""
     if "://" in path:
@@ -111,8 +114,6 @@ def holds_secrets(config: Config) -> bool:
         except ValueError:
             return True  # unparseable URL: assume the worst
     for section in (config.database, config.agent, config.engine, config.ui):
-        for name, field in type(section).model_fields.items():
-            extra = field.json_schema_extra
-            if isinstance(extra, dict) and extra.get("secret") and getattr(section, name):
-                return True
+        if any(getattr(section, name) for name in secret_fields(type(section))):
+            return True
     return False

@@ -5,31 +5,23 @@ The TUI, the CLI and the tests all go through :class:`Desk`, so a behaviour is w
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from engine.channels import registry
+from engine.channels.contract import ReplyContext, ReplyPlan
 from engine.ingest import ingest
 from engine.models import (
     Agent,
-    DeliveryState,
-    Direction,
     InboundMessage,
     IngestResult,
     Source,
     normalize_email,
 )
-
-# tickets as T, Tx, enqueue, get_pipeline, load_workspace: only Desk.reply's own transaction
-# uses them (its email-specific part moves into the email channel, the rest into the store)
 from engine.store import Store, StoreError
-from engine.store import tickets as T
-from engine.store.db import Tx, acting
-from engine.store.outbox import enqueue
-from engine.store.workflow import get_pipeline, load_workspace
+from engine.store.db import acting
 
 
 @dataclass(frozen=True)
@@ -55,8 +47,17 @@ def fill_canned(text: str, *, customer_name: str, customer_email: str | None, ag
     return _CANNED_RE.sub(lambda m: values[m.group(1)], text)
 
 
-def _domain(address: str | None) -> str:
-    return address.split("@", 1)[1] if address and "@" in address else "ticketty.invalid"
+def _a(word: str) -> str:
+    """``word`` with its indefinite article: "an email", "a chat"."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+def _plan_reply(ctx: ReplyContext) -> ReplyPlan | None:
+    """The reply plan of the kind of ``ctx.channel`` — without a channel, of the first kind
+    answering tickets that have none (the reply is kept, marked failed, with its ids)."""
+    kind = ctx.channel.kind if ctx.channel is not None else next(iter(registry.orphan_kinds()),
+                                                                  None)
+    return registry.adapter_class(kind).prepare_reply(ctx) if kind else None
 
 
 class Desk:
@@ -72,10 +73,6 @@ class Desk:
         self.store = store
         self.actor = actor
         self.acting = acting
-
-    async def _write(self, fn: Any, *args: Any) -> Any:
-        with acting(self.acting):
-            return await self.store.write(fn, *args)
 
     @property
     def actor_id(self) -> int | None:
@@ -106,93 +103,20 @@ class Desk:
         In the same transaction the ticket takes ``status`` ("send as"; default: its
         pipeline's status after an agent reply, :meth:`~engine.models.Pipeline.reply_status`)
         and, when nobody has it and the workspace's ``assign_on_reply`` is on, is assigned to
-        the agent who replied.
+        the agent who replied. The channel is the ticket's own, or the registry's choice for
+        tickets without a sending channel (:func:`engine.channels.registry.pick_reply_channel`);
+        its kind plans the reply (``prepare_reply``: ids, recipient, subject).
         """
         if not body.strip():
             raise StoreError("a reply needs a body")
         actor = self._need_actor()
-
-        def fn(tx: Tx) -> tuple[int, int | None]:
-            ticket = T.require_ticket(tx, ticket_id)
-            target = self._send_as(tx, ticket, status)
-            mid, oid = self._queue_reply(tx, ticket, actor, body, html)
-            if target is not None and target != ticket["status"]:
-                T.set_status(tx, ticket_id, target, actor.id)
-            if ticket["assignee_id"] is None and actor.seat and load_workspace(tx.conn).assign_on_reply:
-                T.assign(tx, ticket_id, actor.id, None, actor.id, reason="by replying")
-                tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (ticket_id,))
-            return mid, oid
-
-        return await self._write(fn)
-
-    @staticmethod
-    def _send_as(tx: Tx, ticket: Any, status: str | None) -> str | None:
-        """The status a reply leaves the ticket in (checked before anything is written)."""
-        pipeline = get_pipeline(tx, ticket["pipeline"])
-        if status is None:
-            return pipeline.reply_status()
-        if pipeline.status(status) is None:
-            names = ", ".join(s.name for s in pipeline.statuses)
-            raise StoreError(f"status {status!r} is not in pipeline {pipeline.name!r} ({names})")
-        return status
-
-    @staticmethod
-    def _queue_reply(tx: Tx, ticket: Any, actor: Agent, body: str,
-                     html: str | None) -> tuple[int, int | None]:
-        """The outbound message and its outbox row, with the headers fixed at queue time."""
-        from engine.channels.email_compose import make_message_id, reply_subject
-
-        ticket_id = ticket["id"]
-        channel = None
-        if ticket["channel_id"] is not None:
-            channel = tx.one("SELECT * FROM channels WHERE id=?", (ticket["channel_id"],))
-        if channel is None or channel["kind"] != "email":
-            # tickets from imports/CLI answer by email through the first email channel
-            channel = tx.one("SELECT * FROM channels WHERE kind='email' AND removed=0"
-                             " ORDER BY enabled DESC, id LIMIT 1") or channel
-        contact_email = tx.one(
-            "SELECT value FROM contact_identities WHERE contact_id=? AND kind='email' LIMIT 1",
-            (ticket["contact_id"],),
-        )
-        mid = T.add_message(
-            tx, ticket_id, direction=Direction.outbound, text=body, html=html,
-            author_name=actor.name, author_email=actor.email, agent_id=actor.id,
-            channel_id=channel["id"] if channel else None,
-            delivery_state=DeliveryState.queued,
-        )
-        tx.execute("UPDATE tickets SET unread=0 WHERE id=?", (ticket_id,))
-        settings = json.loads(channel["settings"]) if channel else {}
-        # the same Message-ID compose_reply derives from the outbox key: fixed at queue time
-        msgid = make_message_id(ticket_id, mid, f"reply:{mid}", _domain(settings.get("address")))
-        tx.execute("UPDATE messages SET external_id=? WHERE id=?", (msgid, mid))
-        tx.execute("INSERT OR IGNORE INTO thread_ids VALUES (?,?,?)", (msgid, ticket_id, mid))
-        refs = [r[0] for r in tx.all(
-            "SELECT msgid FROM thread_ids WHERE ticket_id=? AND msgid != ? ORDER BY message_id",
-            (ticket_id, msgid))]
-        last_in = tx.one(
-            "SELECT external_id FROM messages WHERE ticket_id=? AND direction='inbound'"
-            " AND external_id LIKE '<%' ORDER BY created_at DESC, id DESC LIMIT 1", (ticket_id,))
-        # the customer's latest Reply-To, when it was not their own address (email)
-        reply_to = tx.one(
-            "SELECT reply_to FROM messages WHERE ticket_id=? AND direction='inbound'"
-            " AND contact_id=? ORDER BY created_at DESC, id DESC LIMIT 1",
-            (ticket_id, ticket["contact_id"]))
-        payload = {
-            "to": (reply_to[0] if reply_to and reply_to[0] else None)
-            or (contact_email[0] if contact_email else None),
-            "subject": reply_subject(ticket["subject"], ticket_id), "text": body, "html": html,
-            "message_id_header": msgid,
-            "in_reply_to": last_in[0] if last_in else (refs[-1] if refs else None),
-            "references": refs[-20:], "agent_name": actor.name, "agent_email": actor.email,
-            "ticket_id": ticket_id,
-        }
-        if channel is None:
-            tx.execute("UPDATE messages SET delivery_state='failed', delivery_error=? WHERE id=?",
-                       ("no channel to send this reply through (connect an email channel)", mid))
-            return mid, None
-        oid = enqueue(tx, kind="reply", payload=payload, channel_id=channel["id"],
-                      ticket_id=ticket_id, message_id=mid, key=f"reply:{mid}")
-        return mid, oid
+        orphans = registry.orphan_kinds()
+        with acting(self.acting):
+            return await self.store.queue_reply(
+                ticket_id, actor, body, html, status=status, kinds=orphans,
+                pick=registry.pick_reply_channel, plan=_plan_reply, unsendable=(
+                    "no channel to send this reply through"
+                    + (f" (connect {_a(' or '.join(orphans))} channel)" if orphans else "")))
 
     async def canned_reply(self, ticket_id: int, canned_id: int) -> str:
         """A canned reply's text for this ticket, placeholders filled (see :func:`fill_canned`)."""

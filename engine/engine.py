@@ -23,9 +23,13 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+from engine.channels import Ability, build_adapter
+from engine.channels.base import ChannelAdapter
+from engine.channels.host import HostServices, WorkBudget
+from engine.channels.senders import resolve_sender
 from engine.config import Config
 from engine.models import Channel, Event
-from engine.outbox import Outbox, OutboxItem, PermanentError, Sender
+from engine.outbox import Outbox, OutboxItem, Sender
 from engine.paths import default_db
 from engine.store import Store
 from engine.tasks import cancel_and_wait
@@ -57,8 +61,11 @@ class Engine:
         self._leader_tasks: set[asyncio.Task[Any]] = set()
         self._draining: set[asyncio.Task[Any]] = set()  # outbox runs finishing their send
         self._channel_tasks: dict[int, asyncio.Task[Any]] = {}
-        self._adapters: dict[int, Any] = {}
+        self._adapters: dict[int, ChannelAdapter] = {}
         self._workers: dict[str, WorkerProcess] = {}
+        #: what this engine lends its channels' hosts: shared workers under its budget
+        self.channel_services = HostServices(workers=self.worker, budget=WorkBudget(
+            self.config.engine.parse_timeout, self.config.engine.parse_memory_mb))
 
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
@@ -186,13 +193,13 @@ class Engine:
         log.info("this process stopped running the channels")
 
     # --------------------------------------------------------------- channels
-    async def adapter(self, channel: Channel) -> Any:
-        from engine.channels import adapter_class
-
-        return adapter_class(channel.kind)(channel, self)
+    async def adapter(self, channel: Channel) -> ChannelAdapter:
+        """An adapter for ``channel`` whose host lends it this engine's workers."""
+        return build_adapter(channel, self.store, services=self.channel_services)
 
     async def _resolve_sender(self, item: OutboxItem) -> Sender | None:
-        return await resolve_sender(self.store, item, self, self._adapters)
+        return await resolve_sender(self.store, item, services=self.channel_services,
+                                    adapters=self._adapters)
 
     async def _supervise_channels(self) -> None:
         async with self.store.events() as queue:
@@ -220,12 +227,12 @@ class Engine:
             try:
                 adapter = await self.adapter(channel)
                 self._adapters[channel.id] = adapter
+                if not adapter.can(Ability.receive):
+                    return  # a kind with nothing to receive (send-only)
                 await adapter.run()
                 return
             except asyncio.CancelledError:
                 raise
-            except NotImplementedError:
-                return  # a kind with nothing to receive (send-only)
             except Exception as exc:  # noqa: BLE001 - report, back off, try again
                 message = str(exc) or type(exc).__name__
                 log.warning("channel %s failed: %s (retrying in %.0fs)", channel.name, message, delay)
@@ -263,22 +270,4 @@ class Engine:
         return self.is_leader
 
 
-async def resolve_sender(store: Store, item: OutboxItem, engine: Engine | None = None,
-                         adapters: dict[int, Any] | None = None) -> Sender | None:
-    """The function that delivers ``item``: its channel's adapter (notifications: first email)."""
-    from engine.channels import adapter_class
-
-    if item.kind == "notify":
-        for ch in await store.channels(include_disabled=False):
-            if ch.kind == "email":
-                return adapter_class("email")(ch, engine).send_notification
-        raise PermanentError("no enabled email channel to send agent notifications through")
-    if item.channel_id is None:
-        return None
-    channel = await store.channel(item.channel_id)
-    if channel is None:
-        raise PermanentError("the channel of this message was removed")
-    if not channel.enabled:
-        raise PermanentError(f"channel {channel.name!r} is disabled")
-    adapter = (adapters or {}).get(channel.id) or adapter_class(channel.kind)(channel, engine)
-    return adapter.send
+__all__ = ["Engine", "resolve_sender"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,9 +152,17 @@ def read_csv(path: Path, statuses: set[str]) -> list[InboundMessage]:
 
 async def import_messages(store: Store, messages: list[InboundMessage],
                           progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    return await import_batches(lambda batch: ingest_many(store, batch), messages, progress)
+
+
+async def import_batches(ingest: Callable[[Sequence[InboundMessage]], Awaitable[list[IngestResult]]],
+                         messages: list[InboundMessage],
+                         progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Ingest ``messages`` in chunks of :data:`CHUNK`, one transaction each (``ingest`` takes
+    a chunk: a store's ``ingest_many``, or a channel host's), and account for every one."""
     report = ImportReport()
     for start in range(0, len(messages), CHUNK):
-        report.count(await ingest_many(store, messages[start:start + CHUNK]))
+        report.count(await ingest(messages[start:start + CHUNK]))
         if progress:
             progress(min(start + CHUNK, len(messages)), len(messages))
     return report

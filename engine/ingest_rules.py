@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from engine.identities import identity
 from engine.models import Channel, InboundMessage
 
 REOPEN_WINDOW = timedelta(days=7)  # a conversation key older than this starts a new ticket
@@ -27,7 +28,7 @@ def customer_of(msg: InboundMessage, channel: Channel | None) -> tuple[str, str]
 
 def identity_value(kind: str, address: str) -> str:
     """How an identity is stored and looked up (email addresses case-insensitively)."""
-    return address.strip().lower() if kind == "email" else address.strip()
+    return identity(kind).normalize(address)
 
 
 def content_digest(msg: InboundMessage) -> str:

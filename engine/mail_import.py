@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.channels.email_parse import EmailParseError, parse_email
+from engine.channels.registry import mail_kinds
 from engine.importers import ImportError_, ImportReport, import_messages
 from engine.models import InboundMessage, Source
 from engine.store import Store
@@ -104,8 +105,9 @@ async def import_mail(store: Store, fmt: str, path: Path, *, status: str = "clos
     channel_id = None
     if channel_name:
         channel = await store.channel(channel_name)
-        if channel is None or channel.kind != "email":
-            raise ImportError_(f"no email channel named {channel_name!r}")
+        if channel is None or channel.kind not in mail_kinds():
+            raise ImportError_(f"no {' or '.join(mail_kinds()) or 'mail'} channel named"
+                               f" {channel_name!r}")
         channel_id = channel.id
     when = None
     if isinstance(since, datetime):
@@ -135,7 +137,7 @@ async def our_addresses(store: Store, channel_id: int | None) -> set[str]:
     """The channel's own address(es) and every agent's: who "we" are in a mail archive."""
     ours = {a.email for a in await store.agents()}
     for channel in await store.channels():
-        if channel.kind == "email" and (channel_id is None or channel.id == channel_id):
+        if channel.kind in mail_kinds() and (channel_id is None or channel.id == channel_id):
             address = channel.settings.get("address")
             if address:
                 ours.add(str(address).lower())

@@ -14,6 +14,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any
 
+from engine.channels.registry import adapter_class, mail_kinds
 from engine.models import InboundMessage, IngestResult, Source
 from engine.store import Store, StoreError
 from engine.store.ingest import NotPlaced
@@ -64,17 +65,15 @@ async def require(store: Store, item_id: int) -> dict[str, Any]:
 
 
 async def _message(store: Store, item: dict[str, Any]) -> InboundMessage:
-    from engine.channels.email_forward import attribute_forwarded
     from engine.channels.email_parse import EmailParseError, parse_email
-    from engine.channels.email_settings import EmailSettings
 
     source = str(item["source"])
     if not source.startswith(MAIL_SOURCES):
         raise StoreError(f"quarantined item {item['id']} came from {source!r}:"
                          " only mail can be retried")
     channel = await store.channel(item["channel_id"]) if item["channel_id"] else None
-    if channel is not None and channel.kind != "email":
-        channel = None
+    if channel is not None and channel.kind not in mail_kinds():
+        channel = None  # mail cannot have come from it: parsed as mail of no channel
     try:
         msg = parse_email(item["raw"], channel_id=channel.id if channel else None)
     except EmailParseError as exc:
@@ -83,11 +82,9 @@ async def _message(store: Store, item: dict[str, Any]) -> InboundMessage:
                          ) from None
     if source.startswith(("import:", "email:history")):  # history goes back in as history
         msg = msg.model_copy(update={"import_status": "closed", "source": Source.import_})
-    elif channel is not None:  # live mail: the forwarded-by-an-agent rule of its channel
-        settings = EmailSettings.model_validate(channel.settings)
-        trusted = {a.email for a in await store.agents()} | {settings.address}
-        msg = attribute_forwarded(msg, use_original_sender=settings.use_original_sender,
-                                  trusted_addresses=trusted)
+    elif channel is not None:  # live mail: credited as its channel credits what it receives
+        agents = {a.email for a in await store.agents()}
+        msg = adapter_class(channel.kind).attribute(msg, channel, agents)
     return msg
 
 

@@ -1,11 +1,15 @@
 """Channel secrets at rest: encrypted in the database with a key kept outside it.
 
-Which settings are secret is declared once, on the kind's settings model
-(``Field(..., json_schema_extra={"secret": True})``: passwords, OAuth client secrets and
-refresh tokens, API tokens). The store seals them when a channel is written
-(:func:`seal_settings`) and the channel adapter opens them when it is built
-(:func:`open_settings`), so a copy of the database alone reveals no secret, and nothing else —
-lists, ``--json``, events, logs — ever holds more than the sealed text or ``********``.
+Which settings are secret is declared once, by their type on the kind's settings model:
+:data:`Secret` (pydantic's ``SecretStr``: passwords, OAuth client secrets and refresh tokens,
+API tokens). :func:`secret_fields` reads that type, and everything that treats secrets
+differently goes through it: the store seals them when a channel is written
+(:func:`seal_settings`), :func:`engine.channels.build_adapter` opens them when it builds an
+adapter (:func:`open_settings`, which also keeps them out of the logs), ``--json`` and lists
+mask them (:func:`redact`), forms show them as password fields
+(:func:`engine.channels.setup.model_keys`). So a copy of the database alone reveals no
+secret, and nothing else — lists, ``--json``, events, logs, a settings model's ``repr`` —
+ever holds more than the sealed text or ``********``.
 
 The key is a Fernet key (``cryptography``: AES-128-CBC + HMAC-SHA256, authenticated):
 ``TICKETTY_SECRET_KEY`` if set, else ``secrets.key`` in the config dir, created 0600 the first
@@ -22,17 +26,21 @@ import logging
 import os
 import stat
 import sys
+import types
+import typing
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import platformdirs
+from pydantic import Field, PlainSerializer, SecretStr
 
 PREFIX = "fernet:"
 ENV = "TICKETTY_SECRET_KEY"
 MASK = "********"
-#: fallback for kinds without a settings model: key names that hold secrets
+#: only for a kind no registry entry describes (a database from a newer version): key names
+#: that may hold secrets, so such settings are still sealed and masked
 SECRET_HINTS = ("password", "secret", "token")
 
 
@@ -41,14 +49,37 @@ class SecretError(ValueError):
 
 
 # ------------------------------------------------------------------- which keys are secret
+def reveal(value: SecretStr | str) -> str:
+    """The plain text of a secret setting, for the one call that needs it (a login). A plain
+    ``str`` passes through (a model copied with ``model_copy(update=…)`` is not validated)."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+#: The type of a secret setting: a ``SecretStr`` (``********`` in ``repr`` and logs; the code
+#: that uses it calls ``get_secret_value()``) whose JSON form is the plain value, so
+#: ``model_dump(mode="json")`` hands the store what it seals. Its default is validated too,
+#: so an unset secret is ``SecretStr("")``, never a plain ``str``.
+Secret = Annotated[SecretStr, PlainSerializer(reveal, return_type=str, when_used="json"),
+                   Field(validate_default=True)]
+
+
+#: the default of a secret setting nobody entered
+NO_SECRET = SecretStr("")
+
+
+def _is_secret_type(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):  # Secret | None
+        return any(_is_secret_type(a) for a in typing.get_args(annotation))
+    return False
+
+
 def secret_fields(model: Any) -> frozenset[str]:
-    """The fields a settings model declares secret (``json_schema_extra={"secret": True}``)."""
-    out = set()
-    for name, f in model.model_fields.items():
-        extra = f.json_schema_extra
-        if isinstance(extra, dict) and extra.get("secret"):
-            out.add(name)
-    return frozenset(out)
+    """The fields a settings model (or config section) declares secret: typed :data:`Secret`
+    (``SecretStr``)."""
+    return frozenset(name for name, f in model.model_fields.items()
+                     if _is_secret_type(f.annotation))
 
 
 def _by_hint(key: str) -> bool:
@@ -57,9 +88,9 @@ def _by_hint(key: str) -> bool:
 
 @cache
 def _declared(kind: str) -> frozenset[str] | None:
-    from engine.channels import KINDS, settings_model
+    from engine.channels.registry import REGISTRY, settings_model
 
-    if kind not in KINDS:
+    if kind not in REGISTRY:
         return None
     return secret_fields(settings_model(kind))
 

@@ -1,42 +1,48 @@
-"""Channel adapters, one module per kind. ``adapter_class(kind)`` imports lazily."""
+"""Channel adapters, one module set per kind, registered in :mod:`engine.channels.registry`.
+
+:func:`build_adapter` is the one way the engine, the CLI and the wizards make an adapter: it
+gives it a :class:`~engine.channels.host.StoreChannelHost` and its settings with the secrets
+opened. This package's import stays light (no protocol code): adapters load when built.
+"""
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-from engine.channels.base import ChannelAdapter
+from engine.channels.abilities import Ability, NotSupported, cannot
+from engine.channels.registry import (
+    REGISTRY,
+    ChannelKind,
+    UnknownKind,
+    adapter_class,
+    entry,
+    kinds,
+    settings_model,
+)
 
-#: kind → "module:Class" of its adapter
-KINDS: dict[str, str] = {
-    "email": "engine.channels.email:EmailAdapter",
-}
-
-
-#: kind → "module:Class" of its settings model (cheap to import: no protocol code), for what
-#: needs only the declaration, e.g. which settings are secret (engine/vault.py)
-SETTINGS: dict[str, str] = {
-    "email": "engine.channels.email_settings:EmailSettings",
-}
-
-
-def settings_model(kind: str) -> type:
-    """The settings model of a kind, without importing its adapter."""
-    target = SETTINGS.get(kind)
-    if target is None:
-        return adapter_class(kind).settings_model
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+if TYPE_CHECKING:
+    from engine.channels.base import ChannelAdapter
+    from engine.channels.host import HostServices
+    from engine.models import Channel
+    from engine.store import Store
 
 
-def adapter_class(kind: str) -> type[ChannelAdapter]:
-    try:
-        target = KINDS[kind]
-    except KeyError:
-        raise ValueError(
-            f"unknown channel kind {kind!r} (known: {', '.join(sorted(KINDS))})"
-        ) from None
-    module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+def build_adapter(channel: Channel, store: Store, *,
+                  services: HostServices | None = None) -> ChannelAdapter:
+    """An adapter for ``channel`` on ``store``, its secrets opened with the store's key.
+
+    ``services``: what a running engine lends (shared worker processes, their budget);
+    without, the adapter starts its own workers and stops them in ``close()``. Raises
+    :class:`~engine.vault.SecretError` when a secret cannot be opened, :class:`UnknownKind`
+    for a kind nothing registers.
+    """
+    from engine.channels.host import StoreChannelHost
+    from engine.vault import open_settings
+
+    cls = adapter_class(channel.kind)
+    host = StoreChannelHost(store, channel.id, kind=channel.kind, services=services)
+    return cls(channel, host, settings=open_settings(channel, store.vault))
 
 
-__all__ = ["KINDS", "SETTINGS", "ChannelAdapter", "adapter_class", "settings_model"]
+__all__ = ["REGISTRY", "Ability", "ChannelKind", "NotSupported", "UnknownKind",
+           "adapter_class", "build_adapter", "cannot", "entry", "kinds", "settings_model"]

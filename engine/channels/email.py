@@ -1,42 +1,47 @@
 """The team email channel: IMAP (with IDLE) or a forwarding SMTP listener in, SMTP out.
 
 This module wires the pieces (``email_parse``, ``email_forward``, ``imap_client``,
-``smtp_listener``, ``email_compose``, ``smtp_sender``) to the store and the ingest pipeline:
+``smtp_listener``, ``email_compose``, ``smtp_sender``) to the channel host
+(:mod:`engine.channels.host`: ingest, quarantine, health, state, enqueue — never the store):
 
 - every received mail is parsed, re-attributed if it was forwarded in by one of our agents,
   and ingested; a mail that cannot be parsed is quarantined with its raw bytes and the reason;
-- IMAP sync state (UIDVALIDITY, last UID) lives in the channel's state in the store, written
+- IMAP sync state (UIDVALIDITY, last UID) lives in the channel's state, written
   only *after* the batch's tickets are committed, so a crash re-fetches, and idempotency
   (the Message-ID) makes the re-fetch a no-op;
-- replies leave through the outbox with the Message-ID fixed when they were queued.
+- replies leave through the outbox with the Message-ID fixed when they were queued
+  (:func:`engine.channels.email_kind.prepare_reply`); history import and skipping the mail
+  already there are in :mod:`engine.channels.email_history`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import socket
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from engine.channels import email_history, email_kind
+from engine.channels.abilities import Ability
 from engine.channels.base import ChannelAdapter
+from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan
 from engine.channels.email_compose import compose_reply
-from engine.channels.email_forward import attribute_forwarded
 from engine.channels.email_settings import EmailSettings
 from engine.channels.email_work import OFFLOAD_OVER, MailParsers, Parsed
+from engine.channels.host import SendLimit
+from engine.channels.registry import EMAIL
 from engine.channels.smtp_data import Spool
-from engine.ingest import ingest
-from engine.models import Channel, IngestResult
+from engine.models import Channel, InboundMessage, IngestResult, Ticket
 from engine.outbox import OutboxItem, PermanentError
 from engine.tasks import cancel_and_wait
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from engine.channels.host import ChannelHost
 
 _ADDRESS_RE = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
 
@@ -87,33 +92,34 @@ def with_prefix(proto: str, reason: str) -> str:
     return reason if reason.upper().startswith(f"{proto}:") else f"{proto}: {reason}"
 
 
-class _StoreSyncState:
-    """IMAP ``(uidvalidity, last_uid)`` per folder, kept in the channel's state row."""
+class HostSyncState:
+    """IMAP ``(uidvalidity, last_uid)`` per folder, kept in the channel's state."""
 
-    def __init__(self, store: Any, channel_id: int):
-        self.store = store
-        self.channel_id = channel_id
+    def __init__(self, host: ChannelHost):
+        self.host = host
 
     async def get_sync_state(self, folder: str) -> tuple[int, int] | None:
-        state = await self.store.channel_state(self.channel_id)
+        state = await self.host.state()
         value = state.get("imap", {}).get(folder)
         return (int(value[0]), int(value[1])) if value else None
 
     async def put_sync_state(self, folder: str, uidvalidity: int, last_uid: int) -> None:
-        state = await self.store.channel_state(self.channel_id)
+        state = await self.host.state()
         state.setdefault("imap", {})[folder] = [uidvalidity, last_uid]
-        await self.store.set_channel_state(self.channel_id, state)
+        await self.host.set_state(state)
 
 
 class EmailAdapter(ChannelAdapter):
-    kind = "email"
-    label = "Team email"
+    """The email kind: receives over IMAP or the forwarding listener, sends over SMTP."""
+
+    kind = EMAIL.kind
+    abilities: ClassVar[frozenset[Ability]] = EMAIL.abilities
     settings_model = EmailSettings
     settings: EmailSettings
 
-    def __init__(self, channel: Channel, engine: Any = None, *, reveal_secrets: bool = True):
-        super().__init__(channel, engine, reveal_secrets=reveal_secrets)
-        self.store = engine.store if engine is not None else None
+    def __init__(self, channel: Channel, host: ChannelHost, *,
+                 settings: dict[str, Any] | None = None) -> None:
+        super().__init__(channel, host, settings=settings)
         self.listener: Any = None
         self.imap: Any = None
         self.received = 0
@@ -121,6 +127,7 @@ class EmailAdapter(ChannelAdapter):
         self._trusted_cache: tuple[float, set[str]] | None = None
         self._health_written = 0.0
         self._mail_parsers: MailParsers | None = None
+        self._tokens: Any = None
 
     # ------------------------------------------------------------------ receiving
     async def _trusted(self) -> set[str]:
@@ -128,19 +135,17 @@ class EmailAdapter(ChannelAdapter):
         every few seconds rather than once per mail."""
         now = time.monotonic()
         if self._trusted_cache is None or now - self._trusted_cache[0] > TRUSTED_TTL:
-            agents = await self.store.agents()
-            self._trusted_cache = (now, {a.email for a in agents} | {self.settings.address})
+            agents = await self.host.agent_addresses()
+            self._trusted_cache = (now, agents | {self.settings.address})
         return self._trusted_cache[1]
 
     def _parsers(self) -> MailParsers:
         """The parsing workers: the engine's shared pair, or this adapter's own."""
         if self._mail_parsers is None:
-            budget = getattr(getattr(self.engine, "config", None), "engine", None)
-            worker = getattr(self.engine, "worker", None)
+            budget = self.host.budget
             self._mail_parsers = MailParsers(
-                timeout=budget.parse_timeout if budget else 60.0,
-                memory_mb=budget.parse_memory_mb if budget else 256,
-                workers=worker if callable(worker) else None, spill_dir=self._spool_dir())
+                timeout=budget.timeout, memory_mb=budget.memory_mb, workers=self.host.workers,
+                spill_dir=self.host.spool_dir)
         return self._mail_parsers
 
     async def close(self) -> None:
@@ -152,7 +157,7 @@ class EmailAdapter(ChannelAdapter):
         """Parse (in a worker), attribute and ingest one mail; quarantine it if it cannot be
         parsed within the budgets."""
         if len(raw) > OFFLOAD_OVER:  # let the worker read it from a file, in pieces
-            spool = Spool(self._spool_dir(), len(raw) + 1)
+            spool = Spool(self.host.spool_dir, len(raw) + 1)
             try:
                 spool.write(raw)
                 spool.close()
@@ -171,62 +176,55 @@ class EmailAdapter(ChannelAdapter):
 
     async def _take(self, parsed: Parsed, source: str, read_raw: Callable[[], bytes],
                     size: int) -> IngestResult | None:
+        log = self.host.log
         if parsed.message is None:
             raw = await asyncio.to_thread(read_raw)
-            qid = await self.store.add_quarantine(f"email:{source}", parsed.quarantine or "",
-                                                  raw, self.channel.id)
+            qid = await self.host.quarantine(f"email:{source}", parsed.quarantine or "", raw)
             self.quarantined += 1
             log.warning("email %s: a mail of %d bytes (%s) went to quarantine #%s: %s",
                         self.channel.name, size, source, qid, redact(parsed.quarantine or ""))
             return None
-        msg = attribute_forwarded(parsed.message, use_original_sender=self.settings.use_original_sender,
-                                  trusted_addresses=await self._trusted())
-        result = await ingest(self.store, msg)
+        msg = email_kind.attribute(parsed.message, self.settings, await self._trusted())
+        result = await self.host.ingest(msg)
         self.received += 1
         if result.quarantined:  # a bounce for nothing we sent: kept raw by ingest
             self.quarantined += 1
         log.info("email %s: a mail of %d bytes (%s) → ticket #%s (%s)", self.channel.name, size,
                  source, result.ticket_id, _outcome(result))
         if result.created_ticket and self.settings.auto_reply:
-            await self.store.write(self._queue_acknowledgement, msg, result)
+            await self.acknowledge(msg, result)
         return result
 
-    def _queue_acknowledgement(self, tx: Any, msg: Any, result: IngestResult) -> bool:
+    async def acknowledge(self, msg: InboundMessage, result: IngestResult) -> bool:
         """Queue the automatic acknowledgement — never to automatic mail, rate-limited per sender."""
-        from engine.outbox import enqueue
-
         if msg.flags.auto_reply or msg.flags.bounce or msg.flags.list_mail:
             return False
         sender = msg.sender.lower()  # the rate limit is per sender; the mail goes to Reply-To
-        day_ago = tx.now - 86400
-        sent = tx.one("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?", (sender, day_ago))[0]
-        if sent >= self.settings.auto_reply_limit:
-            return False
-        tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (sender, tx.now))
-        tx.execute("DELETE FROM auto_reply_log WHERE at < ?", (day_ago,))
         text = self.settings.auto_reply_text.replace("{ticket}", f"#{result.ticket_id}")
-        enqueue(tx, kind="autoreply", channel_id=self.channel.id, ticket_id=result.ticket_id,
-                key=f"autoreply:{result.ticket_id}",
-                payload={"to": (msg.reply_to or sender).lower(), "subject": msg.subject,
-                         "text": text, "automatic": True,
-                         "in_reply_to": msg.key if msg.key.startswith("<") else None})
-        return True
+        queued = await self.host.enqueue(
+            "autoreply", ticket_id=result.ticket_id, key=f"autoreply:{result.ticket_id}",
+            payload={"to": (msg.reply_to or sender).lower(), "subject": msg.subject,
+                     "text": text, "automatic": True,
+                     "in_reply_to": msg.key if msg.key.startswith("<") else None},
+            limit=SendLimit(sender, self.settings.auto_reply_limit))
+        return queued is not None
 
     async def _on_forward(self, mail: Any) -> None:
         """One mail from the forwarding listener (a spooled file, deleted after we return)."""
         await self.ingest_file(mail.path, mail.size, "forwarding")
-        now = time.time()
+        now = self.host.clock()
         if now - self._health_written > HEALTH_EVERY:  # not one extra write per mail
             self._health_written = now
-            await self.store.set_channel_health(self.channel.id, connected=True, last_sync_at=now)
+            await self.host.health(connected=True, last_sync_at=now)
 
     async def _on_imap(self, uid: int, raw: bytes) -> None:
         await self.ingest_raw(raw, f"imap uid {uid}")
 
-    def _imap_client(self) -> Any:
+    def imap_client(self) -> Any:
+        """An IMAP client for this channel's folder, its sync state kept by the host."""
         from engine.channels.imap_client import ImapClient
 
-        return ImapClient(self.settings, _StoreSyncState(self.store, self.channel.id), self._on_imap)
+        return ImapClient(self.settings, HostSyncState(self.host), self._on_imap)
 
     async def run(self) -> None:
         # the parsing worker warms up meanwhile: listening first makes a takeover quick
@@ -248,7 +246,7 @@ class EmailAdapter(ChannelAdapter):
             [st.address], self._on_forward, host=st.forward_listen_host,
             port=st.forward_listen_port, max_message_bytes=st.max_message_bytes,
             max_connections=st.forward_max_connections, idle_timeout=st.forward_idle_timeout,
-            data_timeout=st.forward_data_timeout, spool_dir=self._spool_dir(),
+            data_timeout=st.forward_data_timeout, spool_dir=self.host.spool_dir,
         )
         # owned by an exit stack from the moment it binds: a cancel at any point (a channel
         # restarted on channel.added …) closes the socket, never leaks it
@@ -260,24 +258,17 @@ class EmailAdapter(ChannelAdapter):
                     st.forward_listen_host, st.forward_listen_port, exc)) from exc
             stack.push_async_callback(self._forget_listening)
             # the bound address (a real port even when 0 was asked for), for every process to show
-            await self.store.set_channel_health(self.channel.id, connected=True,
-                                                listening=listener.bound, last_error=None,
-                                                last_sync_at=time.time())
+            await self.host.health(connected=True, listening=listener.bound, last_error=None,
+                                   last_sync_at=self.host.clock())
             await asyncio.Event().wait()
 
     async def _forget_listening(self) -> None:
         """No longer listening: say so, briefly (the engine may be stopping)."""
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.store.set_channel_health(
-                self.channel.id, connected=False, listening=None), 2)
-
-    def _spool_dir(self) -> Path:
-        """Where mails wait while they arrive and are parsed: next to the database."""
-        path = getattr(self.store, "path", None)
-        return Path(path).with_suffix(".spool") if path else Path(tempfile.gettempdir()) / "ticketty-spool"
+            await asyncio.wait_for(self.host.health(connected=False, listening=None), 2)
 
     async def _run_imap(self) -> None:
-        self.imap = self._imap_client()
+        self.imap = self.imap_client()
         runner = asyncio.ensure_future(self.imap.run())
         last: tuple[Any, ...] | None = None
         try:
@@ -292,10 +283,10 @@ class EmailAdapter(ChannelAdapter):
                         health["last_sync_at"] = self.imap.last_sync.timestamp()
                     if self.imap.last_error and not self.imap.connected:
                         health["last_error"] = self.imap.last_error
-                        health["last_error_at"] = time.time()
+                        health["last_error_at"] = self.host.clock()
                     elif self.imap.connected:
                         health["last_error"] = None
-                    await self.store.set_channel_health(self.channel.id, **health)
+                    await self.host.health(**health)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(runner), 0.5)
             runner.result()
@@ -308,101 +299,34 @@ class EmailAdapter(ChannelAdapter):
     async def sync_once(self) -> dict[str, Any]:
         if self.settings.mode == "forwarding":
             return {"fetched": 0, "note": "forwarding channel: mail arrives by SMTP, nothing to fetch"}
-        client = self._imap_client()
+        client = self.imap_client()
         before = self.received
-        created_before = await self._count_tickets()
+        created_before = await self.host.ticket_count()
         try:
             await client.connect()
             fetched = await client.sync_once()
         except Exception as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            await self.store.set_channel_health(self.channel.id, connected=False, last_error=reason,
-                                                last_error_at=time.time())
+            await self.host.health(connected=False, last_error=reason,
+                                   last_error_at=self.host.clock())
             raise RuntimeError(f"sync of {self.channel.name!r} failed: {reason}") from exc
         finally:
             await client.close()
             await self.close()
-        await self.store.set_channel_health(self.channel.id, last_sync_at=time.time(), last_error=None)
+        await self.host.health(last_sync_at=self.host.clock(), last_error=None)
         return {"fetched": fetched, "ingested": self.received - before,
-                "tickets_created": await self._count_tickets() - created_before,
+                "tickets_created": await self.host.ticket_count() - created_before,
                 "quarantined": self.quarantined}
 
     async def import_history(self, *, since: date | None = None, status: str = "closed",
                              progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
-        """Import the mailbox's existing mail (all, or since a date) as tickets in ``status``.
+        """See :func:`engine.channels.email_history.import_history`."""
+        return await email_history.import_history(self, since=since, status=status,
+                                                   progress=progress)
 
-        No routing, no notifications; threads rebuild because each batch is ingested in date
-        order and the Message-ID is the key, so a rerun (or a crash halfway) duplicates nothing.
-        Afterwards the live channel starts after the newest imported UID.
-        """
-        from engine.channels.imap_proto import ImapError, uid_set
-        from engine.importers import ImportReport, import_messages
-        from engine.mail_import import our_addresses, prepare
-
-        ours = await our_addresses(self.store, self.channel.id)
-
-        client = self._imap_client()
-        await client.connect()
-        try:
-            imap = client._require()
-            await imap.noop()
-            criteria = f"SINCE {since.strftime('%d-%b-%Y')}" if since else "ALL"
-            resp = await imap.uid_search(criteria, charset=None)
-            if resp.result != "OK":
-                raise ImapError(f"IMAP: UID SEARCH failed: {resp.lines[-1]!r}")
-            uids = sorted({int(x) for line in resp.lines[:-1] if isinstance(line, bytes)
-                           for x in line.split() if x.isdigit()})
-            total = ImportReport()
-            if progress:
-                progress(0, len(uids))
-            from engine.channels.imap_proto import parse_fetch
-
-            for i in range(0, len(uids), client.batch_size):
-                batch = uids[i:i + client.batch_size]
-                fetched = await imap.uid("fetch", uid_set(batch), "(UID BODY.PEEK[])")
-                if fetched.result != "OK":
-                    raise ImapError("IMAP: UID FETCH failed during the history import")
-                bad: list[tuple[str, str, bytes]] = []
-                skipped: list[str] = []
-                messages = prepare([(f"imap uid {u}", raw) for u, raw in parse_fetch(fetched.lines)],
-                                   channel_id=self.channel.id, status=status, since=None,
-                                   quarantine=bad, ours=ours, skipped=skipped)
-                for where, reason, raw in bad:
-                    await self.store.add_quarantine("email:history", f"{where}: {reason}", raw,
-                                                    self.channel.id)
-                done = await import_messages(self.store, messages)
-                done.read += len(bad) + len(skipped)
-                done.quarantined += len(bad)
-                done.skipped += len(skipped)
-                total.add(done)
-                if progress:
-                    progress(min(i + len(batch), len(uids)), len(uids))
-            await self.skip_existing(client)
-            return {"found": len(uids), **total.as_dict()}
-        finally:
-            await client.close()
-
-    async def skip_existing(self, client: Any = None) -> int:
-        """Make the live channel start after the mail already in the folder (no history)."""
-        own = client is None
-        if own:
-            client = self._imap_client()
-            await client.connect()
-        try:
-            imap = client._require()
-            resp = await imap.uid_search("ALL", charset=None)
-            uids = [int(x) for line in resp.lines[:-1] if isinstance(line, bytes)
-                    for x in line.split() if x.isdigit()]
-            last = max(uids, default=0)
-            await _StoreSyncState(self.store, self.channel.id).put_sync_state(
-                self.settings.imap_folder, client.uidvalidity or 0, last)
-            return last
-        finally:
-            if own:
-                await client.close()
-
-    async def _count_tickets(self) -> int:
-        return await self.store.count_channel_tickets(self.channel.id)
+    async def skip_existing(self) -> int:
+        """See :func:`engine.channels.email_history.skip_existing`."""
+        return await email_history.skip_existing(self)
 
     # -------------------------------------------------------------------- sending
     async def send(self, item: OutboxItem) -> str | None:
@@ -434,7 +358,7 @@ class EmailAdapter(ChannelAdapter):
         """XOAUTH2 access tokens for SMTP (refreshed via httpx), one provider per adapter."""
         if not self.settings.oauth_provider:
             return None
-        if getattr(self, "_tokens", None) is None:
+        if self._tokens is None:
             from engine.channels.email_oauth import OAuthTokenProvider
 
             self._tokens = OAuthTokenProvider(self.settings)
@@ -457,17 +381,25 @@ class EmailAdapter(ChannelAdapter):
         result = await test_connection(self.settings)
         return [with_prefix(proto.upper(), reason) for proto, reason in result.items() if reason]
 
-    def address(self) -> str:
-        """The address, and for forwarding where mail must be sent: the address the running
-        listener reported (health ``listening``), else the configured one."""
-        s = self.settings
-        if s.mode != "forwarding":
-            return s.address
-        listening = self.channel.health.get("listening")
-        if listening:
-            return f"{s.address} (forward to smtp://{listening})"
-        host = f"[{s.forward_listen_host}]" if ":" in s.forward_listen_host \
-            else s.forward_listen_host
-        if not s.forward_listen_port:
-            return f"{s.address} (not listening yet; any free port on {host})"
-        return f"{s.address} (not listening yet; will listen on smtp://{host}:{s.forward_listen_port})"
+    # ------------------------------------------------------------ pure kind hooks
+    @classmethod
+    def address_of(cls, channel: Channel) -> str:
+        return email_kind.address_of(channel)
+
+    @classmethod
+    def prepare_reply(cls, ctx: ReplyContext) -> ReplyPlan:
+        return email_kind.prepare_reply(ctx)
+
+    @classmethod
+    def attribute(cls, msg: InboundMessage, channel: Channel,
+                  agents: set[str]) -> InboundMessage:
+        settings = EmailSettings.model_validate(channel.settings)
+        return email_kind.attribute(msg, settings, agents | {settings.address})
+
+    @classmethod
+    def signature_preview(cls, channel: Channel, agent_name: str) -> str:
+        return email_kind.signature_preview(channel, agent_name)
+
+    @classmethod
+    def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
+        return email_kind.composer_spec(channel, ticket)

@@ -14,8 +14,11 @@ import asyncio
 import base64
 import time
 
+from pydantic import SecretStr
+
 from engine.channels.email_settings import EmailSettings
 from engine.httpclient import httpx
+from engine.vault import reveal
 
 #: what a mailbox sign-in asks for: reading over IMAP and sending over SMTP, offline
 SCOPES = {
@@ -72,11 +75,11 @@ class OAuthTokenProvider:
                              "with `ticketty channels signin NAME`", needs_reauth=True)
         data = {
             "grant_type": "refresh_token",
-            "refresh_token": s.oauth_refresh_token,
+            "refresh_token": reveal(s.oauth_refresh_token),
             "client_id": s.oauth_client_id,
         }
         if s.oauth_client_secret:
-            data["client_secret"] = s.oauth_client_secret
+            data["client_secret"] = reveal(s.oauth_client_secret)
         if s.oauth_provider == "office365":  # Microsoft wants the scopes on refresh
             data["scope"] = SCOPES["office365"]
         try:
@@ -103,4 +106,4 @@ class OAuthTokenProvider:
         self._token = str(payload["access_token"])
         self._expires_at = time.monotonic() + float(payload.get("expires_in", 3600))
         if payload.get("refresh_token"):  # providers may rotate it; keep the new one in memory
-            s.oauth_refresh_token = str(payload["refresh_token"])
+            s.oauth_refresh_token = SecretStr(str(payload["refresh_token"]))

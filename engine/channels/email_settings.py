@@ -2,7 +2,8 @@
 
 One declaration drives the setup wizard, the settings form and the CLI's
 ``ticketty channels add email --set key=value``: every field carries a description (shown as
-help text) and a type pydantic validates. Unknown keys are rejected (``extra="forbid"``) so a
+help text) and a type pydantic validates. Secrets are typed :data:`engine.vault.Secret`
+(sealed in the database, masked everywhere, password fields in forms). Unknown keys are rejected (``extra="forbid"``) so a
 typo in ``--set`` names the bad key instead of being silently dropped.
 """
 
@@ -13,14 +14,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engine.models import normalize_email
+from engine.vault import NO_SECRET, Secret
 
 Security = Literal["ssl", "starttls", "none"]
 #: the words forms show for each connection security
 SECURITY_WORDS = {"ssl": "SSL/TLS from the start", "starttls": "STARTTLS (encrypt after "
                   "connecting)", "none": "Not encrypted (only for a server on this machine)"}
-
-#: marks a setting as a secret: sealed in the database, masked in lists (engine/vault.py)
-SECRET = {"secret": True}
 
 #: Endpoints used when the ``oauth_*_url`` settings are left empty.
 OAUTH_TOKEN_URLS: dict[str, str] = {
@@ -66,9 +65,9 @@ class EmailSettings(BaseModel):
         description="IMAP server port: usually 993 with SSL/TLS, 143 with STARTTLS.",
     )
     imap_user: str = Field("", description="IMAP login name (often the full address).")
-    imap_password: str = Field(
-        "", description="IMAP password or app password (not needed when you sign in with "
-        "Google or Microsoft).", json_schema_extra=SECRET,
+    imap_password: Secret = Field(
+        NO_SECRET, description="IMAP password or app password (not needed when you sign in with "
+        "Google or Microsoft).",
     )
     imap_security: Security = Field(
         "ssl", description="How the IMAP connection is encrypted.",
@@ -95,8 +94,8 @@ class EmailSettings(BaseModel):
     )
     smtp_user: str = Field("", description="SMTP login name; leave it empty if the server "
                            "needs no login.")
-    smtp_password: str = Field("", description="SMTP password (not needed when you sign in "
-                               "with Google or Microsoft).", json_schema_extra=SECRET)
+    smtp_password: Secret = Field(NO_SECRET, description="SMTP password (not needed when you "
+                                  "sign in with Google or Microsoft).")
     smtp_security: Security = Field(
         "starttls", description="How the SMTP connection is encrypted.",
         json_schema_extra=_choices(**SECURITY_WORDS),
@@ -157,13 +156,13 @@ class EmailSettings(BaseModel):
     )
     oauth_client_id: str = Field("", description="Client ID of the app you registered with "
                                  "Google or Microsoft for signing in.")
-    oauth_client_secret: str = Field(
-        "", description="Client secret of that app (Google gives one to desktop apps too; "
-        "Microsoft apps that allow public client flows have none).", json_schema_extra=SECRET,
+    oauth_client_secret: Secret = Field(
+        NO_SECRET, description="Client secret of that app (Google gives one to desktop apps too; "
+        "Microsoft apps that allow public client flows have none).",
     )
-    oauth_refresh_token: str = Field(
-        "", description="What signing in grants: ticketty stores it as a secret and uses it "
-        "to get short-lived access tokens. Sign in again to replace it.", json_schema_extra=SECRET,
+    oauth_refresh_token: Secret = Field(
+        NO_SECRET, description="What signing in grants: ticketty stores it as a secret and uses it "
+        "to get short-lived access tokens. Sign in again to replace it.",
     )
     oauth_token_url: str = Field(
         "", description="Token endpoint for signing in; leave it empty for Google's or "

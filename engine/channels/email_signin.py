@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from engine.channels.email_oauth import SCOPES
 from engine.channels.email_settings import EmailSettings
 from engine.httpclient import httpx
+from engine.vault import reveal
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 #: provider → how it signs in
@@ -114,7 +115,7 @@ def _tokens(payload: dict[str, Any]) -> Tokens:
 def _client(settings: EmailSettings) -> dict[str, str]:
     data = {"client_id": settings.oauth_client_id}
     if settings.oauth_client_secret:
-        data["client_secret"] = settings.oauth_client_secret
+        data["client_secret"] = reveal(settings.oauth_client_secret)
     return data
 
 

@@ -42,6 +42,7 @@ from engine.channels.imap_proto import (
 )
 from engine.channels.smtp_sender import describe_connect_error, test_smtp_connection
 from engine.models import utcnow
+from engine.vault import reveal
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ class ImapClient:
                 self.token_provider.invalidate()  # maybe expired early: refresh once
             self.needs_reauth = True
             raise ImapError(f"IMAP: login failed (XOAUTH2): {_text(resp)}", needs_reauth=True)
-        resp = await client.login(user, s.imap_password)
+        resp = await client.login(user, reveal(s.imap_password))
         if resp.result != "OK":
             self.needs_reauth = True
             raise ImapError(f"IMAP: login failed for {user}: {_text(resp)}", needs_reauth=True)

@@ -18,6 +18,7 @@ import aiosmtplib
 from engine.channels.email_compose import ComposedEmail
 from engine.channels.email_oauth import OAuthError
 from engine.channels.email_settings import EmailSettings
+from engine.vault import reveal
 
 TokenGetter = Callable[[], Awaitable[str]]
 
@@ -84,7 +85,7 @@ def smtp_client(
         if settings.oauth_provider and token_getter is not None:
             kwargs["oauth_token_generator"] = token_getter
         else:
-            kwargs["password"] = settings.smtp_password
+            kwargs["password"] = reveal(settings.smtp_password)
     return aiosmtplib.SMTP(**kwargs)
 
 

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.channels import KINDS, adapter_class
+from engine.channels import Ability, adapter_class, build_adapter, cannot, entry, kinds
 from engine.channels.health import health_words
 from engine.channels.setup import build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
@@ -15,11 +15,10 @@ from engine.vault import redact
 
 
 def channel_json(ch: Channel, today: int | None = None) -> dict[str, Any]:
-    adapter = adapter_class(ch.kind)(ch, reveal_secrets=False)
     h = ch.health
     return {
         "id": ch.id, "name": ch.name, "kind": ch.kind, "enabled": ch.enabled,
-        "address": adapter.address(), "health": health_words(h, ch.enabled),
+        "address": adapter_class(ch.kind).address_of(ch), "health": health_words(h, ch.enabled),
         "connected": bool(h.get("connected")) and ch.enabled,
         "last_sync": _iso(h.get("last_sync_at")), "last_error": h.get("last_error"),
         "last_error_at": _iso(h.get("last_error_at")), "tickets_today": today,
@@ -44,15 +43,21 @@ async def _channel(ctx: Context, name: str) -> Channel:
     return ch
 
 
+def _able(ch: Channel, ability: Ability) -> None:
+    """Refuse, in words, what the channel's kind cannot do."""
+    if not entry(ch.kind).can(ability):
+        raise CLIError(cannot(ch.kind, ability, ch.name))
+
+
 async def cmd_add(ctx: Context) -> int:
     ctx.require_admin("connecting channels")
     a = ctx.args
-    cls = adapter_class(a.kind)
     values = parse_pairs(a.set or [])
-    channel = build_channel(a.kind, a.name, values, settings_model=cls.settings_model,
+    channel = build_channel(a.kind, a.name, values, settings_model=entry(a.kind).settings_class(),
                             **await _context_lists(ctx))
     if a.test:
-        problems = await cls(channel).test_connection()
+        _able(channel, Ability.test_connection)
+        problems = await build_adapter(channel, ctx.store).test_connection()
         if problems:
             raise CLIError("connection test failed: " + "; ".join(problems))
     channel = await ctx.store.add_channel(channel)
@@ -63,9 +68,9 @@ async def cmd_add(ctx: Context) -> int:
 async def cmd_edit(ctx: Context) -> int:
     ctx.require_admin("editing channels")
     base = await _channel(ctx, ctx.args.name)
-    cls = adapter_class(base.kind)
     channel = build_channel(base.kind, ctx.args.rename or base.name, parse_pairs(ctx.args.set or []),
-                            settings_model=cls.settings_model, base=base, **await _context_lists(ctx))
+                            settings_model=entry(base.kind).settings_class(), base=base,
+                            **await _context_lists(ctx))
     channel = await ctx.store.update_channel(channel)
     emit(ctx, channel_json(channel), f"updated channel {channel.name!r}")
     return 0
@@ -109,17 +114,16 @@ async def cmd_list(ctx: Context) -> int:
 
 
 async def cmd_keys(ctx: Context) -> int:
-    cls = adapter_class(ctx.args.kind)
-    keys = {k: info.cli_help() for k, info in settings_keys(cls.settings_model).items()}
+    model = entry(ctx.args.kind).settings_class()
+    keys = {k: info.cli_help() for k, info in settings_keys(model).items()}
     emit(ctx, keys, "\n".join(f"{k:24} {v}" for k, v in keys.items()))
     return 0
 
 
 async def cmd_sync(ctx: Context) -> int:
     ch = await _channel(ctx, ctx.args.name)
-    adapter = adapter_class(ch.kind)(ch, None)
-    adapter.store = ctx.store
-    result = await adapter.sync_once()
+    _able(ch, Ability.sync_now)
+    result = await build_adapter(ch, ctx.store).sync_once()
     emit(ctx, {"channel": ch.name, **result},
          f"{ch.name}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
     return 0
@@ -132,8 +136,7 @@ async def cmd_history(ctx: Context) -> int:
     from engine.cli import _progress
 
     ch = await _channel(ctx, ctx.args.name)
-    if ch.kind != "email":
-        raise CLIError(f"{ch.name!r} is a {ch.kind} channel; history import is for email")
+    _able(ch, Ability.history_import)
     since = None
     if ctx.args.since:
         try:
@@ -143,10 +146,12 @@ async def cmd_history(ctx: Context) -> int:
     statuses = {s.name for p in await ctx.store.pipelines() for s in p.statuses}
     if ctx.args.status not in statuses:
         raise CLIError(f"status {ctx.args.status!r} is not a known status ({', '.join(sorted(statuses))})")
-    adapter = adapter_class(ch.kind)(ch, None)
-    adapter.store = ctx.store
-    report = await adapter.import_history(since=since, status=ctx.args.status,
-                                          progress=_progress("importing history"))
+    adapter = build_adapter(ch, ctx.store)
+    try:
+        report = await adapter.import_history(since=since, status=ctx.args.status,
+                                              progress=_progress("importing history"))
+    finally:
+        await adapter.close()
     emit(ctx, {"channel": ch.name, **report},
          f"{ch.name}: {report['found']} mails found; read {report['read']}:"
          f" {report['created']} new tickets, {report['threaded']} added to existing tickets,"
@@ -157,7 +162,8 @@ async def cmd_history(ctx: Context) -> int:
 
 async def cmd_test(ctx: Context) -> int:
     ch = await _channel(ctx, ctx.args.name)
-    problems = await adapter_class(ch.kind)(ch).test_connection()
+    _able(ch, Ability.test_connection)
+    problems = await build_adapter(ch, ctx.store).test_connection()
     emit(ctx, {"channel": ch.name, "ok": not problems, "problems": problems},
          "connection ok" if not problems else "\n".join(problems))
     return 0 if not problems else 1
@@ -167,7 +173,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     p = sub.add_parser("channels", help="connected channels")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = s.add_parser("add", parents=[common], help="connect a channel (admins)")
-    add.add_argument("kind", choices=sorted(KINDS))
+    add.add_argument("kind", choices=kinds())
     add.add_argument("--name", required=True)
     add.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting (repeatable)")
     add.add_argument("--test", action="store_true", help="test the connection before saving")
@@ -179,7 +185,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ed.set_defaults(run=cmd_edit)
     s.add_parser("list", parents=[common], help="channels with their health").set_defaults(run=cmd_list)
     k = s.add_parser("keys", parents=[common], help="the settings keys of a kind")
-    k.add_argument("kind", choices=sorted(KINDS))
+    k.add_argument("kind", choices=kinds())
     k.set_defaults(run=cmd_keys)
     for verb, on in (("enable", True), ("disable", False)):
         t = s.add_parser(verb, parents=[common], help=f"{verb} a channel (admins)")

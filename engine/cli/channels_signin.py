@@ -92,8 +92,7 @@ async def _browser(settings: EmailSettings) -> Tokens:
 
 
 async def cmd_signin(ctx: Context) -> int:
-    from engine.channels import adapter_class
-    from engine.channels.email_settings import EmailSettings
+    from engine.channels import Ability, cannot, entry
     from engine.channels.email_signin import PROVIDER_NAMES, SignInError, method_for
     from engine.channels.setup import build_channel
 
@@ -102,8 +101,8 @@ async def cmd_signin(ctx: Context) -> int:
     base = await ctx.store.channel(a.name)
     if base is None:
         raise CLIError(f"no channel named {a.name!r} (see `ticketty channels list`)")
-    if base.kind != "email":
-        raise CLIError(f"{base.name!r} is a {base.kind} channel; signing in is for email")
+    if not entry(base.kind).can(Ability.sign_in):
+        raise CLIError(cannot(base.kind, Ability.sign_in, base.name))
     changes: dict[str, Any] = {}
     for flag, key in (("provider", "oauth_provider"), ("client_id", "oauth_client_id"),
                       ("client_secret", "oauth_client_secret")):
@@ -113,13 +112,13 @@ async def cmd_signin(ctx: Context) -> int:
     if not provider:
         raise CLIError(f"channel {base.name!r} does not sign in: add --provider gmail or "
                        "--provider office365 (and --client-id)")
-    model = adapter_class("email").settings_model
+    model = entry(base.kind).settings_class()
     pipelines = {p.name: [s.name for s in p.statuses] for p in await ctx.store.pipelines()}
     lists = {"agents": await ctx.store.agents(), "teams": await ctx.store.teams(),
              "pipelines": pipelines}
-    planned = build_channel("email", base.name, {**changes, "oauth_refresh_token": ""},
+    planned = build_channel(base.kind, base.name, {**changes, "oauth_refresh_token": ""},
                             settings_model=model, base=base, **lists)
-    settings = EmailSettings.model_validate(planned.settings)
+    settings: EmailSettings = model.model_validate(planned.settings)  # type: ignore[assignment]
     try:
         flow = _device if method_for(settings) == "device" else _browser
         tokens = await asyncio.wait_for(flow(settings), a.timeout)
@@ -128,7 +127,7 @@ async def cmd_signin(ctx: Context) -> int:
     except TimeoutError:
         raise CLIError(f"no sign-in within {a.timeout:g} seconds; run it again") from None
     fresh = await ctx.store.channel(base.id) or base
-    channel = build_channel("email", fresh.name,
+    channel = build_channel(fresh.kind, fresh.name,
                             {**changes, "oauth_refresh_token": tokens.refresh_token},
                             settings_model=model, base=fresh, **lists)
     channel = await ctx.store.update_channel(channel)

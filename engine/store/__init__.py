@@ -18,6 +18,7 @@ from engine.store.leases import LeasesMixin
 from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
+from engine.store.replies import RepliesMixin
 from engine.store.sealing import SealingMixin
 from engine.store.sqlite.connection import DatabaseError
 from engine.store.tickets import TicketsMixin
@@ -25,7 +26,7 @@ from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin,
+            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin, RepliesMixin,
             DemoMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 

@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from engine.identities import EMAIL
 from engine.store.db import Tx
 
 #: set in ``kv`` when seeding starts (``demo.seeded`` when it finished)
@@ -59,9 +60,9 @@ def seed_thread(tx: Tx, ticket_id: int, agent: Any, channel_id: int,
 
     assign(tx, ticket_id, agent.id, reason="seeded history")
     contact = tx.one("SELECT t.contact_id, c.name, (SELECT value FROM contact_identities i WHERE"
-                     " i.contact_id = t.contact_id AND i.kind='email' LIMIT 1) AS email"
+                     " i.contact_id = t.contact_id AND i.kind=? LIMIT 1) AS email"
                      " FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id=?",
-                     (ticket_id,))
+                     (EMAIL.name, ticket_id))
     for direction, text, at in steps:
         if direction == "outbound":
             add_message(tx, ticket_id, direction="outbound", text=text, author_name=agent.name,

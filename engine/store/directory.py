@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from engine.identities import EMAIL
 from engine.models import (
     Agent,
     CannedReply,
@@ -236,12 +237,12 @@ class DirectoryMixin:
             rows = c.execute(
                 "SELECT ct.id, ct.name, ct.unverified, a.email AS owner,"
                 " (SELECT group_concat(value, ',') FROM contact_identities ci"
-                "  WHERE ci.contact_id=ct.id AND ci.kind='email') AS emails,"
+                "  WHERE ci.contact_id=ct.id AND ci.kind=?) AS emails,"
                 " (SELECT count(*) FROM tickets t WHERE t.contact_id=ct.id) AS tickets"
                 " FROM contacts ct LEFT JOIN agents a ON a.id = ct.owner_id"
                 " WHERE lower(ct.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM"
                 "  contact_identities ci WHERE ci.contact_id=ct.id AND lower(ci.value) LIKE ?"
-                "  ESCAPE '\\') ORDER BY ct.id LIMIT ?", (term, term, limit)).fetchall()
+                "  ESCAPE '\\') ORDER BY ct.id LIMIT ?", (EMAIL.name, term, term, limit)).fetchall()
             return [{"id": r["id"], "name": r["name"],
                      "emails": r["emails"].split(",") if r["emails"] else [],
                      "owner": r["owner"], "tickets": r["tickets"],

@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from engine.identities import identity
 from engine.ingest_rules import (
     collision_key,
     content_digest,
@@ -237,6 +238,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         return marked
 
     address, name = customer_of(msg, channel)
+    sender = identity(msg.sender_kind)
     contact_id = _find_contact(tx, msg.sender_kind, address, name,
                                bool(msg.extra.get("sender_unverified")))
     reply_to = msg.reply_to if msg.reply_to and msg.reply_to != address else None
@@ -276,7 +278,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         message_id = add_message(
             tx, ticket_id, direction=Direction.inbound, text=msg.text, html=msg.html,
             author_name=name or address,
-            author_email=address.lower() if msg.sender_kind == "email" else None,
+            author_email=address.lower() if sender.is_address else None,
             contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
             delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
             attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
@@ -286,7 +288,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         )
     if not created and msg.import_status is None and not msg.flags.auto_reply:
         reopened = customer_wrote_back(tx, ticket_id)
-    if msg.sender_kind == "email":
+    if sender.keys_thread:  # a Message-ID: later mail refers to it
         tx.execute("INSERT INTO thread_ids VALUES (?,?,?) ON CONFLICT DO NOTHING",
                    (msg.key, ticket_id, message_id))
     _remember_key(tx, chan_key, key, message_id, ticket_id, digest)

@@ -226,25 +226,6 @@ class OutboxMixin:
             lambda tx: enqueue(tx, kind=kind, payload=payload, channel_id=channel_id,
                                ticket_id=ticket_id, message_id=message_id, key=key))
 
-    async def queue_auto_reply(self, sender: str, limit: int, *, channel_id: int | None,
-                               ticket_id: int | None, key: str, payload: dict[str, Any]) -> bool:
-        """Queue an automatic reply unless ``sender`` got ``limit`` of them in the last 24 hours
-        (counted in ``auto_reply_log``, pruned as it goes); False when it was not queued."""
-
-        def fn(tx: Tx) -> bool:
-            day_ago = tx.now - 86400
-            sent = tx.scalar("SELECT count(*) FROM auto_reply_log WHERE sender=? AND at > ?",
-                             (sender, day_ago))
-            if sent >= limit:
-                return False
-            tx.execute("INSERT INTO auto_reply_log(sender, at) VALUES (?,?)", (sender, tx.now))
-            tx.execute("DELETE FROM auto_reply_log WHERE at < ?", (day_ago,))
-            enqueue(tx, kind="autoreply", channel_id=channel_id, ticket_id=ticket_id, key=key,
-                    payload=payload)
-            return True
-
-        return await self.write(fn)  # type: ignore[attr-defined]
-
     async def outbox_sending(self) -> list[Sending]:
         return await self.read(sending)  # type: ignore[attr-defined]
 

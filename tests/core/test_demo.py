@@ -48,9 +48,9 @@ def test_headless_demo_summary_and_isolation(busy_run):
     conn = sqlite3.connect(db)
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] >= 300
     kinds = {r[0] for r in conn.execute("SELECT kind FROM channels")}
-    from engine.channels import KINDS
+    from engine.channels import REGISTRY
 
-    assert kinds == set(KINDS), "every channel kind in the code is connected in the demo"
+    assert kinds == set(REGISTRY), "every channel kind in the code is connected in the demo"
     # rerunning on the same workspace keeps it and drives traffic again
     p = demo("demo", "--headless", "--seconds", "2", "--db", str(db))
     assert p.returncode == 0, p.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.channels.email import EmailAdapter
+from engine.channels import build_adapter
 from engine.config import Config, EngineConfig
 from engine.engine import Engine
 from engine.models import Channel
@@ -90,13 +90,13 @@ async def test_while_open_neither_database_nor_wal_holds_the_secret(db_path, mon
         # the adapter opens them; what the store hands out stays sealed
         stored = await store.channel(ch.id)
         assert stored.settings["imap_password"].startswith("fernet:")
-        adapter = EmailAdapter(stored)
-        assert adapter.settings.imap_password == SECRETS["imap_password"]
-        assert adapter.settings.oauth_refresh_token == SECRETS["oauth_refresh_token"]
+        adapter = build_adapter(stored, store)
+        assert adapter.settings.imap_password.get_secret_value() == SECRETS["imap_password"]
+        assert adapter.settings.oauth_refresh_token.get_secret_value() == SECRETS["oauth_refresh_token"]
         # a save with the sealed values seals nothing twice
         await store.update_channel(stored.model_copy(update={"name": "Help"}))
         again = await store.channel(ch.id)
-        assert EmailAdapter(again).settings.smtp_password == SECRETS["smtp_password"]
+        assert build_adapter(again, store).settings.smtp_password.get_secret_value() == SECRETS["smtp_password"]
 
 
 def test_missing_or_wrong_key_names_the_channel_and_the_fix(db_path, env):
@@ -165,7 +165,7 @@ async def test_plain_secrets_of_an_older_database_are_sealed_on_open(db_path, mo
     async with Store(db_path) as store:
         sealed = await store.channel(ch.id)
         assert sealed.settings["imap_password"].startswith("fernet:")
-        assert EmailAdapter(sealed).settings.imap_password == SECRETS["imap_password"]
+        assert build_adapter(sealed, store).settings.imap_password.get_secret_value() == SECRETS["imap_password"]
     assert SECRETS["imap_password"].encode() not in raw_bytes(db_path)
 
 
@@ -178,12 +178,13 @@ def test_an_exposed_key_file_warns(tmp_path, capsys):
     assert len(err) == 1 and str(vault.path) in err[0] and f"chmod 600 {vault.path}" in err[0]
 
 
-def test_a_secret_typed_for_a_connection_test_is_kept_out_of_logs_too(caplog):
+async def test_a_secret_typed_for_a_connection_test_is_kept_out_of_logs_too(store, caplog):
     """``channels add --test`` and the wizard test a connection before anything is sealed."""
     import logging
 
     typed = "typed-in-Pa55word-for-test"
-    EmailAdapter(Channel(kind="email", name="New", settings={**SETTINGS, "smtp_password": typed}))
+    build_adapter(Channel(kind="email", name="New", settings={**SETTINGS, "smtp_password": typed}),
+                  store)
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("aiosmtplib").debug("AUTH PLAIN user %s", typed)
     assert typed not in caplog.text and "AUTH PLAIN user ********" in caplog.text

@@ -21,15 +21,7 @@ STORE = Path("engine/store")
 
 #: (file, enclosing function) → why it may still hold SQL
 ALLOWED: dict[tuple[str, str], str] = {
-    # h-channels moves the reply's email part into the email channel and its transaction into
-    # a store method (issue 10 §2); these three go away with it
-    ("engine/desk.py", "Desk._write"): "runs Desk.reply's transaction",
-    ("engine/desk.py", "Desk.reply"): "the reply's own transaction (issue 10 §2)",
-    ("engine/desk.py", "Desk._queue_reply"): "builds the email reply in SQL (issue 10 §2)",
-    # h-channels switches the acknowledgement to Store.queue_auto_reply
-    ("engine/channels/email.py", "EmailAdapter._take"): "writes the acknowledgement",
-    ("engine/channels/email.py", "EmailAdapter._queue_acknowledgement"):
-        "rate limit in SQL; Store.queue_auto_reply does it",
+    # (file, "Class.function"): why this place may still hold SQL — nothing does today
 }
 
 SQL = re.compile(

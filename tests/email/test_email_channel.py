@@ -154,7 +154,7 @@ async def test_engine_imap_idle_push(db_path, mail_user):
 
 
 async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user):
-    from engine.channels.email import EmailAdapter
+    from engine.channels import build_adapter
     from engine.store import Store
 
     mail_user.append_many([
@@ -168,8 +168,7 @@ async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user)
     async with Store(db_path) as store:
         await ensure_first_admin(store, "ada@acme.test", "Ada")
         ch = await store.add_channel(Channel(kind="email", name="Inbox", settings=mail_user.settings()))
-        adapter = EmailAdapter(ch)
-        adapter.store = store
+        adapter = build_adapter(ch, store)
         seen = []
         report = await adapter.import_history(status="closed", progress=lambda d, t: seen.append((d, t)))
         assert report == {"found": 3, "read": 3, "rows": 3, "created": 2, "threaded": 1,
@@ -251,7 +250,7 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from engine.channels.email import EmailAdapter
+    from engine.channels import build_adapter
     from engine.outbox import Outbox
     from engine.store import Store
 
@@ -298,8 +297,7 @@ async def test_smtp_xoauth2_end_to_end_with_token_refresh(db_path):
             r = await desk.create_ticket(subject="Hi", from_email="c@example.com", body="hello",
                                          channel_id=ch.id)
             _, oid = await desk.reply(r.ticket_id, "Answer")
-            adapter = EmailAdapter(ch)
-            adapter.store = store
+            adapter = build_adapter(ch, store)
             outbox = Outbox(store, senders={"reply": adapter.send})
             assert await outbox.deliver(await outbox.item(oid)) == "sent"
     finally:

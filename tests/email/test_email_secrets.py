@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.channels.email import EmailAdapter
+from engine.channels import build_adapter
 from engine.desk import ensure_first_admin
 from engine.models import Channel
 from engine.store import Store
@@ -37,14 +37,12 @@ async def test_secrets_stay_out_of_logs_events_health_and_quarantine(db_path, ma
         await ensure_first_admin(store, "ada@acme.test", "Ada")
         bad = await store.add_channel(Channel(kind="email", name="Wrong",
                                               settings=mail_user.settings(imap_password=WRONG)))
-        adapter = EmailAdapter(bad)
-        adapter.store = store
+        adapter = build_adapter(bad, store)
         with pytest.raises(RuntimeError, match="login failed"):
             await adapter.sync_once()
         ok = await store.add_channel(Channel(kind="email", name="Right",
                                              settings=mail_user.settings()))
-        adapter = EmailAdapter(ok)
-        adapter.store = store
+        adapter = build_adapter(ok, store)
         report = await adapter.sync_once()
         assert report["quarantined"] == 1
         health = (await store.channel(bad.id)).health

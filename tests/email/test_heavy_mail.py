@@ -14,16 +14,15 @@ import base64
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import aiosmtplib
 import pytest
 
 from bench.bigmail import attachment_mail, html_mail
-from engine.channels import email_offload, email_work
-from engine.channels.email import EmailAdapter
+from engine.channels import build_adapter, email_offload, email_work
 from engine.channels.email_parse import EmailParseError, parse_email
 from engine.channels.email_work import _restore, parse_job
+from engine.channels.host import HostServices, WorkBudget
 from engine.config import Config, EngineConfig
 from engine.desk import ensure_first_admin
 from engine.engine import Engine
@@ -163,8 +162,8 @@ async def test_worker_budgets_time_and_memory(tmp_path):
 async def test_mail_over_budget_is_quarantined_with_raw_bytes_and_reason(store):
     channel = await store.add_channel(Channel(kind="email", name="Mail", settings={
         "address": "help@acme.test", "mode": "forwarding"}))
-    host = SimpleNamespace(store=store, config=Config(engine=EngineConfig(parse_timeout=0.3)))
-    adapter = EmailAdapter(channel, host)
+    adapter = build_adapter(channel, store,
+                            services=HostServices(budget=WorkBudget(timeout=0.3)))
     heavy = html_mail(3_000_000)
     try:
         assert await adapter.ingest_raw(heavy, "forwarding") is None

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import SimpleNamespace
 
 import aiosmtplib
 import pytest
 
+from engine.channels import build_adapter
 from engine.channels.email import EmailAdapter
 from engine.models import Channel
 
@@ -28,7 +28,7 @@ def _mail(n: int, sender: str = SECRET) -> bytes:
 async def _adapter(store) -> EmailAdapter:
     channel = await store.add_channel(Channel(kind="email", name="Support", settings={
         "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0}))
-    return EmailAdapter(channel, SimpleNamespace(store=store))
+    return build_adapter(channel, store)  # type: ignore[return-value]
 
 
 async def _running(adapter: EmailAdapter) -> asyncio.Task:

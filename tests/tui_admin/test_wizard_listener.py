@@ -113,5 +113,5 @@ async def test_the_real_listening_address_is_shown_everywhere(bare_db):
         assert channel.health.get("listening") is None
         from engine.channels import adapter_class
 
-        assert adapter_class("email")(channel).address() == \
+        assert adapter_class("email").address_of(channel) == \
             "help@acme.test (not listening yet; any free port on 127.0.0.1)"

@@ -27,7 +27,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static, TabbedContent, TabPane
 
-from engine.channels import adapter_class
+from engine.channels import Ability, build_adapter, cannot, entry
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Channel
 from engine.store import StoreError
@@ -43,10 +43,6 @@ from tui.widgets.settings_form import (
     specs_from_model,
 )
 
-#: per kind, the settings shown first on the Configuration tab (the rest follow as declared)
-FIRST: dict[str, list[str]] = {
-    "email": ["from_name_mode", "company_name", "address", "signature", "use_original_sender"],
-}
 MULTILINE = {"signature"}
 
 
@@ -72,7 +68,7 @@ class ChannelEditScreen(TickettyScreen):
     def __init__(self, channel: Channel) -> None:
         super().__init__()
         self.channel = channel
-        self.model = adapter_class(channel.kind).settings_model
+        self.model = entry(channel.kind).settings_class()
         self.lists: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
@@ -89,6 +85,9 @@ class ChannelEditScreen(TickettyScreen):
 
     def on_mount(self) -> None:
         self.query_one("#edit-signin").display = False
+        # a kind that cannot test its connection gets no button for it
+        self.query_one("#edit-test").display = entry(self.channel.kind).can(
+            Ability.test_connection)
 
     def engine_ready(self) -> None:
         self._load()
@@ -100,7 +99,8 @@ class ChannelEditScreen(TickettyScreen):
         store = self.tapp.store
         self.lists = {"agents": await store.agents(), "teams": await store.teams(),
                       "pipelines": await store.pipelines()}
-        first = FIRST.get(self.channel.kind, [])
+        # the kind's registry entry says which settings come first (the rest as declared)
+        first = list(entry(self.channel.kind).form_first)
         order = first + [k for k in self.model.model_fields if k not in first]
         config = [FieldSpec("name", "Channel name", "text",
                             "Shown in the queue and the channels list."),
@@ -129,7 +129,8 @@ class ChannelEditScreen(TickettyScreen):
     def _show_signin(self) -> None:
         form = self.query_one("#config-form", SettingsForm)
         self.query_one("#edit-signin").display = bool(
-            form.has("oauth_provider") and form.value("oauth_provider"))
+            entry(self.channel.kind).can(Ability.sign_in)
+            and form.has("oauth_provider") and form.value("oauth_provider"))
 
     @on(SettingsForm.Changed)
     def _edited(self, event: SettingsForm.Changed) -> None:
@@ -256,8 +257,11 @@ class ChannelEditScreen(TickettyScreen):
         except (SettingError, ValueError) as exc:
             self.show_error(exc)
             return
+        if not entry(channel.kind).can(Ability.test_connection):
+            self.say(cannot(channel.kind, Ability.test_connection, channel.name))
+            return
         self.say("Testing the connection…", ok=True)
-        problems = await adapter_class(channel.kind)(channel).test_connection()
+        problems = await build_adapter(channel, self.tapp.store).test_connection()
         if problems:
             self.say("Connection test failed: " + "; ".join(clean(p, multiline=False)
                                                            for p in problems))

@@ -38,7 +38,6 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
 
 COLUMNS = ["Name", "Kind", "Enabled", "Health", "Last sync", "Today", "Address"]
-KIND_LABELS = {"email": "email"}
 
 
 def health_style(words: str) -> str:
@@ -127,13 +126,13 @@ class ChannelsScreen(TickettyScreen):
     @staticmethod
     def row(ch: Channel, today: int, now: datetime) -> list[Text]:
         try:
-            address = adapter_class(ch.kind)(ch, reveal_secrets=False).address()
+            address = adapter_class(ch.kind).address_of(ch)
         except Exception:  # a channel with broken settings still gets listed
             address = "(settings need fixing)"
         words = health_words(ch.health, ch.enabled)
         sync = ch.health.get("last_sync_at")
         when = ago(datetime.fromtimestamp(sync, UTC), now) if sync else "-"
-        return [Text(line(ch.name), "bold"), Text(KIND_LABELS.get(ch.kind, ch.kind)),
+        return [Text(line(ch.name), "bold"), Text(ch.kind),
                 Text("on" if ch.enabled else "off", "green" if ch.enabled else "dim"),
                 Text(line(words), health_style(words)), Text(when), Text(str(today)),
                 Text(line(address))]

@@ -34,8 +34,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from engine.channels.email_compose import render_signature, reply_subject
-from engine.models import Channel, Event, Message, Pipeline, Ticket
+from engine.channels.registry import adapter_class, orphan_kinds, pick_reply_channel
+from engine.models import Event, Message, Pipeline, Ticket
 from tui import pickers
 from tui.screens.base import stored_id
 from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
@@ -168,7 +168,7 @@ class TicketScreen(TicketActions):
             contact = await store.contact(ticket.contact_id) if ticket.contact_id else None
             channel = next((c for c in channels if c.id == ticket.channel_id), None)
             self.ctx = TicketContext(ticket, contact, agents, channel,
-                                     reply_channel_for(channel, channels))
+                                     pick_reply_channel(channel, channels))
             self.messages = messages
             self._show({c.id: c.name for c in channels if c.id is not None})
             if ticket.unread and self._first:
@@ -233,18 +233,28 @@ class TicketScreen(TicketActions):
     def command_reply(self, _arg: str) -> None:
         ctx = self.ctx
         agent = self.tapp.agent
+        # the reply channel's kind (without one: the kind that would answer) says how the
+        # composer looks: subject, signature, whether the reply window is open
+        reply = ctx.reply_channel if ctx is not None else None
+        kinds = " or ".join(orphan_kinds()) or "sending"
         signature: str | None = None
-        if ctx is not None and ctx.reply_channel is not None:
-            template = str(ctx.reply_channel.settings.get("signature") or "")
-            signature = render_signature(template, agent.name if agent else "")
+        subject, closed = "", f"No {kinds} channel: this reply cannot be sent."
+        name = reply.kind if reply is not None else next(iter(orphan_kinds()), None)
+        if ctx is not None and name is not None:
+            kind = adapter_class(name)
+            spec = kind.composer_spec(reply, ctx.ticket)
+            subject = spec.subject if spec.has_subject else ""
+            if reply is not None and spec.window.open:
+                signature = kind.signature_preview(reply, agent.name if agent else "")
+            elif reply is not None:
+                closed = spec.window.reason
         to = line(ctx.ticket.contact_email) if ctx else ""
         pipeline = self.pipeline
         self.composer.keys["send_as"] = self._key("composer.send_as") or "ctrl+o"
         self.composer.keys["canned"] = self._key("composer.canned") or "ctrl+r"
         self.composer.open(
             "reply", f"Reply to {to}" if to else "Reply", signature,
-            self._key("composer.send") or "ctrl+s",
-            subject=reply_subject(ctx.ticket.subject, self.ticket_id) if ctx else "",
+            self._key("composer.send") or "ctrl+s", subject=subject, closed=closed,
             statuses=[st.name for st in pipeline.statuses] if pipeline else [],
             send_as=pipeline.reply_status() if pipeline else None)
 
@@ -310,11 +320,3 @@ class TicketScreen(TicketActions):
             return
         self.tapp.op_retry(stored_id(failed[-1].id))  # refuses when the engine is not running
 
-
-def reply_channel_for(channel: Channel | None, channels: list[Channel]) -> Channel | None:
-    """The channel a reply goes out on (as :meth:`engine.desk.Desk.reply` picks it)."""
-    if channel is not None and channel.kind == "email":
-        return channel
-    emails = sorted((c for c in channels if c.kind == "email"),
-                    key=lambda c: (not c.enabled, c.id or 0))
-    return emails[0] if emails else None

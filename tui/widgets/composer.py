@@ -1,8 +1,9 @@
 """The composer: a multi-line reply or internal note, shown as it will be sent.
 
-A reply shows its recipient and the exact subject that goes out (``reply_subject``, the rule
-the mail is built with), the signature, and the status the ticket takes when it is sent —
-"send as: pending" — which ``ctrl+o`` cycles through the pipeline's statuses before sending
+A reply shows its recipient and the exact subject that goes out (the reply channel's
+``composer_spec``: for email the rule the mail is built with), the signature (its
+``signature_preview``) or why it cannot be sent now, and the status the ticket takes when it
+is sent — "send as: pending" — which ``ctrl+o`` cycles through the pipeline's statuses before sending
 (Zendesk's "submit as"). A canned reply lands at the cursor as a paragraph of its own.
 
 Keys (ids): ``ctrl+s`` send (``composer.send``), ``ctrl+r`` insert a canned reply
@@ -85,12 +86,13 @@ class Composer(Vertical):
 
     def open(self, kind: str, title: str, signature: str | None, send_key: str = "ctrl+s", *,
              subject: str = "", statuses: list[str] | None = None,
-             send_as: str | None = None) -> None:
+             send_as: str | None = None, closed: str = "") -> None:
         """Show the composer for ``kind`` ("reply" or "note") and focus it.
 
-        For a reply: ``subject`` is the subject as sent, ``statuses`` the pipeline's statuses
-        ``ctrl+o`` cycles through, ``send_as`` the one preselected (the pipeline's status after
-        a reply; None: the status stays).
+        For a reply: ``subject`` is the subject as sent (empty: the channel's kind has none),
+        ``statuses`` the pipeline's statuses ``ctrl+o`` cycles through, ``send_as`` the one
+        preselected (the pipeline's status after a reply; None: the status stays);
+        ``signature`` None means the reply cannot be sent now and ``closed`` says why.
         """
         if self.display and self.kind != kind:
             self.drafts[self.kind] = self.text_area.text
@@ -111,8 +113,7 @@ class Composer(Vertical):
             preview.display = True
         else:
             preview.display = bool(signature is None)
-            preview.update(Text("No email channel: this reply cannot be sent." if signature is None
-                                else ""))
+            preview.update(Text(closed if signature is None else ""))
         if kind == "reply":
             self.statuses = list(statuses or [])
             self.send_as = send_as

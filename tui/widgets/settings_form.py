@@ -9,7 +9,7 @@ are not a model's fields (the channel-wide ``CHANNEL_KEYS``), a list of :class:`
 | ``bool`` | ``Switch`` |
 | ``Literal[...]`` / enum / ``choices`` given | ``Select`` (the declaration's words per value) |
 | ``int`` | ``Input(type="integer")`` |
-| a secret (declared ``json_schema_extra={"secret": True}``, :func:`engine.vault.secret_fields`) | ``Input(password=True)`` |
+| a secret (typed ``engine.vault.Secret``, a ``SecretStr``: :func:`engine.vault.secret_fields`) | ``Input(password=True)`` |
 | ``str`` listed as multiline | ``TextArea`` |
 | other ``str`` | ``Input`` |
 

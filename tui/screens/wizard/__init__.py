@@ -3,34 +3,32 @@
 ``start_wizard(app, kind)`` is what ``:connect <kind>`` and the channels screen's connect key
 run. It refuses non-admins, runs the kind's wizard in a worker (steps use
 ``push_screen_wait``) and, when the wizard finishes, shows the channels screen with the new
-channel. A later kind plugs in by adding its wizard class to :data:`WIZARDS`.
+channel. A kind plugs in through its registry entry (:mod:`engine.channels.registry`): its
+``wizard`` is a ``"module:Class"`` string resolved here, so the engine never imports the TUI.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from engine.channels.registry import REGISTRY, resolve
 from tui.screens.admin import require_admin
 
 if TYPE_CHECKING:
     from tui.host import DeskApp
     from tui.screens.wizard.base import Wizard
 
-#: kind → "module:Class" of its wizard
-WIZARDS: dict[str, str] = {
-    "email": "tui.screens.wizard.email:EmailWizard",
-}
-LABELS: dict[str, str] = {"email": "Team email"}
+def wizards() -> dict[str, str]:
+    """kind → its label, for every kind whose registry entry names a wizard."""
+    return {e.kind: e.label for e in REGISTRY.values() if e.wizard}
 
 
 def wizard_class(kind: str) -> type[Wizard]:
-    try:
-        module, _, name = WIZARDS[kind].partition(":")
-    except KeyError:
+    known = REGISTRY.get(kind)
+    if known is None or not known.wizard:
         raise ValueError(f"no wizard for {kind!r} channels (known: "
-                         f"{', '.join(sorted(WIZARDS))})") from None
-    wizard: type[Wizard] = getattr(importlib.import_module(module), name)
+                         f"{', '.join(sorted(wizards()))})")
+    wizard: type[Wizard] = resolve(known.wizard)
     return wizard
 
 
@@ -38,8 +36,8 @@ def start_wizard(app: DeskApp, kind: str | None = None) -> None:
     """Open the connect wizard of ``kind`` (ask which kind when None) — admins only."""
     if not require_admin(app, "Connecting channels"):
         return
-    if kind is not None and kind not in WIZARDS:
-        app.notify(f"No wizard for {kind!r} channels (known: {', '.join(sorted(WIZARDS))}).",
+    if kind is not None and kind not in wizards():
+        app.notify(f"No wizard for {kind!r} channels (known: {', '.join(sorted(wizards()))}).",
                    severity="error", markup=False)
         return
     app.run_worker(_run(app, kind), name="wizard", group="wizard", exit_on_error=False)
@@ -52,8 +50,8 @@ async def _run(app: DeskApp, kind: str | None) -> Any:
         from tui.screens.picker import PickerScreen, PickItem
 
         item = await app.push_screen_wait(PickerScreen(
-            "Connect which kind of channel?", [PickItem(k, Text(LABELS.get(k, k)))
-                                               for k in WIZARDS]))
+            "Connect which kind of channel?", [PickItem(k, Text(label))
+                                               for k, label in wizards().items()]))
         if item is None or not item.value:
             return None
         kind = item.value

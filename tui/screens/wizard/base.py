@@ -37,7 +37,7 @@ from textual.widgets import (
     TextArea,
 )
 
-from engine.channels import adapter_class
+from engine.channels import build_adapter, entry
 from engine.channels.setup import SettingError, build_channel
 from engine.models import Agent, Channel, Pipeline, Team
 from engine.store import StoreError
@@ -47,6 +47,7 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.settings_form import SettingsForm
 
 if TYPE_CHECKING:
+    from engine.channels.base import ChannelAdapter
     from tui.host import DeskApp
 
 NEXT, BACK, CANCEL = "next", "back", "cancel"
@@ -75,7 +76,7 @@ class Wizard:
 
     @property
     def settings_model(self) -> Any:
-        return adapter_class(self.kind).settings_model
+        return entry(self.kind).settings_class()
 
     @property
     def store(self) -> Any:
@@ -130,13 +131,10 @@ class Wizard:
             self.channel = await self.store.update_channel(channel)
         return self.channel
 
-    def adapter(self, channel: Channel | None = None) -> Any:
-        """An adapter for tests and imports outside the engine's running channels."""
-        cls = adapter_class(self.kind)
-        adapter = cls(channel or self.build())
-        # the email adapter keeps a store; the typed channel host replaces this (issue 10, A)
-        adapter.store = self.store  # type: ignore[attr-defined]
-        return adapter
+    def adapter(self, channel: Channel | None = None) -> ChannelAdapter:
+        """An adapter for tests and imports outside the engine's running channels, built
+        like the engine's (:func:`engine.channels.build_adapter`)."""
+        return build_adapter(channel or self.build(), self.store)
 
 
 class WizardStep(Screen[str]):

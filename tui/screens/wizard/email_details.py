@@ -21,6 +21,7 @@ from textual.widgets import (
     TextArea,
 )
 
+from engine.channels import Ability, cannot, entry
 from engine.channels.email_compose import compose_reply
 from engine.channels.email_settings import EmailSettings
 from engine.models import Channel, RoutingMode, TicketDefaults
@@ -259,6 +260,10 @@ class HistoryStep(WizardStep):
         w.extra.update(history=self.choice, since=values["since"], history_status=values["status"])
         channel = await w.save(enabled=False)
         adapter = w.adapter(channel)
+        wanted = Ability.skip_existing if self.choice == "none" else Ability.history_import
+        if not adapter.can(wanted):
+            self.say(cannot(channel.kind, wanted, channel.name))
+            return False
         self.query_one("#history-run").display = True
         result = self.query_one("#history-result", Static)
         if self.choice == "none":
@@ -290,7 +295,6 @@ class FinishStep(WizardStep):
         text = Text()
         if channel is None:
             return Text("Nothing to connect yet.")
-        adapter = w.adapter(channel)
         d: TicketDefaults = channel.defaults
         by_id = {a.id: a for a in w.agents}
         team_names = {t.id: t.name for t in w.teams}
@@ -306,7 +310,9 @@ class FinishStep(WizardStep):
         report = w.extra.get("report")
         history = ("none" if not report else
                    f"{report['created']} tickets imported from {report['found']} mails")
-        rows = [("Channel", channel.name), ("Kind", "team email"), ("Address", adapter.address()),
+        kind = entry(channel.kind)
+        rows = [("Channel", channel.name), ("Kind", kind.label.lower()),
+                ("Address", kind.adapter_class().address_of(channel)),
                 ("New tickets", f"{d.pipeline} · {d.status} · {d.priority.value}"),
                 ("Routing", routing), ("History", history)]
         for label, value in rows:

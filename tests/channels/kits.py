@@ -1,0 +1,298 @@
+"""What the channel contract suite needs to exercise each kind with real parts.
+
+Every registry kind has a :class:`Kit` here (the suite fails for a kind without one): valid
+settings (every secret filled in), a customer identity, inbound raw input (valid and
+malformed), how raw input reaches the adapter's receiving path, and one check per ability the
+kind declares — run against real servers (Dovecot, aiosmtpd, the OAuth stand-in) or the
+:class:`~engine.channels.testing.MemoryChannelHost`. A new kind adds its kit next to
+:class:`EmailKit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import aiosmtplib
+import pytest
+
+from engine.channels.abilities import Ability
+from engine.channels.base import ChannelAdapter
+from engine.channels.contract import ReplyContext, ReplyPlan
+from engine.channels.registry import ChannelKind, entry
+from engine.channels.testing import MemoryChannelHost
+from engine.models import Channel, IngestResult, Priority, Ticket
+from engine.outbox import OutboxItem
+from tests.helpers.servers import free_port
+
+Check = Callable[["Kit", pytest.FixtureRequest, MemoryChannelHost], Awaitable[None]]
+
+
+async def until(cond: Callable[[], Any], seconds: float = 15.0, what: str = "condition") -> Any:
+    """Wait for ``cond()`` to be truthy (polling), or fail naming ``what``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {seconds:g}s waiting for {what}")
+
+
+def a_ticket(subject: str) -> Ticket:
+    """Ticket #7 as the ticket screen has it."""
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    return Ticket(id=7, subject=subject, pipeline="Support", status="open", is_open=True,
+                  priority=Priority.normal, created_at=now, updated_at=now,
+                  last_activity_at=now)
+
+
+def outbox_item(payload: dict[str, Any], *, kind: str = "reply", key: str = "reply:9",
+                ticket_id: int = 7, message_id: int = 9) -> OutboxItem:
+    """An outbox row as the outbox hands it to a sender."""
+    return OutboxItem(id=1, kind=kind, channel_id=1, ticket_id=ticket_id, message_id=message_id,
+                      idempotency_key=key, payload=payload, attempts=0, state="sending",
+                      last_error=None)
+
+
+class Kit:
+    """One kind's contract kit. Subclasses fill in the class attributes and methods."""
+
+    kind: ClassVar[str]
+    #: the customer's identity (of the kind's ``identity_kind``) used in replies
+    customer: ClassVar[str]
+    #: ability → its check, for every ability the kind declares
+    checks: ClassVar[dict[Ability, Check]]
+
+    @property
+    def entry(self) -> ChannelKind:
+        return entry(self.kind)
+
+    def settings(self, **more: Any) -> dict[str, Any]:
+        """Valid settings values, every secret filled in with a distinct value."""
+        raise NotImplementedError
+
+    def channel(self, **more: Any) -> Channel:
+        """A saved-looking channel (id 1) with :meth:`settings` (validated, JSON form)."""
+        model = self.entry.settings_class()
+        settings = model.model_validate(self.settings(**more)).model_dump(mode="json")
+        return Channel(id=1, kind=self.kind, name="Contract", settings=settings)
+
+    def adapter(self, host: MemoryChannelHost, **more: Any) -> ChannelAdapter:
+        return self.entry.adapter_class()(self.channel(**more), host)
+
+    def inbound(self, n: int) -> bytes:
+        """Valid raw input, different for each ``n``."""
+        raise NotImplementedError
+
+    def malformed(self) -> bytes:
+        """Raw input the kind cannot turn into a message (it must be quarantined)."""
+        raise NotImplementedError
+
+    async def deliver(self, adapter: ChannelAdapter, raw: bytes) -> IngestResult | None:
+        """Hand ``raw`` to the adapter's receiving path, as its transport would."""
+        raise NotImplementedError
+
+    def reply_context(self, channel: Channel) -> ReplyContext:
+        """A reply on a two-message conversation, as the store would read it."""
+        return ReplyContext(
+            ticket_id=7, subject="Order 1", message_id=9, key="reply:9", channel=channel,
+            body="Thanks, it is on its way.", html=None, agent_name="Ada Agent",
+            agent_email="ada@acme.test", identities=((self.entry.identity_kind, self.customer),))
+
+    def refusing(self, request: pytest.FixtureRequest) -> contextlib.AbstractContextManager[dict]:
+        """A server that refuses for good what the kind sends: the settings to reach it."""
+        raise NotImplementedError
+
+
+# ------------------------------------------------------------------------------ email
+def _mail(n: int, **headers: str) -> bytes:
+    lines = {"From": "Ana Customer <ana@customer.test>", "To": "help@acme.test",
+             "Subject": f"Order {n}", "Message-ID": f"<contract-{n}@customer.test>",
+             "Date": "Mon, 05 Jan 2026 10:00:00 +0000", **headers}
+    head = "".join(f"{k}: {v}\r\n" for k, v in lines.items())
+    return f"{head}\r\nWhere is order {n}?\r\n".encode()
+
+
+class _Refuser:
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: ANN001, N802
+        return "550 5.1.1 no such user here"
+
+
+@contextlib.contextmanager
+def _refusing_smtp() -> Iterator[int]:
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(_Refuser(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@contextlib.asynccontextmanager
+async def _running(adapter: ChannelAdapter) -> AsyncIterator[asyncio.Task]:
+    task = asyncio.ensure_future(adapter.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _email_receive(kit: Kit, request: pytest.FixtureRequest,
+                         host: MemoryChannelHost) -> None:
+    adapter: Any = kit.adapter(host)
+    async with _running(adapter):
+        await until(lambda: adapter.listener is not None and adapter.listener.running,
+                    what="the forwarding listener")
+        port = adapter.listener.port
+        await aiosmtplib.send(kit.inbound(1), sender="ana@customer.test",
+                              recipients=["help@acme.test"], hostname="127.0.0.1", port=port,
+                              start_tls=False)
+        await until(lambda: host.messages, what="the mail to be ingested")
+        assert host.health_now["listening"].endswith(f":{port}")
+    assert host.messages[0].sender == "ana@customer.test"
+    # stopped: it says so, and the socket went with the task (an exit stack owns it)
+    assert host.health_now["connected"] is False and host.health_now["listening"] is None
+    with pytest.raises(OSError):
+        await asyncio.open_connection("127.0.0.1", port)
+
+
+def _imap(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannelHost, **more: Any
+          ) -> tuple[Any, Any]:
+    mail_user = request.getfixturevalue("mail_user")
+    return mail_user, kit.adapter(host, **{**mail_user.settings(), "mode": "imap", **more})
+
+
+async def _email_history(kit: Kit, request: pytest.FixtureRequest,
+                         host: MemoryChannelHost) -> None:
+    mail_user, adapter = _imap(kit, request, host)
+    mail_user.append_many([kit.inbound(1), kit.inbound(2)])
+    report = await adapter.import_history(status="closed")
+    assert report["found"] == 2 and report["created"] == 2 and report["read"] == 2
+    assert [m.import_status for m in host.messages] == ["closed", "closed"]
+    assert host.saved_state["imap"]["INBOX"][1] == max(mail_user.uids())
+
+
+async def _email_skip(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannelHost) -> None:
+    mail_user, adapter = _imap(kit, request, host)
+    mail_user.append_many([kit.inbound(1), kit.inbound(2)])
+    last = await adapter.skip_existing()
+    assert last == max(mail_user.uids()) and host.messages == []
+    assert host.saved_state["imap"]["INBOX"][1] == last
+
+
+async def _email_sync(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannelHost) -> None:
+    mail_user, adapter = _imap(kit, request, host)
+    mail_user.append(kit.inbound(1))
+    result = await adapter.sync_once()
+    assert result["fetched"] == 1 and result["tickets_created"] == 1
+    assert [m.subject for m in host.messages] == ["Order 1"]
+    assert host.health_now["last_sync_at"] == host.now
+
+
+async def _email_test_connection(kit: Kit, request: pytest.FixtureRequest,
+                                 host: MemoryChannelHost) -> None:
+    _, smtp_port = request.getfixturevalue("smtp_sink")
+    _, adapter = _imap(kit, request, host, smtp_port=smtp_port)
+    assert await adapter.test_connection() == []
+    _, wrong = _imap(kit, request, host, smtp_port=smtp_port, imap_password="wrong-Password")
+    problems = await wrong.test_connection()
+    assert problems and problems[0].startswith("IMAP: ")
+
+
+def _sink(request: pytest.FixtureRequest) -> tuple[Any, dict[str, Any]]:
+    handler, port = request.getfixturevalue("smtp_sink")
+    return handler, {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+                     "smtp_user": "", "smtp_password": ""}
+
+
+async def _email_send(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannelHost) -> None:
+    handler, reach = _sink(request)
+    adapter = kit.adapter(host, **reach)
+    plan: ReplyPlan = adapter.prepare_reply(kit.reply_context(adapter.channel))
+    sent = await adapter.send(outbox_item(plan.payload))
+    # the id fixed when the reply was queued is the one that went out
+    assert sent == plan.external_id
+    _, recipients, raw = handler.messages[0]
+    assert recipients == [kit.customer] and f"Message-ID: {sent}".encode() in raw
+
+
+async def _email_notify(kit: Kit, request: pytest.FixtureRequest,
+                        host: MemoryChannelHost) -> None:
+    handler, reach = _sink(request)
+    adapter = kit.adapter(host, **reach)
+    await adapter.send_notification(outbox_item(
+        {"to": "ada@acme.test", "subject": "[#7] assigned to you: Order 1", "text": "Hi Ada"},
+        kind="notify", key="notify:7:1"))
+    _, recipients, raw = handler.messages[0]
+    assert recipients == ["ada@acme.test"] and b"Auto-Submitted: auto-replied" in raw
+
+
+async def _email_sign_in(kit: Kit, request: pytest.FixtureRequest,
+                         host: MemoryChannelHost) -> None:
+    from engine.channels.email_settings import EmailSettings
+    from engine.channels.email_signin import poll_device_code, request_device_code
+    from engine.sandbox.oauth import OAuthStandIn
+
+    async with OAuthStandIn(interval=0.1) as provider:
+        settings = EmailSettings.model_validate(kit.settings(
+            oauth_provider="office365", oauth_refresh_token="", **provider.settings()))
+        code = await request_device_code(settings)
+        provider.approve(code.user_code)
+        tokens = await poll_device_code(settings, code, sleep=lambda s: asyncio.sleep(0))
+        assert tokens.refresh_token in provider.refresh_tokens
+
+
+class EmailKit(Kit):
+    kind = "email"
+    customer = "ana@customer.test"
+    checks = {
+        Ability.receive: _email_receive,
+        Ability.send: _email_send,
+        Ability.notify_agents: _email_notify,
+        Ability.history_import: _email_history,
+        Ability.skip_existing: _email_skip,
+        Ability.sync_now: _email_sync,
+        Ability.test_connection: _email_test_connection,
+        Ability.sign_in: _email_sign_in,
+    }
+
+    def settings(self, **more: Any) -> dict[str, Any]:
+        return {"address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0,
+                "imap_password": "imap-Pa55-contract", "smtp_password": "smtp-Pa55-contract",
+                "oauth_client_secret": "client-Secret-contract",
+                "oauth_refresh_token": "refresh-Token-contract", "signature": "-- {full_name}",
+                **more}
+
+    def inbound(self, n: int) -> bytes:
+        return _mail(n)
+
+    def malformed(self) -> bytes:
+        return b"this is not a mail at all\r\n"
+
+    async def deliver(self, adapter: ChannelAdapter, raw: bytes) -> IngestResult | None:
+        return await adapter.ingest_raw(raw, "contract")  # type: ignore[attr-defined]
+
+    def reply_context(self, channel: Channel) -> ReplyContext:
+        return dataclasses.replace(super().reply_context(channel),
+                                   thread_ids=("<contract-1@customer.test>",),
+                                   inbound_ids=("<contract-1@customer.test>",))
+
+    @contextlib.contextmanager
+    def refusing(self, request: pytest.FixtureRequest) -> Iterator[dict]:
+        with _refusing_smtp() as port:
+            yield {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none",
+                   "smtp_user": "", "smtp_password": ""}
+
+
+#: kind → its kit; the suite fails for a registry kind missing here
+KITS: dict[str, type[Kit]] = {"email": EmailKit}
