@@ -12,8 +12,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from engine.config import Config, EngineConfig
-from engine.demo import DemoWorld, seed_workspace
+from engine.demo import DemoWorld, demo_config, seed_workspace
 from tui.app import TickettyApp
 
 STOP_TIMEOUT = 1.0  # seconds the simulator may take to finish a mail in flight on quit
@@ -55,7 +54,7 @@ def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> in
 
     world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
     asyncio.run(seed_workspace(db, world))
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
+    config = demo_config()
     app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
     app.run()
     return app.return_code or 0
