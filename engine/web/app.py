@@ -52,7 +52,7 @@ def visitor_limit(key: str | Callable[[Request], str | None], *, per_minute: flo
 
     async def check(request: Request) -> None:
         limits: Limits = request.scope["ticketty.limits"]
-        limiter = own or limits.visitor
+        limiter = own if own is not None else limits.visitor
         who = request.headers.get(key) if isinstance(key, str) else key(request)
         if not who:
             who = f"ip:{request.client.host if request.client else '-'}"

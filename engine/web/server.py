@@ -28,7 +28,7 @@ from engine.tasks import cancel_and_wait
 
 log = logging.getLogger("ticketty.web")
 
-RETRY_MIN, RETRY_MAX = 2.0, 30.0  # seconds between tries to bind a busy port
+RETRY_MIN, RETRY_MAX = 1.0, 10.0  # seconds between tries to bind a busy port
 STOP_GRACE = 0.5  # seconds requests in flight may take to finish when the server stops
 
 
