@@ -96,7 +96,16 @@ class WebServer:
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.ensure_future(self._run())
         self._task.set_name("web")
+        self._task.add_done_callback(self._ended)
         return self._task
+
+    @staticmethod
+    def _ended(task: asyncio.Task[None]) -> None:
+        """A front door that failed says so (the engine runs on without it)."""
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("web: the front door stopped: %s", exc or type(exc).__name__,
+                      exc_info=exc)
 
     async def stop(self, grace: float = STOP_GRACE) -> None:
         """Stop listening now, give requests in flight ``grace`` s, then cut them off."""

@@ -12,10 +12,10 @@ __all__ = ["NOW", "make_app", "notifications", "pick", "press_text", "ready", "s
 
 
 def make_app(db: Path, **kwargs):  # noqa: ANN201 - TickettyApp
-    from engine.config import Config
+    from engine.config import Config, EngineConfig
     from tui.app import TickettyApp
 
-    config = kwargs.pop("config", None) or Config()
+    config = kwargs.pop("config", None) or Config(engine=EngineConfig(http_port=0))
     return TickettyApp(config, db, agent_email=kwargs.pop("agent_email", "ada@example.com"),
                        clock=frozen_clock, tz=UTC, run_channels=False, **kwargs)
 
