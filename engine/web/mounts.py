@@ -70,9 +70,10 @@ def channel_mounts(adapters: Iterable[Any]) -> list[WebMount]:
     """The mounts of the running channel adapters that declare the ``web_routes`` ability.
 
     The engine's provider: ``lambda: channel_mounts(engine's running adapters)``. An adapter
-    declaring ``web_routes`` answers ``web_routes()`` with a :class:`WebMount` or several; each
-    adapter is asked once (its mounts are kept while the adapter lives, so a restarted channel
-    — a new adapter — is asked again).
+    declaring ``web_routes`` (``adapter.can("web_routes")``; ``Ability`` is a ``StrEnum``)
+    answers ``routes()`` with a :class:`WebMount` or a list of them; each adapter is asked once
+    (its mounts are kept while the adapter lives, so a restarted channel — a new adapter — is
+    asked again).
     """
     mounts: list[WebMount] = []
     for adapter in adapters:
@@ -84,7 +85,7 @@ def channel_mounts(adapters: Iterable[Any]) -> list[WebMount]:
         except TypeError:  # not weakly referenceable or hashable: ask every time
             got = None
         if got is None:
-            made = adapter.web_routes()
+            made = adapter.routes()
             got = (made,) if isinstance(made, WebMount) else tuple(made)
             try:
                 _cache[adapter] = got

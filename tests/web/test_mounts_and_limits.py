@@ -93,7 +93,7 @@ def test_mounts_are_checked_and_only_declared_abilities_count():
         def can(self, ability: str) -> bool:
             return False
 
-        def web_routes(self) -> list:  # never asked: the ability is not declared
+        def routes(self) -> list:  # never asked: the ability is not declared
             raise AssertionError("asked a channel without the web_routes ability")
 
     fake = FakeChannel(WebMount(prefix="/t", router=APIRouter()))

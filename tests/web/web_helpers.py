@@ -71,7 +71,7 @@ class FakeChannel:
     def can(self, ability: str) -> bool:
         return ability == "web_routes"
 
-    def web_routes(self) -> list[Any]:
+    def routes(self) -> list[Any]:
         self.asked += 1
         return self.mounts
 
