@@ -238,3 +238,16 @@ async def test_forwarded_headers_are_believed_only_from_trusted_proxies(db_path)
         again = await client.get("/t/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
         other = await client.get("/t/whoami", headers={"X-Forwarded-For": "192.0.2.1"})
         assert (again.status_code, other.status_code) == (429, 200)
+
+
+def test_the_engine_imports_fastapi_only_when_it_serves():
+    """``ticketty engine``, the CLI and the TUI start without FastAPI and uvicorn (~0.3 s):
+    the server imports them on a worker thread when it starts."""
+    import subprocess
+    import sys
+
+    code = ("import sys, engine.engine, engine.web, engine.web.server, engine.cli\n"
+            "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
