@@ -21,6 +21,7 @@ def _own_only(ctx: Context) -> int | None:
 
 async def cmd_create(ctx: Context) -> int:
     name = required_text("--name", ctx.args.name, "a token needs a name")
+    assert ctx.actor.id is not None  # an agent read from the store
     token = await ctx.store.create_api_token(name, ctx.actor.id, created_by=ctx.identity.me.id)
     if ctx.json:
         emit(ctx, {"token": token, "name": name, "agent": ctx.actor.email})

@@ -73,7 +73,9 @@ def revoke_token(tx: Tx, name: str, agent_id: int | None) -> dict[str, Any]:
                          + (" among yours" if agent_id is not None else ""))
     tx.execute("UPDATE api_tokens SET revoked_at=? WHERE id=?", (tx.now, row["id"]))
     tx.event("token.revoked", name=name, agent_id=row["agent_id"])
-    return token_row_json(tx.one(f"{_LIST} WHERE t.id=?", (row["id"],)))
+    revoked = tx.one(f"{_LIST} WHERE t.id=?", (row["id"],))
+    assert revoked is not None  # the row updated just above
+    return token_row_json(revoked)
 
 
 def list_tokens(conn: sqlite3.Connection, agent_id: int | None,
@@ -107,6 +109,7 @@ def remember_request(tx: Tx, agent_id: int, key: str, request_hash: str,
                " created_at) VALUES (?,?,?,?,?)", (agent_id, key, request_hash, ticket_id, tx.now))
     row = tx.one("SELECT request_hash, ticket_id FROM api_idempotency WHERE agent_id=? AND key=?",
                  (agent_id, key))
+    assert row is not None  # inserted just above, or there before
     return row["request_hash"], row["ticket_id"]
 
 

@@ -37,6 +37,11 @@ class Caller:
     def is_admin(self) -> bool:
         return self.agent.role == Role.admin
 
+    @property
+    def agent_id(self) -> int:
+        assert self.agent.id is not None  # an agent read from the store
+        return self.agent.id
+
 
 def _refuse(message: str) -> ApiError:
     return ApiError(401, message, "Authorization",

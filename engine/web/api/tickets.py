@@ -61,7 +61,7 @@ def _problem(exc: StoreError | ValueError, field: str) -> ApiError:
 
 # ------------------------------------------------------------------------- list
 def _cursor_digest(who: Caller, filters: dict[str, Any]) -> str:
-    raw = json.dumps([who.agent.id, filters], sort_keys=True).encode()
+    raw = json.dumps([who.agent_id, filters], sort_keys=True).encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
@@ -107,7 +107,9 @@ async def list_tickets(
     filters = {"view": view, "status": status, "assignee": assignee, "channel": channel,
                "priority": priority, "search": search, "sort": sort}
     try:
-        q = await ticket_query(ctx.store, who.agent, **filters)
+        q = await ticket_query(ctx.store, who.agent, view=view, status=status,
+                               assignee=assignee, channel=channel, priority=priority,
+                               search=search, sort=sort)
     except FilterError as exc:
         raise ApiError(422, exc.reason, exc.field) from None
     digest = _cursor_digest(who, filters)
@@ -138,28 +140,33 @@ async def create_ticket(
     `from_email`. The ticket's `source` is `api`."""
     ctx = _ctx(request)
     desk = Desk(ctx.store, who.agent)
-    fields = {"subject": body.subject, "from_email": body.from_email, "name": body.from_name,
-              "body": body.body, "source": Source.api,
-              "priority": body.priority.value if body.priority else None}
+
+    async def create(key: str | None) -> int:
+        result = await desk.create_ticket(
+            subject=body.subject, from_email=body.from_email, name=body.from_name,
+            body=body.body, source=Source.api, key=key,
+            priority=body.priority.value if body.priority else None)
+        assert result.ticket_id is not None  # not a bounce: always a ticket
+        return result.ticket_id
+
     if idempotency_key is None:
         try:
-            result = await desk.create_ticket(**fields)
+            ticket_id = await create(None)
         except (StoreError, ValueError) as exc:
             raise _problem(exc, "subject") from None
-        return answer(ticket_json(await _ticket(request, result.ticket_id)), 201)
+        return answer(ticket_json(await _ticket(request, ticket_id)), 201)
     digest = _request_digest(body)
-    slot = (who.agent.id, idempotency_key)
+    slot = (who.agent_id, idempotency_key)
     entry = _key_locks.setdefault(slot, [asyncio.Lock(), 0])  # one request per key at a time
     entry[1] += 1
     try:
         async with entry[0]:
-            seen = await ctx.store.idempotent_request(who.agent.id, idempotency_key)
+            seen = await ctx.store.idempotent_request(who.agent_id, idempotency_key)
             replay = seen is not None
             if seen is None:
-                result = await desk.create_ticket(
-                    **fields, key=f"api:{who.agent.id}:{idempotency_key}")
-                seen = await ctx.store.remember_request(who.agent.id, idempotency_key, digest,
-                                                        result.ticket_id)
+                ticket_id = await create(f"api:{who.agent_id}:{idempotency_key}")
+                seen = await ctx.store.remember_request(who.agent_id, idempotency_key, digest,
+                                                        ticket_id)
     finally:
         entry[1] -= 1
         if entry[1] == 0:
