@@ -8,7 +8,8 @@
 - **Body size**: a ``Content-Length`` over the limit is refused with 413 before the app runs;
   a body without one (chunked) is counted as it streams in and refused the moment it passes
   the limit — never buffered whole first. A mount may set its own limit (file uploads).
-- **Per-address rate**: a token bucket per client address (429 with ``Retry-After``);
+- **Per-address rate**: a token bucket per client address — an IPv6 client's /64 — (429
+  with ``Retry-After``);
   ``/healthz`` is exempt so monitors never lock a site out. Per-visitor limits are route
   dependencies (:func:`engine.web.app.visitor_limit`).
 - **Timeout**: a request that takes longer than ``http_timeout`` is answered 408 (the body was
@@ -110,6 +111,18 @@ def client_of(peer: str | None, headers: list[tuple[bytes, bytes]],
     return client, proto if proto in ("http", "https") else None
 
 
+def address_key(address: str | None) -> str:
+    """The rate-limit key of a client address: the address itself, or for IPv6 its /64 (one
+    subscriber gets a whole /64 and could otherwise rotate through it)."""
+    if not address or ":" not in address:
+        return f"ip:{address or '-'}"
+    try:
+        net = ipaddress.ip_network(f"{address}/64", strict=False)
+    except ValueError:
+        return f"ip:{address}"
+    return f"ip:{net}"
+
+
 async def send_json(send: Send, status: int, data: dict[str, Any],
                     headers: dict[str, str] | None = None) -> None:
     """A small JSON response, straight on the ASGI channel."""
@@ -146,7 +159,7 @@ class LimitsMiddleware:
                 scope["scheme"] = proto if kind == "http" else {"http": "ws", "https": "wss"}[proto]
         if limits.ip.enabled and scope["path"] not in EXEMPT:
             client = scope.get("client")
-            wait = limits.ip.hit(f"ip:{client[0] if client else '-'}")
+            wait = limits.ip.hit(address_key(client[0] if client else None))
             if wait:
                 if kind == "websocket":
                     await send({"type": "websocket.close", "code": 1013})

@@ -82,6 +82,15 @@ async def _raw(url: str, data: bytes, *, then_wait: float = 5.0) -> bytes:
         writer.close()
 
 
+def test_an_ipv6_client_is_limited_by_its_64():
+    from engine.web.limits import address_key
+
+    assert address_key("2001:db8:1:2::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") != address_key("2001:db8:1:3::1")
+    assert address_key("203.0.113.9") == "ip:203.0.113.9"
+    assert address_key(None) == "ip:-"
+
+
 def test_mounts_are_checked_and_only_declared_abilities_count():
     for bad in ("/", "chat", "/chat/", "/healthz", "/api", "/api/v2", "/a b"):
         with pytest.raises(ValueError):
