@@ -1,6 +1,6 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
-NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``. Each prints a table (or one JSON
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -16,6 +16,7 @@ BENCHES = {
     "latency": "forwarded mail arrival -> visible in a second process",
     "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
     "startup": "process start -> first rows of the queue in tmux at N tickets",
+    "api": "sustained POST /api/v1/tickets through the real front door: rate and p99",
 }
 
 

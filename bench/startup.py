@@ -71,6 +71,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tiny = Path(tempfile.mkdtemp()) / "tiny.py"
         tiny.write_text(TINY_APP)
         server = f"ticketty-bench-{os.getpid()}"
+        config = where / "config" / "ticketty"
+        config.mkdir(parents=True, mode=0o700, exist_ok=True)
+        # the TUI becomes the runner: no web front door (never the real port 8780)
+        (config / "config.toml").write_text("[engine]\nhttp_port = 0\n")
         env_prefix = (f"XDG_CONFIG_HOME={shlex.quote(str(where / 'config'))} "
                       f"XDG_DATA_HOME={shlex.quote(str(where / 'data'))} ")
         subprocess.run(["tmux", "-L", server, "new-session", "-d", "-s", "bench", "-x", "160",

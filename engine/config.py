@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class ConfigError(Exception):
@@ -35,13 +35,65 @@ class EngineConfig(_Section):
     run_channels: bool = True
     """Whether this process may run the channels and the outbox (else it only follows)."""
     http_host: str = "127.0.0.1"
-    """Address of the HTTP server (webhooks, chat, forms, API)."""
-    http_port: int = Field(0, ge=0, le=65535)
-    """Port of the HTTP server (0: no server)."""
+    """Address the web front door listens on (webhooks, chat, forms, the tickets API)."""
+    http_port: int = Field(8780, ge=0, le=65535)
+    """Port of the web front door (0: no HTTP server). Served by the runner-lease holder."""
+    public_url: str | None = None
+    """The address customers and platforms reach (``https://help.example.com``), used in
+    embed codes and webhook URLs; default ``http://<http_host>:<http_port>``."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (``127.0.0.1``, ``10.0.0.0/8``) whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` headers are believed; from anyone else they are ignored."""
+    http_max_body: int = Field(1_048_576, ge=1024, le=1 << 30)
+    """Largest request body in bytes (413 past it, checked while the body streams in)."""
+    http_timeout: float = Field(30.0, gt=0, le=3600)
+    """Seconds a request may take, body included (408 while receiving, 503 after)."""
+    http_ip_rate: float = Field(600.0, ge=0)
+    """Requests a minute one client address may make (0: no limit); 429 with Retry-After."""
+    http_ip_burst: int = Field(100, ge=1)
+    """Requests one address may make at once before ``http_ip_rate`` applies."""
+    http_visitor_rate: float = Field(120.0, ge=0)
+    """Requests a minute one visitor (a token or header a route names) may make (0: none)."""
+    http_visitor_burst: int = Field(30, ge=1)
+    """Requests one visitor may make at once before ``http_visitor_rate`` applies."""
+    http_max_connections: int = Field(2000, ge=1)
+    """Open HTTP and WebSocket connections at most (503 past it)."""
     parse_timeout: float = Field(60.0, gt=0, le=3600)
     """Seconds one mail may take to parse (in a worker process); a slower one is quarantined."""
     parse_memory_mb: int = Field(256, ge=64, le=65536)
     """Memory a parsing worker process may use; a mail that needs more is quarantined."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from urllib.parse import urlsplit
+
+        v = v.strip().rstrip("/")
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"must be an http:// or https:// address, not {v!r}")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in v:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return [item.strip() for item in v]
+
+    def public_base(self) -> str:
+        """``public_url``, or the address the front door listens on."""
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return f"http://{host}:{self.http_port}"
 
 
 class UIConfig(_Section):

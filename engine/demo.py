@@ -372,3 +372,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def demo_config() -> Any:
+    """The demo engine's settings: a quick lease and outbox, and the web front door on a free
+    port of its own — never 8780, which a real desk on this host may be serving."""
+    from engine.config import Config, EngineConfig
+
+    return Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3,
+                                      http_port=_free_port()))

@@ -81,9 +81,11 @@ class Desk:
     # --------------------------------------------------------------- creating
     async def create_ticket(self, *, subject: str, from_email: str, name: str = "", body: str = "",
                             source: Source = Source.manual, channel_id: int | None = None,
-                            key: str | None = None, received_at: datetime | None = None
-                            ) -> IngestResult:
-        """A ticket on behalf of a customer (CLI, API, automation): through the ingest pipeline."""
+                            key: str | None = None, received_at: datetime | None = None,
+                            priority: str | None = None) -> IngestResult:
+        """A ticket on behalf of a customer (CLI, API, automation): through the ingest pipeline.
+        ``key`` makes it idempotent (the same key and content give the same ticket);
+        ``priority`` overrides the default."""
         if not subject.strip():
             raise StoreError("a ticket needs a subject")
         email = normalize_email(from_email)
@@ -91,6 +93,7 @@ class Desk:
             channel_id=channel_id, key=key or f"{source}:{secrets.token_hex(12)}",
             sender=email, sender_name=name, subject=subject, text=body, source=source,
             **({"received_at": received_at} if received_at else {}),
+            **({"extra": {"priority": priority}} if priority else {}),
         )
         with acting(self.acting):
             return await ingest(self.store, msg)

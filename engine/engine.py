@@ -66,6 +66,7 @@ class Engine:
         #: what this engine lends its channels' hosts: shared workers under its budget
         self.channel_services = HostServices(workers=self.worker, budget=WorkBudget(
             self.config.engine.parse_timeout, self.config.engine.parse_memory_mb))
+        self._web: Any = None  # the web front door (engine/web) while leading
 
     # -------------------------------------------------------------- lifecycle
     async def __aenter__(self) -> Engine:
@@ -171,6 +172,7 @@ class Engine:
         self._spawn(self.outbox.run(self.config.engine.outbox_interval), "outbox", self._leader_tasks)
         self._spawn(self._supervise_channels(), "channels", self._leader_tasks)
         self._spawn(self._pending_loop(), "pending-routing", self._leader_tasks)
+        await self._lead_web(True)
 
     async def _stop_leading(self) -> None:
         """Stop the channels and routing now; let a reply being sent finish in the background
@@ -179,8 +181,10 @@ class Engine:
             return
         self.is_leader = False
         outbox = [t for t in self._leader_tasks if t.get_name() == "outbox"]
-        await cancel_and_wait([*(t for t in self._leader_tasks if t not in outbox),
-                               *self._channel_tasks.values()])
+        await asyncio.gather(
+            self._lead_web(False),
+            cancel_and_wait([*(t for t in self._leader_tasks if t not in outbox),
+                             *self._channel_tasks.values()]))
         self._channel_tasks.clear()
         self._adapters.clear()
         self.outbox.stop_taking()
@@ -191,6 +195,23 @@ class Engine:
                 task.add_done_callback(self._draining.discard)
                 asyncio.get_running_loop().call_later(SEND_GRACE, task.cancel)
         log.info("this process stopped running the channels")
+
+    async def _lead_web(self, leading: bool) -> None:
+        """Serve the web front door (``engine/web``) while leading, on ``[engine] http_port``
+        (0: never); it serves the routes of the running channels that have web routes."""
+        if leading and self._web is None and self.config.engine.http_port:
+            from engine.web.server import front_door
+
+            self._web = front_door(self, adapters=lambda: list(self._adapters.values()))
+            self._web.start()
+        elif not leading and self._web is not None:
+            web, self._web = self._web, None
+            await web.stop()
+
+    @property
+    def web(self) -> Any:
+        """The web server while this process serves it (``.serving``, ``.address``), else None."""
+        return self._web
 
     # --------------------------------------------------------------- channels
     async def adapter(self, channel: Channel) -> ChannelAdapter:

@@ -12,6 +12,9 @@ TICKETTY=${TICKETTY:-$ROOT/.venv/bin/ticketty}
 WORK=$(mktemp -d)
 SOCK="ticketty-smoke-$$"
 export XDG_CONFIG_HOME="$WORK/config" XDG_DATA_HOME="$WORK/data"
+# the TUI runs the channels and may open the web front door: never on the real port 8780
+mkdir -p -m 700 "$XDG_CONFIG_HOME/ticketty"
+printf '[engine]\nhttp_port = 0\n' > "$XDG_CONFIG_HOME/ticketty/config.toml"
 DB="$WORK/smoke.db"
 LOG="$WORK/ticketty.log"
 

@@ -30,6 +30,13 @@ os.environ["XDG_DATA_HOME"] = os.path.join(_XDG, "data")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_XDG, "config")
 for _var in ("TICKETTY_DB", "TICKETTY_SECRET_KEY"):
     os.environ.pop(_var, None)
+# Every TUI and engine a test starts (in-process or as a command) may become the runner and
+# open the web front door; none may ever take the real default port 8780 (a demo or a real
+# desk on this host may be using it). Commands read this config; in-process engines are
+# given ``http_port=0`` (or a free port) by the tests themselves.
+_CONFIG = Path(os.environ["XDG_CONFIG_HOME"]) / "ticketty"
+_CONFIG.mkdir(parents=True, mode=0o700)
+(_CONFIG / "config.toml").write_text("[engine]\nhttp_port = 0\n")
 
 
 @pytest.fixture(scope="session")

@@ -47,4 +47,3 @@ class DemoApp(TickettyApp):
         """Stop the simulated traffic before the engine closes the store under it."""
         await self.world.stop(timeout=STOP_TIMEOUT)
         await super().shutdown_engine()
-

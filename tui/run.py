@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.config import Config, EngineConfig, user_config
+from engine.config import user_config
 from engine.paths import default_db
 from tui.app import TickettyApp
 
@@ -38,13 +38,14 @@ def run_tui(args: argparse.Namespace) -> int:
 def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> int:
     """``ticketty demo``: seed (or reuse) the workspace at ``db``, then run the app on it as
     ``you`` (email, name) while the simulator drives traffic."""
-    from engine.demo import DemoWorld, seed_workspace  # the plain TUI never loads the demo
+    # the plain TUI never loads the demo
+    from engine.demo import DemoWorld, demo_config, seed_workspace
     from engine.demo_data import DEFAULT_RATE
     from tui.demo import DemoApp
 
     world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
     asyncio.run(seed_workspace(db, world))
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
+    config = demo_config()  # the demo's own: its web front door on a free port, never 8780
     app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
     app.run()
     return app.return_code or 0

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli import admin, channels, demo, quarantine, tickets
+from engine.cli import admin, channels, demo, quarantine, tickets, tokens
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
-from engine.cli.errors import Parser, UsageError, report, wants_json
+from engine.cli.errors import FieldError, Parser, UsageError, number_arg, report, wants_json
 from engine.config import ConfigError
 from engine.store import DatabaseError
 from engine.validation import validation_lines
@@ -83,6 +83,10 @@ async def cmd_engine(args: argparse.Namespace) -> int:
     from engine.paths import default_db
 
     config = get_config(args)
+    if args.http_port is not None:
+        if args.http_port > 65535:
+            raise FieldError("--http-port", f"must be 65535 or less, not {args.http_port}")
+        config.engine.http_port = args.http_port
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     started = time.monotonic()
@@ -126,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_parsers(sub, common)
     channels.add_parser(sub, common)
     quarantine.add_parser(sub, common)
+    tokens.add_parser(sub, common)
 
     imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
     imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])
@@ -140,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     eng.add_argument("--log-level", choices=("debug", "info", "warning"), default="info",
                      help="info: what happened (connections, mails, errors; no customer "
                      "addresses); debug: also every SMTP command")
+    eng.add_argument("--http-port", type=number_arg(int, least=0, note=" (no HTTP server)"),
+                     metavar="N", help="port of the web front door (default: [engine] http_port,"
+                     " 8780; 0: none)")
     demo.add_parser(sub)
     return p
 

@@ -14,6 +14,7 @@ from typing import Any
 from engine.config import Config, user_config
 from engine.desk import Desk
 from engine.identity import Identity, resolve
+from engine.listing import resolve_me  # noqa: F401 - the CLI's commands import it from here
 from engine.models import Agent, Role
 from engine.paths import default_db
 from engine.store import Store, StoreError
@@ -72,12 +73,6 @@ async def open_context(args: argparse.Namespace) -> AsyncIterator[Context]:
         await store.close()
 
 
-ME = "me"
-
-
-def resolve_me(actor: Agent, value: str) -> str:
-    """``me`` (any case) names the acting agent everywhere an agent email is expected."""
-    return actor.email if value.strip().lower() == ME else value
 
 
 def resolve_me_list(actor: Agent, values: str | None) -> list[str]:

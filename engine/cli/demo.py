@@ -47,11 +47,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
                        rate: float = DEFAULT_RATE, pace: float = 1.0) -> dict:
     """Seed (or reuse) the workspace, run the traffic for ``seconds``, return the summary."""
-    from engine.config import Config, EngineConfig
-    from engine.demo import DemoWorld, seed_workspace
+    from engine.demo import DemoWorld, demo_config, seed_workspace
     from engine.engine import Engine
 
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
+    config = demo_config()
     world = DemoWorld(None, you, pace=pace, rate=rate)
     await seed_workspace(db, world)
     async with Engine(config, db) as engine:

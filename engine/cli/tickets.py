@@ -5,38 +5,14 @@ from __future__ import annotations
 import argparse
 import shlex
 from datetime import UTC, datetime
-from typing import Any
 
 from engine.cli.common import CLIError, Context, clean, emit, resolve_me, table
-from engine.cli.errors import FieldError, field_value, number_arg
-from engine.models import Message, Ticket, normalize_email
+from engine.cli.errors import field_value, number_arg
+from engine.listing import VIEWS, ticket_query
+from engine.models import Ticket, normalize_email
 from engine.outbox import Outbox
+from engine.shapes import ticket_json, ticket_with_messages_json
 from engine.store import StoreError, TicketQuery
-
-
-def ticket_json(t: Ticket) -> dict[str, Any]:
-    return {
-        "id": t.id, "subject": t.subject, "status": t.status, "is_open": t.is_open,
-        "priority": t.priority.value, "pipeline": t.pipeline, "channel": t.channel_name,
-        "channel_kind": t.channel_kind,
-        "contact": {"email": t.contact_email, "name": t.contact_name, "id": t.contact_id},
-        "assignee": t.assignee_email, "assignee_name": t.assignee_name, "team": t.team_name,
-        "source": t.source.value, "unread": t.unread, "created_at": t.created_at.isoformat(),
-        "updated_at": t.updated_at.isoformat(),
-        "last_activity_at": t.last_activity_at.isoformat(),
-        "closed_at": t.closed_at.isoformat() if t.closed_at else None,
-    }
-
-
-def message_json(m: Message) -> dict[str, Any]:
-    return {
-        "id": m.id, "direction": m.direction.value, "author": m.author_name,
-        "author_email": m.author_email, "text": m.text, "created_at": m.created_at.isoformat(),
-        "delivery_state": m.delivery_state.value, "delivery_error": m.delivery_error,
-        "external_id": m.external_id,
-        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
-                         "sha256": a.sha256} for a in m.attachments],
-    }
 
 
 def ago(when: datetime) -> str:
@@ -64,41 +40,15 @@ async def cmd_create(ctx: Context) -> int:
     return 0
 
 
-VIEWS = ("open", "closed", "all", "unassigned", "mine")
 DEFAULT_LIMIT = 50
 
 
 async def _list_query(ctx: Context) -> TicketQuery:
     """The query ``tickets list`` asks for; unknown statuses, channels and agents are errors."""
     a = ctx.args
-    channel_id = assignee_id = None
-    if a.channel:
-        ch = await ctx.store.channel(a.channel)
-        if ch is None:
-            names = [c.name for c in await ctx.store.channels()]
-            known = f"channels: {', '.join(names)}" if names else "there are no channels yet"
-            raise FieldError("--channel", f"no channel named {a.channel!r} ({known})")
-        channel_id = ch.id
-    if a.status:
-        statuses = list(dict.fromkeys(s.name for p in await ctx.store.pipelines() for s in p.statuses))
-        if a.status not in statuses:
-            raise FieldError("--status", f"unknown status {a.status!r}"
-                                         f" (statuses: {', '.join(statuses)})")
-    unassigned = False
-    if a.assignee:
-        if a.assignee.lower() in ("none", "nobody"):
-            unassigned = True
-        else:
-            email = resolve_me(ctx.actor, a.assignee)
-            who = await ctx.store.agent(field_value("--assignee", normalize_email, email))
-            if who is None:
-                raise FieldError("--assignee", f"no agent with email {a.assignee!r}"
-                                               " (see `ticketty agents list`)")
-            assignee_id = who.id
-    view = a.view or ("all" if a.status else "open")
-    return TicketQuery(view=view, agent_id=ctx.actor.id, channel_id=channel_id, status=a.status,
-                       assignee_id=assignee_id, unassigned=unassigned, priority=a.priority,
-                       text=a.search, sort=a.sort)
+    return await ticket_query(ctx.store, ctx.actor, view=a.view, status=a.status,
+                              assignee=a.assignee, channel=a.channel, priority=a.priority,
+                              search=a.search, sort=a.sort, name=lambda field: f"--{field}")
 
 
 def _filters(ctx: Context, q: TicketQuery) -> str:
@@ -139,7 +89,7 @@ async def cmd_show(ctx: Context) -> int:
     ticket = await _ticket(ctx, ctx.args.number)
     messages = await ctx.store.messages(ticket.id)
     if ctx.json:
-        emit(ctx, {**ticket_json(ticket), "messages": [message_json(m) for m in messages]})
+        emit(ctx, ticket_with_messages_json(ticket, messages))
         return 0
     print(f"#{ticket.id} {clean(ticket.subject)}")
     print(f"status {ticket.status} · priority {ticket.priority.value} · pipeline {ticket.pipeline}"

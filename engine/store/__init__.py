@@ -8,6 +8,7 @@ the program never gets a connection, a transaction or a row. What only SQLite ha
 
 from __future__ import annotations
 
+from engine.store.api_reads import ApiReadsMixin
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
@@ -22,12 +23,13 @@ from engine.store.replies import RepliesMixin
 from engine.store.sealing import SealingMixin
 from engine.store.sqlite.connection import DatabaseError
 from engine.store.tickets import TicketsMixin
+from engine.store.tokens import TokensMixin
 from engine.store.workflow import WorkflowMixin
 
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
-            TicketsMixin, DeskMixin, IngestMixin, OutboxMixin, LeasesMixin, RepliesMixin,
-            DemoMixin, StoreBase):
+            TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
+            LeasesMixin, RepliesMixin, DemoMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -37,6 +37,14 @@ def like_contains(term: str) -> str:
     return f"%{escaped}%"
 
 
+def contact_row_json(r: sqlite3.Row) -> dict[str, Any]:
+    """A contact as ``contacts list --json`` (and the API's ``/contacts``) shows it, from a row
+    with ``id, name, unverified, owner, emails`` (comma-joined) and ``tickets``."""
+    return {"id": r["id"], "name": r["name"],
+            "emails": r["emails"].split(",") if r["emails"] else [],
+            "owner": r["owner"], "tickets": r["tickets"], "unverified": bool(r["unverified"])}
+
+
 def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
     wh = row["working_hours"]
     return Agent(
@@ -243,10 +251,7 @@ class DirectoryMixin:
                 " WHERE lower(ct.name) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM"
                 "  contact_identities ci WHERE ci.contact_id=ct.id AND lower(ci.value) LIKE ?"
                 "  ESCAPE '\\') ORDER BY ct.id LIMIT ?", (EMAIL.name, term, term, limit)).fetchall()
-            return [{"id": r["id"], "name": r["name"],
-                     "emails": r["emails"].split(",") if r["emails"] else [],
-                     "owner": r["owner"], "tickets": r["tickets"],
-                     "unverified": bool(r["unverified"])} for r in rows]
+            return [contact_row_json(r) for r in rows]
 
         return await self.read(fn)  # type: ignore[attr-defined]
 

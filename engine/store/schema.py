@@ -212,6 +212,30 @@ MIGRATIONS: list[str] = [
     ALTER TABLE contacts ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE messages ADD COLUMN reply_to TEXT;
     """,
+    # 6: api tokens: the tickets API's bearer tokens (only a SHA-256 of each is kept; a name is
+    # unique among the tokens in force) and the Idempotency-Key of each ticket created through
+    # the API (a retry answers with the same ticket; the same key with another body is refused)
+    """
+    CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL,
+        created_by INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+        last_used_at REAL,
+        revoked_at REAL
+    );
+    CREATE UNIQUE INDEX ix_api_tokens_name ON api_tokens(name) WHERE revoked_at IS NULL;
+    CREATE TABLE api_idempotency (
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (agent_id, key)
+    );
+    """,
 ]
 
 

@@ -74,3 +74,13 @@ def test_startup_small():
     assert r["tickets"] == 500
     assert r["first_rows_ms"] > 0 and len(r["first_rows_runs_ms"]) == 1
     assert r["python_start_ms"] > 0 and r["textual_start_ms"] > 0
+
+
+def test_api_small():
+    r = bench("api", "--seconds", "1", "--warmup", "0.2", "--concurrency", "4", timeout=120)
+    for phase in ("plain", "idempotent", "anchor_healthz"):
+        assert r[phase]["errors"] == {}, r[phase]
+        assert r[phase]["requests"] > 0 and r[phase]["p99_ms"] >= r[phase]["p50_ms"] > 0
+    assert r["tickets_per_s"] > 0 and r["engine_exit"] == 0
+    # every 201 is one ticket in the database, and nothing else made one
+    assert r["tickets_in_db"] == r["plain"]["answered"] + r["idempotent"]["answered"]

@@ -135,7 +135,7 @@ async def test_engine_reports_an_unreadable_secret_as_channel_health(db_path, mo
     async with Store(db_path) as store:
         ch = await store.add_channel(Channel(kind="email", name="Support", settings=SETTINGS))
     key_path().unlink()
-    config = Config(engine=EngineConfig(lease_seconds=1.0))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=1.0))
     async with Engine(config, db_path) as engine:
         assert await engine.wait_leader(10)
         for _ in range(200):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from engine.config import Config
+from engine.config import Config, EngineConfig
 from engine.engine import Engine
 from engine.store import Store
 
@@ -43,7 +43,7 @@ async def test_store_close_stops_both_threads_even_when_cancelled(tmp_path):
 
 
 async def test_engine_exit_closes_the_store_even_when_cancelled(tmp_path):
-    engine = Engine(Config(), tmp_path / "e.db", run_channels=True)
+    engine = Engine(Config(engine=EngineConfig(http_port=0)), tmp_path / "e.db", run_channels=True)
 
     async def run() -> None:
         async with engine:

@@ -78,7 +78,7 @@ async def test_status_must_belong_to_pipeline(store):
 
 
 async def test_lease_single_runner_and_takeover(db_path):
-    config = Config(engine=EngineConfig(lease_seconds=0.9))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=0.9))
     a = Engine(config, db_path)
     b = Engine(config, db_path)
     await a.__aenter__()

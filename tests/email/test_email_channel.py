@@ -26,7 +26,7 @@ from tests.helpers.servers import free_port
 async def test_forwarding_in_reply_out_and_threading(db_path, smtp_sink):
     sink, sink_port = smtp_sink
     listen = free_port()
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.2))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=3, outbox_interval=0.2))
     async with Engine(config, db_path) as engine:
         store = engine.store
         admin = await ensure_first_admin(store, "ada@acme.test", "Ada Lovelace")
@@ -135,7 +135,7 @@ def test_dead_imap_server_shows_failing(db_path):
 
 
 async def test_engine_imap_idle_push(db_path, mail_user):
-    config = Config(engine=EngineConfig(lease_seconds=3))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=3))
     async with Engine(config, db_path) as engine:
         store = engine.store
         await ensure_first_admin(store, "ada@acme.test", "Ada")
@@ -185,7 +185,7 @@ async def test_imap_history_import_then_live_starts_after_it(db_path, mail_user)
 async def test_auto_acknowledgement_never_to_automatic_mail_and_rate_limited(db_path, smtp_sink):
     sink, sink_port = smtp_sink
     listen = free_port()
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.1))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=3, outbox_interval=0.1))
     async with Engine(config, db_path) as engine:
         store = engine.store
         await ensure_first_admin(store, "ada@acme.test", "Ada")

@@ -177,7 +177,7 @@ async def test_mail_over_budget_is_quarantined_with_raw_bytes_and_reason(store):
 async def test_heavy_mail_never_blocks_the_loop_or_the_lease(db_path):
     """An engine taking in a 10 MB HTML mail keeps its loop answering within 100 ms, renews its
     lease on time, and takes small mails in meanwhile."""
-    config = Config(engine=EngineConfig(lease_seconds=1.5, outbox_interval=0.2))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=1.5, outbox_interval=0.2))
     async with Engine(config, db_path) as engine:
         await ensure_first_admin(engine.store, "admin@example.com", "Ada Admin")
         await engine.store.add_channel(Channel(kind="email", name="Fwd", settings={

@@ -62,7 +62,7 @@ def test_reused_message_id_with_other_content_is_ingested_and_logged(db_path, tm
 
 
 async def test_listener_redelivery_is_a_no_op_and_a_reused_id_is_not_dropped(db_path):
-    async with Engine(Config(engine=EngineConfig(lease_seconds=3)), db_path) as engine:
+    async with Engine(Config(engine=EngineConfig(http_port=0, lease_seconds=3)), db_path) as engine:
         store = engine.store
         await ensure_first_admin(store, "ada@acme.test", "Ada")
         await store.add_channel(Channel(kind="email", name="Support", settings={
@@ -160,7 +160,7 @@ def test_malformed_senders_over_imap_become_unverified_contacts_not_quarantine(d
 
 async def test_delivery_notices_join_their_ticket_or_become_one(db_path, smtp_sink):
     sink, sink_port = smtp_sink
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.1))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=3, outbox_interval=0.1))
     async with Engine(config, db_path) as engine:
         store = engine.store
         admin = await ensure_first_admin(store, "ada@acme.test", "Ada")
@@ -197,7 +197,7 @@ async def test_delivery_notices_join_their_ticket_or_become_one(db_path, smtp_si
 async def test_contact_is_from_and_replies_go_to_reply_to_unless_the_channel_says_otherwise(
         db_path, smtp_sink):
     sink, sink_port = smtp_sink
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.1))
+    config = Config(engine=EngineConfig(http_port=0, lease_seconds=3, outbox_interval=0.1))
     async with Engine(config, db_path) as engine:
         store = engine.store
         admin = await ensure_first_admin(store, "ada@acme.test", "Ada")

@@ -17,11 +17,12 @@ def frozen_clock() -> datetime:
 
 
 def make_app(db: Path, *, agent: str = "ada@example.com", run_channels: bool = False) -> Any:
-    from engine.config import Config
+    from engine.config import Config, EngineConfig
     from tui.app import TickettyApp
 
-    return TickettyApp(Config(), db, agent_email=agent, clock=frozen_clock, tz=UTC,
-                       run_channels=run_channels)
+    # an app running the channels opens the web front door: never on the real port 8780
+    return TickettyApp(Config(engine=EngineConfig(http_port=0)), db, agent_email=agent,
+                       clock=frozen_clock, tz=UTC, run_channels=run_channels)
 
 
 async def until(pilot: Any, predicate: Callable[[], Any], what: str = "",

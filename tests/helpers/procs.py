@@ -27,9 +27,11 @@ def run(db: Path, *args: str, check: bool = True, timeout: float = 60) -> subpro
     return proc
 
 
-def write_config(path: Path, *, lease_seconds: float = 1.5, outbox_interval: float = 0.2) -> Path:
+def write_config(path: Path, *, lease_seconds: float = 1.5, outbox_interval: float = 0.2,
+                 http_port: int = 0) -> Path:
+    """An engine config for tests: never the default HTTP port 8780 (0: no web server)."""
     path.write_text(f"[engine]\nlease_seconds = {lease_seconds}\n"
-                    f"outbox_interval = {outbox_interval}\n")
+                    f"outbox_interval = {outbox_interval}\nhttp_port = {http_port}\n")
     return path
 
 

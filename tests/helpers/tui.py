@@ -28,10 +28,10 @@ def frozen_clock() -> datetime:
 
 
 def make_app(db: Path, **kwargs: Any) -> TickettyApp:
-    from engine.config import Config
+    from engine.config import Config, EngineConfig
     from tui.app import TickettyApp
 
-    config = kwargs.pop("config", None) or Config()
+    config = kwargs.pop("config", None) or Config(engine=EngineConfig(http_port=0))
     return TickettyApp(config, db, agent_email=kwargs.pop("agent_email", "ada@example.com"),
                        clock=frozen_clock, tz=UTC, run_channels=False, **kwargs)
 

@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from engine.config import Config, EngineConfig
-from engine.demo import DemoWorld, seed_workspace
+from engine.demo import DemoWorld, demo_config, seed_workspace
 from tests.helpers.tui import ready
 from tui.demo import DemoApp
 from tui.screens.queue import QueueScreen
@@ -25,7 +24,7 @@ async def demo_db(tmp_path):
 
 
 def _app(db, **kwargs) -> DemoApp:
-    config = Config(engine=EngineConfig(lease_seconds=3, outbox_interval=0.3))
+    config = demo_config()  # the demo's own: its web front door on a free port, never 8780
     return DemoApp(DemoWorld(None, YOU, rate=30), config, db, agent_email=YOU[0], **kwargs)
 
 

@@ -74,6 +74,8 @@ class PropertiesPanel(Static):
         channel = Text(line(t.channel_name) or t.source.value)
         if t.channel_kind:
             channel.append(f" ({t.channel_kind})", "dim")
+        elif t.source.value == "api":
+            channel.append(" (tickets API)", "dim")  # made by a script with an API token
         table.add_row(Text(""), Text("Channel"), channel)
         table.add_row(Text(""), Text("Created"), Text(stamp(t.created_at, self.tz)))
         if t.closed_at:
