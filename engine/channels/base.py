@@ -109,6 +109,14 @@ class ChannelAdapter:
         return ""
 
     @classmethod
+    def public_links(cls, channel: Channel, base_url: str) -> dict[str, str]:
+        """What customers and platforms reach this channel by, built from the engine's
+        ``public_url`` (``base_url``, no trailing slash): web kinds answer ``webhook_url``
+        and/or ``embed_code`` (``channels show NAME --json``, the wizards, the edit screen).
+        Kinds without web routes have none."""
+        return {}
+
+    @classmethod
     def prepare_reply(cls, ctx: ReplyContext) -> ReplyPlan:
         """The outbox payload for an agent's reply. This default answers the customer at
         their Reply-To or first identity of the kind's ``identity_kind``; kinds with

@@ -113,6 +113,44 @@ async def cmd_list(ctx: Context) -> int:
     return 0
 
 
+async def cmd_show(ctx: Context) -> int:
+    """One channel whole: settings (secrets masked), defaults, routing, health and — for web
+    kinds — the ``webhook_url`` / ``embed_code`` built from ``[engine] public_url``."""
+    ch = await _channel(ctx, ctx.args.name)
+    today = await tickets_today(ctx)
+    data = channel_json(ch, today.get(ch.id or 0, 0))
+    base = ctx.config.engine.public_base().rstrip("/")
+    data.update(adapter_class(ch.kind).public_links(ch, base))
+    if ctx.json:
+        emit(ctx, data)
+        return 0
+    lines = [f"{'name':16} {clean(ch.name)}", f"{'kind':16} {ch.kind}",
+             f"{'address':16} {clean(data['address'] or '-')}",
+             f"{'enabled':16} {'on' if ch.enabled else 'off'}",
+             f"{'health':16} {clean(data['health'])}",
+             f"{'last sync':16} {data['last_sync'] or '-'}",
+             f"{'tickets today':16} {data['tickets_today']}"]
+    if data["last_error"]:
+        lines.append(f"{'last error':16} {clean(str(data['last_error']))}")
+    for key in ("webhook_url", "embed_code"):
+        if key in data:
+            lines.append(f"{key:16} {clean(str(data[key]))}")
+    lines.append("settings:")
+    lines += [f"  {k:22} {clean(_shown(v))}" for k, v in data["settings"].items()]
+    lines.append("defaults: " + ", ".join(f"{k}={_shown(v)}" for k, v in data["defaults"].items()))
+    lines.append("routing:  " + ", ".join(f"{k}={_shown(v)}" for k, v in data["routing"].items()))
+    print("\n".join(lines))
+    return 0
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "-"
+    return str(value)
+
+
 async def cmd_keys(ctx: Context) -> int:
     model = entry(ctx.args.kind).settings_class()
     keys = {k: info.cli_help() for k, info in settings_keys(model).items()}
@@ -184,6 +222,10 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     ed.add_argument("--rename")
     ed.set_defaults(run=cmd_edit)
     s.add_parser("list", parents=[common], help="channels with their health").set_defaults(run=cmd_list)
+    sh = s.add_parser("show", parents=[common],
+                      help="one channel: settings (secrets masked), health, webhook URL / embed code")
+    sh.add_argument("name")
+    sh.set_defaults(run=cmd_show)
     k = s.add_parser("keys", parents=[common], help="the settings keys of a kind")
     k.add_argument("kind", choices=kinds())
     k.set_defaults(run=cmd_keys)

@@ -188,3 +188,19 @@ async def test_a_secret_typed_for_a_connection_test_is_kept_out_of_logs_too(stor
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("aiosmtplib").debug("AUTH PLAIN user %s", typed)
     assert typed not in caplog.text and "AUTH PLAIN user ********" in caplog.text
+
+
+def test_channels_show_masks_secrets_and_gives_no_web_links_for_email(db_path, env):
+    add_channel(db_path, env)
+    data = json.loads(cli(db_path, env, "channels", "show", "Support", "--json").stdout)
+    assert data["name"] == "Support" and data["kind"] == "email"
+    assert data["settings"]["imap_host"] == "imap.acme.test"
+    shown = json.dumps(data)
+    for secret in SECRETS.values():
+        assert secret not in shown
+    assert "webhook_url" not in data and "embed_code" not in data  # email has no web routes
+    text = cli(db_path, env, "channels", "show", "Support").stdout
+    assert "imap.acme.test" in text and "routing:" in text
+    assert not any(secret in text for secret in SECRETS.values())
+    missing = cli(db_path, env, "channels", "show", "Nope", check=False)
+    assert missing.returncode == 1 and "no channel named 'Nope'" in missing.stderr
