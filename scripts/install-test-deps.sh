@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: a real IMAP server (Dovecot), tmux for whole-app smoke
-# tests, openssl for the test server's self-signed certificate. Idempotent and quiet:
+# tests, openssl for the test server's self-signed certificate, Chromium for the chat widget's
+# and hosted forms' browser tests (driven by playwright with executable_path, never a download). Idempotent and quiet:
 # does nothing when everything is already installed.
 set -euo pipefail
 
-packages=(dovecot-imapd tmux openssl)
+packages=(dovecot-imapd tmux openssl chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
