@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 # mypy runs on the packages with zero errors; engine joins them once it has none (issue 10)
-MYPY_PACKAGES := tui themes ticketty
+MYPY_PACKAGES := engine tui themes ticketty
 LINT_PATHS    := engine tui themes ticketty bench tests
 
 .PHONY: demo test test-deps lint check bench clean

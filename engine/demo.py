@@ -187,6 +187,7 @@ class DemoWorld:
         if self._stop.is_set():
             return
         task = asyncio.current_task()
+        assert task is not None  # this coroutine runs as a task
         self._follow_ups.discard(task)
         self._sending.add(task)  # from here on, stopping waits for this mail instead of cancelling
         to_addr = email.utils.parseaddr(msg.get("From", ""))[1]
@@ -220,7 +221,7 @@ class DemoWorld:
                 and a.availability == "available"}
         mine = [r for r in rows if r["agent_email"] in free]
         done = [r for r in mine if r["last_dir"] == "inbound" and r["answers"] and
-                (f := scenario_for(r["subject"]).follow_up(r["last_in"] or "")) and f.closes]
+                (f := _follow_up(r["subject"], r["last_in"])) and f.closes]
         if done:
             return await self._resolve(self.rng.choice(done))
         answered = [r for r in mine if r["last_dir"] == "outbound"]
@@ -364,6 +365,12 @@ class DemoWorld:
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
         }
+
+
+def _follow_up(subject: str, last_in: str | None) -> Any:
+    """The follow-up a customer of ``subject``'s scenario would write after ``last_in``."""
+    scenario = scenario_for(subject)
+    return scenario.follow_up(last_in or "") if scenario is not None else None
 
 
 def _free_port() -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.models import Role, WorkingHours
 
@@ -21,7 +22,7 @@ COMPANY = "Northwind Bikes"
 DOMAIN = "northwind.test"
 CHANNEL_NAMES = {"support": "Support email", "billing": "Billing email"}
 
-COLLEAGUES = [
+COLLEAGUES: list[dict[str, Any]] = [
     dict(email=f"maya@{DOMAIN}", name="Maya Chen", role=Role.admin, skills=["billing", "fr"]),
     dict(email=f"omar@{DOMAIN}", name="Omar Haddad", skills=["repairs", "ar"]),
     dict(email=f"lena@{DOMAIN}", name="Lena Fischer", skills=["repairs", "de"], availability="away"),

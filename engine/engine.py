@@ -28,7 +28,7 @@ from engine.channels.base import ChannelAdapter
 from engine.channels.host import HostServices, WorkBudget
 from engine.channels.senders import resolve_sender
 from engine.config import Config
-from engine.models import Channel, Event
+from engine.models import Channel, Event, saved_id
 from engine.outbox import Outbox, OutboxItem, Sender
 from engine.paths import default_db
 from engine.store import Store
@@ -231,7 +231,7 @@ class Engine:
                     await self._sync_channel_tasks(restart=event.data.get("channel_id"))
 
     async def _sync_channel_tasks(self, restart: int | None = None) -> None:
-        wanted = {c.id: c for c in await self.store.channels(include_disabled=False)}
+        wanted = {saved_id(c): c for c in await self.store.channels(include_disabled=False)}
         for cid, task in list(self._channel_tasks.items()):
             if cid not in wanted or cid == restart:
                 await cancel_and_wait([task])
@@ -243,11 +243,11 @@ class Engine:
                     self._run_channel(channel), f"channel:{channel.name}", self._leader_tasks)
 
     async def _run_channel(self, channel: Channel) -> None:
-        delay = RESTART_MIN
+        delay, cid = RESTART_MIN, saved_id(channel)
         while True:
             try:
                 adapter = await self.adapter(channel)
-                self._adapters[channel.id] = adapter
+                self._adapters[cid] = adapter
                 if not adapter.can(Ability.receive):
                     return  # a kind with nothing to receive (send-only)
                 await adapter.run()
@@ -259,7 +259,7 @@ class Engine:
                 log.warning("channel %s failed: %s (retrying in %.0fs)", channel.name, message, delay)
                 with contextlib.suppress(Exception):
                     await self.store.set_channel_health(
-                        channel.id, connected=False, last_error=message, last_error_at=time.time())
+                        cid, connected=False, last_error=message, last_error_at=time.time())
                 await asyncio.sleep(delay)
                 delay = min(RESTART_MAX, delay * 2)
 

@@ -39,9 +39,9 @@ def iter_raw(fmt: str, path: Path) -> Iterator[tuple[str, bytes]]:
     elif fmt == "maildir":
         if not (path / "cur").is_dir() and not (path / "new").is_dir():
             raise ImportError_(f"{path}: not a Maildir (no cur/ or new/ folder)")
-        box = mailbox.Maildir(str(path), factory=None, create=False)
-        for key in box.iterkeys():
-            yield f"{path}/{key}", box.get_bytes(key)
+        maildir = mailbox.Maildir(str(path), factory=None, create=False)
+        for key in maildir.iterkeys():
+            yield f"{path}/{key}", maildir.get_bytes(key)
     else:
         raise ImportError_(f"unknown mail format {fmt!r}")
 
@@ -69,10 +69,11 @@ def prepare(raws: list[tuple[str, bytes]], *, channel_id: int | None, status: st
         msg = msg.model_copy(update={"import_status": status, "source": Source.import_})
         author = str(msg.extra.get("from_address") or msg.sender).lower()
         if author in ours:
-            msg = _as_outbound(msg, raw, author, ours)
-            if msg is None:
+            ours_out = _as_outbound(msg, raw, author, ours)
+            if ours_out is None:
                 skipped.append(where)  # between ourselves only: not a customer conversation
                 continue
+            msg = ours_out
         out.append(msg)
     out.sort(key=lambda m: m.received_at)
     return out

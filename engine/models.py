@@ -25,6 +25,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def saved_id(item: Agent | Team | Contact | Channel | Ticket | Message) -> int:
+    """The id of a row read from the store (models built before saving have none; passing
+    one of those where a stored row is meant is a bug, raised here by name)."""
+    if item.id is None:
+        raise ValueError(f"{type(item).__name__} {getattr(item, 'name', '')!r} is not saved yet")
+    return item.id
+
+
 def normalize_os_user(value: str | None) -> str | None:
     """An OS login name as stored for an agent (``None``/empty: no OS user); raise
     ``ValueError`` for something that cannot be a login name."""

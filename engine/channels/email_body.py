@@ -121,10 +121,14 @@ def headers_of(part: _Msg) -> dict[str, str]:
     return h
 
 
-def _part_text(part: _Msg, ctype_header: str | None = None) -> str:
+def _payload_bytes(part: _Msg) -> bytes:
+    """A leaf part's decoded payload as bytes (b"" when there is none)."""
     payload = part.get_payload(decode=True)
-    if payload is None:
-        payload = b""
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _part_text(part: _Msg, ctype_header: str | None = None) -> str:
+    payload = _payload_bytes(part)
     if ctype_header is None:
         ctype_header = part.get("Content-Type")
     m = _CHARSET_RE.search(ctype_header) if isinstance(ctype_header, str) else None
@@ -221,7 +225,7 @@ def walk(part: _Msg, body: Body, counter: list[int], ph: dict[str, str] | None =
         return
     if ctype == "text/rfc822-headers":
         body.rfc822_headers.append(_part_text(part))
-        _attach(body, f"headers-{counter[0]}.txt", ctype, part.get_payload(decode=True) or b"")
+        _attach(body, f"headers-{counter[0]}.txt", ctype, _payload_bytes(part))
         return
     disposition_raw = ph.get("content-disposition") or ""
     if not isinstance(disposition_raw, str):
@@ -240,8 +244,7 @@ def walk(part: _Msg, body: Body, counter: list[int], ph: dict[str, str] | None =
         if ctype in ("text/plain", "text/enriched") or disposition == "inline" or not disposition:
             body.inline.append(("plain", _part_text(part, ct_raw)))
             return
-    data = part.get_payload(decode=True)
-    _attach(body, _filename(part, counter[0], ctype), ctype, data or b"")
+    _attach(body, _filename(part, counter[0], ctype), ctype, _payload_bytes(part))
 
 
 def _walk_message(part: _Msg, ctype: str, body: Body, counter: list[int]) -> None:

@@ -95,8 +95,8 @@ def _read_reports(body: Body, extra: dict[str, Any]) -> list[str]:
         extra.setdefault("bounce_recipients", []).append(
             (block.get("Final-Recipient") or "").partition(";")[2].strip().lower()
         )
-        if block.get("Status"):
-            extra.setdefault("bounce_status", block.get("Status").strip())
+        if status := block.get("Status"):
+            extra.setdefault("bounce_status", status.strip())
         if block.get("Diagnostic-Code"):
             extra.setdefault("bounce_diagnostic", decode_header_value(block.get("Diagnostic-Code")))
     if actions:
@@ -115,7 +115,7 @@ def classify(
     bounce = notice = False
 
     report_type = (
-        (msg.get_param("report-type") or "").lower() if body.ctype == "multipart/report" else ""
+        str(msg.get_param("report-type") or "").lower() if body.ctype == "multipart/report" else ""
     )
     if report_type == "disposition-notification":
         auto = True

@@ -59,8 +59,8 @@ class _Lines:
 
     def next(self) -> bytes | None:
         if self._back is not None:
-            line, self._back = self._back, None
-            return line
+            back, self._back = self._back, None
+            return back
         line = next(self._it, None)
         if line is not None:
             self.digest.update(line)
@@ -209,12 +209,12 @@ class _Splitter:
                     decoder.feed(line)
                 eol = held[-1][len(held[-1].rstrip(b"\r\n")):] or b"\r\n"
                 held.clear()
-                while (line := self.lines.next()) is not None:
-                    if _is_boundary(line, stack):
-                        self.lines.push_back(line)
+                while (more := self.lines.next()) is not None:
+                    if _is_boundary(more, stack):
+                        self.lines.push_back(more)
                         break
-                    digest.update(line)
-                    decoder.feed(line)
+                    digest.update(more)
+                    decoder.feed(more)
                 decoder.close()
             except _Unfollowed:
                 Path(f.name).unlink(missing_ok=True)

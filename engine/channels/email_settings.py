@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from engine.models import normalize_email
 from engine.vault import NO_SECRET, Secret
@@ -35,9 +36,10 @@ OAUTH_DEVICE_URLS: dict[str, str] = {
 }
 
 
-def _choices(**words: str) -> dict[str, dict[str, str]]:
+def _choices(**words: str) -> JsonDict:
     """``json_schema_extra`` holding the words forms show for each value of a choice."""
-    return {"choices": words}
+    choices: JsonDict = dict(words)
+    return {"choices": choices}
 
 
 class EmailSettings(BaseModel):

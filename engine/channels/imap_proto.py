@@ -80,7 +80,8 @@ def encode_mailbox(name: str) -> str:
 def uid_set(uids: list[int]) -> str:
     """``[1,2,3,7,9,10]`` → ``"1:3,7,9:10"`` (compact IMAP sequence set)."""
     parts: list[str] = []
-    start = prev = None
+    start: int | None = None
+    prev = 0
     for u in sorted(uids):
         if start is None:
             start = prev = u

@@ -23,6 +23,7 @@ from engine.models import (
     Strategy,
     Team,
     TicketDefaults,
+    saved_id,
 )
 from engine.routing import validate_rule
 from engine.vault import secret_fields
@@ -231,7 +232,7 @@ def build_channel(
         )
     rule = RoutingRule.model_validate(routing)
     problems = (
-        validate_rule(rule, agents, [t.id for t in teams])
+        validate_rule(rule, agents, [saved_id(t) for t in teams])
         if rule.mode == RoutingMode.users_teams
         else []
     )
@@ -262,9 +263,9 @@ def resolve_targets(
             agent = by_email.get(item.lower())
             if agent is None:
                 raise SettingError("routing_targets", f"no agent with email {item!r}")
-            agent_ids.append(agent.id)
+            agent_ids.append(saved_id(agent))
         elif name.lower() in by_team:
-            team_ids.append(by_team[name.lower()].id)
+            team_ids.append(saved_id(by_team[name.lower()]))
         else:
             raise SettingError("routing_targets", f"no agent or team named {item!r}")
     return agent_ids, team_ids

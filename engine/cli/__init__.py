@@ -25,6 +25,9 @@ from engine.config import ConfigError
 from engine.store import DatabaseError
 from engine.validation import validation_lines
 
+#: errors reported as their message (one line), exit 1
+REPORTED: tuple[type[BaseException], ...] = (ConfigError, *KNOWN_ERRORS)
+
 NO_TUI = "this ticketty has no TUI: run a command (ticketty --help)"
 
 
@@ -110,7 +113,7 @@ async def cmd_engine(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="machine-readable output (errors too: JSON on stderr)")
     common.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
@@ -177,7 +180,7 @@ def main(argv: list[str] | None = None, ui: UiEntryPoints | None = None) -> int:
         return asyncio.run(_run(args))
     except ValidationError as exc:
         return report(validation_lines(exc), 1, as_json=as_json)
-    except (ConfigError, *KNOWN_ERRORS) as exc:
+    except REPORTED as exc:
         return report([str(exc)], 1, as_json=as_json)
     except KeyboardInterrupt:
         return 130

@@ -17,6 +17,7 @@ from engine.models import (
     WorkingHours,
     WorkspaceSettings,
     normalize_os_user,
+    saved_id,
 )
 
 
@@ -41,7 +42,7 @@ def parse_hours(spec: str) -> WorkingHours:
 async def _team_ids(ctx: Context, names: str | None) -> list[int]:
     if not names:
         return []
-    teams = {t.name: t.id for t in await ctx.store.teams()}
+    teams = {t.name: saved_id(t) for t in await ctx.store.teams()}
     out = []
     for name in [n.strip() for n in names.split(",") if n.strip()]:
         if name not in teams:
@@ -102,7 +103,7 @@ async def cmd_agents_update(ctx: Context) -> int:
 
 async def cmd_agents_list(ctx: Context) -> int:
     agents = await ctx.store.agents()
-    names = {t.id: t.name for t in await ctx.store.teams()}
+    names = {saved_id(t): t.name for t in await ctx.store.teams()}
     if ctx.json:
         emit(ctx, [agent_json(a, names) for a in agents])
         return 0
@@ -127,7 +128,8 @@ async def cmd_teams_list(ctx: Context) -> int:
     teams = await ctx.store.teams()
     agents = {a.id: a.email for a in await ctx.store.agents()}
     data = [{"id": t.id, "name": t.name, "members": [agents.get(m) for m in t.members]} for t in teams]
-    emit(ctx, data, table([[d["name"], ", ".join(d["members"])] for d in data], ["TEAM", "MEMBERS"]))
+    rows = [[t.name, ", ".join(agents.get(m) or f"#{m}" for m in t.members)] for t in teams]
+    emit(ctx, data, table(rows, ["TEAM", "MEMBERS"]))
     return 0
 
 

@@ -10,7 +10,7 @@ from engine.channels import Ability, adapter_class, build_adapter, cannot, entry
 from engine.channels.health import health_words
 from engine.channels.setup import build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
-from engine.models import Channel
+from engine.models import Channel, saved_id
 from engine.vault import redact
 
 
@@ -89,7 +89,7 @@ async def cmd_remove(ctx: Context) -> int:
     ch = await _channel(ctx, ctx.args.name)
     if not ctx.args.yes:
         raise CLIError(f"removing {ch.name!r} stops it receiving (its tickets stay); add --yes to confirm")
-    await ctx.store.remove_channel(ch.id)
+    await ctx.store.remove_channel(saved_id(ch))
     emit(ctx, {"removed": ch.name}, f"removed channel {ch.name!r}; its tickets stay")
     return 0
 
@@ -102,7 +102,7 @@ async def tickets_today(ctx: Context) -> dict[int, int]:
 async def cmd_list(ctx: Context) -> int:
     channels = await ctx.store.channels()
     today = await tickets_today(ctx)
-    data = [channel_json(c, today.get(c.id, 0)) for c in channels]
+    data = [channel_json(c, today.get(saved_id(c), 0)) for c in channels]
     if ctx.json:
         emit(ctx, data)
         return 0
@@ -118,7 +118,7 @@ async def cmd_show(ctx: Context) -> int:
     kinds — the ``webhook_url`` / ``embed_code`` built from ``[engine] public_url``."""
     ch = await _channel(ctx, ctx.args.name)
     today = await tickets_today(ctx)
-    data = channel_json(ch, today.get(ch.id or 0, 0))
+    data = channel_json(ch, today.get(saved_id(ch), 0))
     base = ctx.config.engine.public_base().rstrip("/")
     data.update(adapter_class(ch.kind).public_links(ch, base))
     if ctx.json:

@@ -22,6 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import CLIError, Context, emit
+from engine.models import saved_id
 
 if TYPE_CHECKING:  # imported when the command runs: httpx stays out of `ticketty --help`
     from engine.channels.email_settings import EmailSettings
@@ -114,10 +115,10 @@ async def cmd_signin(ctx: Context) -> int:
                        "--provider office365 (and --client-id)")
     model = entry(base.kind).settings_class()
     pipelines = {p.name: [s.name for s in p.statuses] for p in await ctx.store.pipelines()}
-    lists = {"agents": await ctx.store.agents(), "teams": await ctx.store.teams(),
-             "pipelines": pipelines}
+    agents, teams = await ctx.store.agents(), await ctx.store.teams()
     planned = build_channel(base.kind, base.name, {**changes, "oauth_refresh_token": ""},
-                            settings_model=model, base=base, **lists)
+                            settings_model=model, base=base, agents=agents, teams=teams,
+                            pipelines=pipelines)
     settings: EmailSettings = model.model_validate(planned.settings)  # type: ignore[assignment]
     try:
         flow = _device if method_for(settings) == "device" else _browser
@@ -126,10 +127,11 @@ async def cmd_signin(ctx: Context) -> int:
         raise CLIError(exc.reason) from None
     except TimeoutError:
         raise CLIError(f"no sign-in within {a.timeout:g} seconds; run it again") from None
-    fresh = await ctx.store.channel(base.id) or base
+    fresh = await ctx.store.channel(saved_id(base)) or base
     channel = build_channel(fresh.kind, fresh.name,
                             {**changes, "oauth_refresh_token": tokens.refresh_token},
-                            settings_model=model, base=fresh, **lists)
+                            settings_model=model, base=fresh, agents=agents, teams=teams,
+                            pipelines=pipelines)
     channel = await ctx.store.update_channel(channel)
     who = PROVIDER_NAMES.get(provider, provider)
     emit(ctx, {"channel": channel.name, "signed_in": True, "provider": provider},

@@ -81,8 +81,12 @@ def run_demo_cli(args: argparse.Namespace,
     from engine.identity import os_user
 
     explicit = getattr(args, "demo_db", None) or getattr(args, "db", None)
-    temp_dir = None if explicit else Path(tempfile.mkdtemp(prefix="ticketty-demo-"))
-    db = Path(explicit).expanduser() if explicit else temp_dir / "demo.db"
+    temp_dir: Path | None = None
+    if explicit:
+        db = Path(explicit).expanduser()
+    else:
+        temp_dir = Path(tempfile.mkdtemp(prefix="ticketty-demo-"))
+        db = temp_dir / "demo.db"
     keep = temp_dir is None or args.keep
     user = os_user()
     you = (user.default_email, user.name)

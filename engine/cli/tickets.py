@@ -35,6 +35,8 @@ async def cmd_create(ctx: Context) -> int:
     from_email = field_value("--from", normalize_email, a.from_email)
     result = await ctx.desk.create_ticket(subject=a.subject, from_email=from_email,
                                           name=a.name or "", body=a.body or "")
+    if result.ticket_id is None:
+        raise CLIError("no ticket was created")
     ticket = await _ticket(ctx, result.ticket_id)
     emit(ctx, ticket_json(ticket), f"created ticket #{ticket.id}: {clean(ticket.subject)}")
     return 0
@@ -108,15 +110,17 @@ async def cmd_reply(ctx: Context) -> int:
     a = ctx.args
     await _ticket(ctx, a.number)
     message_id, outbox_id = await ctx.desk.reply(a.number, a.body, status=a.status)
-    state, error = "failed", "no channel to send this reply through"
+    state = "failed"
+    error: str | None = "no channel to send this reply through"
     if outbox_id is not None:
         from engine.engine import resolve_sender
 
         outbox = Outbox(ctx.store, resolve=lambda item: resolve_sender(ctx.store, item))
-        item = await outbox.item(outbox_id)
-        state = await outbox.deliver(item)
-        item = await outbox.item(outbox_id)
-        error = item.last_error if item else None
+        queued = await outbox.item(outbox_id)
+        if queued is not None:
+            state = await outbox.deliver(queued)
+            sent = await outbox.item(outbox_id)
+            error = sent.last_error if sent else None
     result = {"ticket": a.number, "message_id": message_id, "outbox_id": outbox_id,
               "state": state, "error": error if state != "sent" else None}
     human = {"sent": f"reply sent on #{a.number}",

@@ -30,7 +30,8 @@ class SmtpSink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
-        item = Delivered(envelope.mail_from or "", list(envelope.rcpt_tos), bytes(raw))
+        data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+        item = Delivered(envelope.mail_from or "", list(envelope.rcpt_tos), data)
         self.messages.append(item)
         if self.on_message is not None:
             asyncio.ensure_future(self.on_message(item))

@@ -59,7 +59,7 @@ def seed_thread(tx: Tx, ticket_id: int, agent: Any, channel_id: int,
     from engine.store.tickets import add_message, assign
 
     assign(tx, ticket_id, agent.id, reason="seeded history")
-    contact = tx.one("SELECT t.contact_id, c.name, (SELECT value FROM contact_identities i WHERE"
+    contact = tx.row("SELECT t.contact_id, c.name, (SELECT value FROM contact_identities i WHERE"
                      " i.contact_id = t.contact_id AND i.kind=? LIMIT 1) AS email"
                      " FROM tickets t JOIN contacts c ON c.id = t.contact_id WHERE t.id=?",
                      (EMAIL.name, ticket_id))

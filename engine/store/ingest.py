@@ -41,6 +41,7 @@ from engine.models import (
     RoutingRule,
     Strategy,
     TicketDefaults,
+    saved_id,
 )
 from engine.routing import Decision, RoutingContext, route
 from engine.store.db import StoreError, Tx, dt
@@ -146,8 +147,8 @@ def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
         # only these two look at loads; one index seek per agent (ix_t_assignee), not a scan
         # of every assigned ticket, which made ingest quadratic in the size of the desk
         for a in agents:
-            counts[a.id] = tx.one(
-                "SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1", (a.id,))[0]
+            counts[a.id or 0] = tx.scalar(
+                "SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1", (a.id,))
     cursor = tx.one("SELECT value FROM kv WHERE key=?", (f"rr:{channel_id}",))
     ctx = RoutingContext(
         agents=agents, open_counts=counts, team_members=members,
@@ -253,7 +254,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         try:
             get_pipeline(tx, pipeline)
         except Exception:  # a channel pointing at a deleted pipeline still gets its mail in
-            pipeline = tx.one("SELECT name FROM pipelines ORDER BY id LIMIT 1")[0]
+            pipeline = tx.scalar("SELECT name FROM pipelines ORDER BY id LIMIT 1")
         status = msg.import_status or defaults.status
         ticket_id = create_ticket(
             tx, subject=msg.subject or first_line(msg.text), contact_id=contact_id,
@@ -299,8 +300,8 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
                  stored_as=key, message_id=message_id)
 
     if channel is not None and should_route(msg, created):
-        decision = _routing_decision(tx, batch, channel.routing, channel.id, contact_id)
-        apply_decision(tx, ticket_id, channel.id, decision, msg.subject)
+        decision = _routing_decision(tx, batch, channel.routing, saved_id(channel), contact_id)
+        apply_decision(tx, ticket_id, saved_id(channel), decision, msg.subject)
     return IngestResult(
         ticket_id=ticket_id, message_id=message_id, created_ticket=created, reopened=reopened,
         assignee_id=decision.assignee_id if decision else None, collision=collision,
@@ -343,10 +344,11 @@ def assign_pending_tx(tx: Tx) -> list[int]:
         if channel is None:
             tx.execute("DELETE FROM routing_pending WHERE ticket_id=?", (row["ticket_id"],))
             continue
-        decision = _routing_decision(tx, batch, channel.routing, channel.id, row["contact_id"])
+        decision = _routing_decision(tx, batch, channel.routing, saved_id(channel),
+                                     row["contact_id"])
         if decision.assignee_id is None:
             continue
-        apply_decision(tx, row["ticket_id"], channel.id, decision, row["subject"])
+        apply_decision(tx, row["ticket_id"], saved_id(channel), decision, row["subject"])
         done.append(row["ticket_id"])
     return done
 

@@ -135,7 +135,7 @@ def requeue_orphans(tx: Tx, gone: Callable[[str | None, float | None, float], bo
         tx.execute("UPDATE outbox SET state='queued', next_attempt_at=?, owner=NULL,"
                    " heartbeat_at=NULL, last_error=coalesce(last_error, 'interrupted')"
                    " WHERE id=? AND state='sending'", (tx.now, oid))
-        row = tx.one("SELECT ticket_id, message_id FROM outbox WHERE id=?", (oid,))
+        row = tx.row("SELECT ticket_id, message_id FROM outbox WHERE id=?", (oid,))
         if row["message_id"]:
             tx.execute("UPDATE messages SET delivery_state='queued' WHERE id=?", (row["message_id"],))
         tx.event("message.delivery", row["ticket_id"], message_id=row["message_id"],

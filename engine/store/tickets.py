@@ -150,7 +150,8 @@ def reopen(tx: Tx, ticket_id: int, agent_id: int | None = None, reason: str = "r
     if row["is_open"]:
         return False
     pipe = get_pipeline(tx, row["pipeline"])
-    target = "open" if pipe.status("open") and not pipe.status("open").closed else pipe.first_open
+    named = pipe.status("open")
+    target = "open" if named and not named.closed else pipe.first_open
     return set_status(tx, ticket_id, target, agent_id, reason=reason)
 
 
@@ -173,7 +174,8 @@ def customer_wrote_back(tx: Tx, ticket_id: int) -> bool:
 def close(tx: Tx, ticket_id: int, agent_id: int | None = None) -> bool:
     row = require_ticket(tx, ticket_id)
     pipe = get_pipeline(tx, row["pipeline"])
-    target = "closed" if pipe.status("closed") and pipe.status("closed").closed else pipe.first_closed
+    named = pipe.status("closed")
+    target = "closed" if named and named.closed else pipe.first_closed
     return set_status(tx, ticket_id, target, agent_id, reason="closed")
 
 
@@ -221,7 +223,7 @@ def set_pipeline(tx: Tx, ticket_id: int, pipeline: str, agent_id: int | None = N
     status = row["status"] if pipe.status(row["status"]) else pipe.first_open
     st = pipe.status(status)
     tx.execute("UPDATE tickets SET pipeline=?, status=?, is_open=?, updated_at=? WHERE id=?",
-               (pipeline, status, int(not st.closed), tx.now, ticket_id))
+               (pipeline, status, int(not (st and st.closed)), tx.now, ticket_id))
     system_note(tx, ticket_id, f"moved to pipeline {pipeline} ({status})", agent_id)
     tx.event("ticket.pipeline", ticket_id, pipeline=pipeline, status=status)
     return True

@@ -122,5 +122,5 @@ def build_app(ctx: WebContext) -> Any:
         return JSONResponse({"ok": ours, "leader": holder}, status_code=200 if ours else 503)
 
     app.mount("/api/v1", build_api(ctx))
-    app.router.default = MountDispatcher(ctx.mounts, ctx.limits)  # type: ignore[assignment]
+    app.router.default = MountDispatcher(ctx.mounts, ctx.limits)
     return LimitsMiddleware(app, ctx.limits, ctx.mounts)

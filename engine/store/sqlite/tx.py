@@ -45,6 +45,14 @@ class Tx:
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
 
+    def row(self, sql: str, params: Any = ()) -> sqlite3.Row:
+        """The first row of a query that must return one (a row this transaction just read
+        or wrote); a missing row is a bug, raised as ``LookupError`` with the query."""
+        found = self.conn.execute(sql, params).fetchone()
+        if found is None:
+            raise LookupError(f"no row for {sql!r} {params!r}")
+        return found
+
     def all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
 
