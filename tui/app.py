@@ -82,7 +82,7 @@ class TickettyApp(App[int]):
     COMMANDS = App.COMMANDS | {CommandProvider}
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit",
-                tooltip="Quit ticketty"),
+                tooltip="Quit ticketty from any screen"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Keys of this screen"),
         Binding("colon", "command_line", "Command", id="app.command_line",
                 tooltip="Command line (:assign, :status, :view …)"),

@@ -304,6 +304,9 @@ async def test_help_lists_keys_in_words(seeded):
         # the number keys are named once, by view
         assert "1–5" in keys and "views: Unassigned, Mine, All open, Closed, support" in keys
         assert "View 1" not in keys and "View 9" not in keys
+        # no two keys described by the same words (q and ctrl+q both read "Quit ticketty")
+        words = [str(cell) for cell in app.screen._keys_table().columns[1].cells]
+        assert len(words) == len(set(words)), sorted(w for w in words if words.count(w) > 1)
         await pilot.press("escape")
         await open_ticket(pilot, ids["t0"])
         await pilot.press("question_mark")

@@ -71,7 +71,7 @@ class QueueScreen(TicketActions):
         TAKE,
         CLOSE,
         Binding("q", "app.quit", "Quit", id="queue.quit",
-                tooltip="Quit ticketty"),
+                tooltip="Quit ticketty (from the queue; ctrl+q from anywhere)"),
     ]
 
     def __init__(self) -> None:
