@@ -45,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 async def _wait(cond: Any, limit_s: float = 30.0) -> None:
     """Poll ``cond`` (state owned by the widget; there is no event for "this row rendered")."""
     deadline = time.perf_counter() + limit_s
-    while not cond():  # noqa: ASYNC110
+    while not cond():
         if time.perf_counter() > deadline:
             raise TimeoutError("the queue did not repaint")
         await asyncio.sleep(0.0005)

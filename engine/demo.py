@@ -158,7 +158,7 @@ class DemoWorld:
             await self._answer(item)
         except asyncio.CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001 - a simulated customer never crashes the demo
+        except Exception as exc:  # a simulated customer never crashes the demo
             if self.verbose:
                 print(f"demo: customer follow-up failed: {exc}", file=sys.stderr)
         finally:
@@ -282,7 +282,7 @@ class DemoWorld:
                 return
             try:
                 await action()
-            except Exception as exc:  # noqa: BLE001 - the show goes on
+            except Exception as exc:  # the show goes on
                 if self.verbose:
                     print(f"demo: {action.__name__}: {exc}", file=sys.stderr)
             wait = self.rng.uniform(0.5, 1.5) * mean

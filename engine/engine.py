@@ -87,7 +87,7 @@ class Engine:
                 try:
                     if await self.store.release_lease(LEASE, self.holder):
                         log.info("released the runner lease")
-                except Exception as exc:  # noqa: BLE001 - it expires on its own
+                except Exception as exc:  # it expires on its own
                     log.warning("could not release the runner lease: %s", exc)
             # a reply in flight gets a moment to finish; past it, it is queued again
             if self._draining:
@@ -148,7 +148,7 @@ class Engine:
         try:
             async with asyncio.timeout(ttl / 2):  # waits at most for a transaction in progress
                 held, expires = await self.store.try_lease(LEASE, self.holder, ttl)
-        except Exception as exc:  # noqa: BLE001 - a busy database: try again next period
+        except Exception as exc:  # a busy database: try again next period
             log.warning("lease renewal failed: %s", exc or type(exc).__name__)
             still = self.is_leader and time.time() < self._lease_until - period / 2
             return still, self._lease_until if still else time.time() + period
@@ -254,7 +254,7 @@ class Engine:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - report, back off, try again
+            except Exception as exc:  # report, back off, try again
                 message = str(exc) or type(exc).__name__
                 log.warning("channel %s failed: %s (retrying in %.0fs)", channel.name, message, delay)
                 with contextlib.suppress(Exception):
@@ -279,7 +279,7 @@ class Engine:
                     pass
                 try:
                     await self.store.assign_pending()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("deferred routing failed")
 
     async def wait_leader(self, timeout: float = 10.0) -> bool:  # noqa: ASYNC109

@@ -142,7 +142,7 @@ class Outbox:
             await asyncio.sleep(HEARTBEAT_EVERY)
             try:
                 await self.store.outbox_heartbeat([outbox_id], self.owner)
-            except Exception as exc:  # noqa: BLE001 - a busy database: the next beat retries
+            except Exception as exc:  # a busy database: the next beat retries
                 log.warning("outbox: heartbeat of item %d failed: %s", outbox_id, exc)
 
     async def deliver(self, item: OutboxItem) -> str:
@@ -165,7 +165,7 @@ class Outbox:
             await self.store.outbox_failed(item, str(exc), self.owner)
             log.warning("outbox: item %d failed for good: %s", item.id, exc)
             return "failed"
-        except Exception as exc:  # noqa: BLE001 - any send error is retried, then reported
+        except Exception as exc:  # any send error is retried, then reported
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if attempts >= MAX_ATTEMPTS:
                 await self.store.outbox_failed(item, error, self.owner)
@@ -213,7 +213,7 @@ class Outbox:
                     recovered_at = time.monotonic()
                     await self.recover()
                 await self.run_once(run)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad item
+            except Exception:  # the loop must survive a bad item
                 log.exception("outbox pass failed")
             if run is not self._run:
                 break

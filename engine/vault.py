@@ -287,7 +287,7 @@ def scrub(text: str) -> str:
 def _redact_record(record: logging.LogRecord) -> logging.LogRecord:
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a broken record is logging's to report, not ours
+    except Exception:  # a broken record is logging's to report, not ours
         return record
     clean = scrub(message)
     if clean != message:

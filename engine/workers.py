@@ -194,7 +194,7 @@ def _run_job(job: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         return "ok", getattr(importlib.import_module(module), func)(*args)
     except MemoryError:
         return "memory", None
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which decides
+    except Exception as exc:  # reported to the parent, which decides
         return "error", f"{type(exc).__name__}: {exc}"
 
 
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             answer = pickle.dumps((status, value), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             status, answer = "memory", pickle.dumps(("memory", None))
-        except Exception as exc:  # noqa: BLE001 - a result that cannot be pickled
+        except Exception as exc:  # a result that cannot be pickled
             answer = pickle.dumps(("error", f"unpicklable result: {exc}"))
         out.write(_FRAME.pack(len(answer)) + answer)
         out.flush()

@@ -14,7 +14,7 @@ from typing import Any
 from engine.config import Config, user_config
 from engine.desk import Desk
 from engine.identity import Identity, resolve
-from engine.listing import resolve_me  # noqa: F401 - the CLI's commands import it from here
+from engine.listing import resolve_me  # the CLI's commands import it from here
 from engine.models import Agent, Role
 from engine.paths import default_db
 from engine.store import Store, StoreError

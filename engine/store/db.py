@@ -46,7 +46,7 @@ ACTING: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
 
 
 @contextlib.contextmanager
-def acting(who: dict[str, str] | None):  # noqa: ANN201 - a context manager
+def acting(who: dict[str, str] | None):  # a context manager
     """Record ``who`` in the events written inside this block (this task only)."""
     token = ACTING.set(who)
     try:
@@ -138,7 +138,7 @@ class StoreBase:
             for conn in conns:
                 conn.stop()  # queues the thread's stop (a no-op once closed); never blocks
 
-    async def __aenter__(self):  # noqa: ANN204 - returns the concrete store
+    async def __aenter__(self):  # returns the concrete store
         return await self.open()
 
     async def __aexit__(self, *exc: object) -> None:

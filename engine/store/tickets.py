@@ -272,7 +272,7 @@ class TicketsMixin:
     async def view_counts(self, agent_id: int | None) -> dict[str, int]:
         return await self.read(view_counts, agent_id)  # type: ignore[attr-defined]
 
-    async def attachment_path(self, sha256: str):  # noqa: ANN201 - Path
+    async def attachment_path(self, sha256: str):  # Path
         return self.blob_dir / sha256[:2] / sha256  # type: ignore[attr-defined]
 
     async def quarantine(self, limit: int = 100) -> list[dict]:

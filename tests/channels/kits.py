@@ -120,7 +120,7 @@ def _mail(n: int, **headers: str) -> bytes:
 
 
 class _Refuser:
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: ANN001, N802
+    async def handle_RCPT(self, server, session, envelope, address, options):
         return "550 5.1.1 no such user here"
 
 

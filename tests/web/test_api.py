@@ -17,7 +17,7 @@ NEW = {"subject": "Where is my order?", "from_email": "Cleo@Example.com", "from_
        "body": "Ordered last week.", "priority": "high"}
 
 
-async def _create(client, **fields) -> dict:  # noqa: ANN001
+async def _create(client, **fields) -> dict:
     r = await client.post("/api/v1/tickets", json={**NEW, **fields})
     assert r.status_code == 201, r.text
     return r.json()

@@ -14,7 +14,7 @@ from tests.helpers.procs import EngineProc, query, run, write_config
 from tests.helpers.servers import free_port
 
 
-def ok(db, *args: str):  # noqa: ANN001, ANN201 - parsed JSON
+def ok(db, *args: str):  # parsed JSON
     return json.loads(run(db, *args, "--json").stdout)
 
 

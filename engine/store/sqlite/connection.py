@@ -129,7 +129,7 @@ class SqliteConnection:
             future, fn = job
             try:
                 result, exc = fn(), None
-            except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+            except BaseException as error:  # handed to the awaiting task
                 result, exc = None, error
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
                 future.get_loop().call_soon_threadsafe(_settle, future, result, exc)

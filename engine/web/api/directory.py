@@ -32,7 +32,7 @@ async def contact(request: Request, who: Caller = Depends(caller),
 @router.get("/tokens", tags=["admin"], summary="Every API token (admins)", response_model=None,
             responses={200: {"model": list[TokenOut]}})
 async def tokens(request: Request, who: Caller = Depends(admin),
-                 all: bool = Query(False, description="Include revoked tokens.")  # noqa: A002
+                 all: bool = Query(False, description="Include revoked tokens.")
                  ) -> JSONResponse:
     """As `ticketty tokens list --json` run by an admin; never a token's text."""
     return answer(await request.app.state.ctx.store.api_tokens(include_revoked=all))

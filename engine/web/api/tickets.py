@@ -181,7 +181,7 @@ async def create_ticket(
 # ---------------------------------------------------------------------- one ticket
 @router.get("/{id}", summary="A ticket and its thread", response_model=None,
             responses={200: {"model": TicketThreadOut}})
-async def show_ticket(request: Request, id: int, who: Caller = Depends(caller)) -> JSONResponse:  # noqa: A002
+async def show_ticket(request: Request, id: int, who: Caller = Depends(caller)) -> JSONResponse:
     """As `ticketty tickets show N --json`: the ticket and every message, notes included."""
     ticket = await _ticket(request, id)
     messages = await _ctx(request).store.messages(id)
@@ -190,7 +190,7 @@ async def show_ticket(request: Request, id: int, who: Caller = Depends(caller)) 
 
 @router.post("/{id}/reply", status_code=202, summary="Reply to the customer", response_model=None,
              responses={202: {"model": ReplyOut}})
-async def reply(request: Request, id: int, body: ReplyIn,  # noqa: A002
+async def reply(request: Request, id: int, body: ReplyIn,
                 who: Caller = Depends(caller)) -> JSONResponse:
     """Queues the reply; the engine's outbox sends it (with retries) through the ticket's
     channel. The ticket takes `status` (default: the pipeline's status after a reply)."""
@@ -211,7 +211,7 @@ async def reply(request: Request, id: int, body: ReplyIn,  # noqa: A002
 
 @router.post("/{id}/note", status_code=201, summary="Add an internal note", response_model=None,
              responses={201: {"model": NoteOut}})
-async def note(request: Request, id: int, body: NoteIn,  # noqa: A002
+async def note(request: Request, id: int, body: NoteIn,
                who: Caller = Depends(caller)) -> JSONResponse:
     await _ticket(request, id)
     try:
@@ -223,7 +223,7 @@ async def note(request: Request, id: int, body: NoteIn,  # noqa: A002
 
 @router.post("/{id}/assign", summary="Assign to an agent and/or a team", response_model=None,
              responses={200: {"model": TicketOut}})
-async def assign(request: Request, id: int, body: AssignIn,  # noqa: A002
+async def assign(request: Request, id: int, body: AssignIn,
                  who: Caller = Depends(caller)) -> JSONResponse:
     """`{"assignee": "ann@example.com"}`, `{"assignee": "me"}`, `{"assignee": null}` (nobody),
     `{"team": "Billing"}` or both."""
@@ -246,7 +246,7 @@ async def assign(request: Request, id: int, body: AssignIn,  # noqa: A002
 
 @router.post("/{id}/status", summary="Set the ticket's status", response_model=None,
              responses={200: {"model": TicketOut}})
-async def set_status(request: Request, id: int, body: StatusIn,  # noqa: A002
+async def set_status(request: Request, id: int, body: StatusIn,
                      who: Caller = Depends(caller)) -> JSONResponse:
     await _ticket(request, id)
     try:
