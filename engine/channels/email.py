@@ -224,7 +224,8 @@ class EmailAdapter(ChannelAdapter):
         """An IMAP client for this channel's folder, its sync state kept by the host."""
         from engine.channels.imap_client import ImapClient
 
-        return ImapClient(self.settings, HostSyncState(self.host), self._on_imap)
+        return ImapClient(self.settings, HostSyncState(self.host), self._on_imap,
+                          token_provider=self._token_getter())
 
     async def run(self) -> None:
         # the parsing worker warms up meanwhile: listening first makes a takeover quick
@@ -354,6 +355,13 @@ class EmailAdapter(ChannelAdapter):
             raise
         return composed.message_id
 
+    async def _keep_refresh_token(self, token: str) -> None:
+        if self.channel.id is None:  # a wizard's test before saving: its settings hold it
+            return
+        await self.host.save_secret("oauth_refresh_token", token)
+        self.host.log.info("channel %s: the provider rotated the refresh token; saved",
+                           self.channel.name)
+
     def _token_getter(self) -> Any:
         """XOAUTH2 access tokens for SMTP (refreshed via httpx), one provider per adapter."""
         if not self.settings.oauth_provider:
@@ -361,7 +369,7 @@ class EmailAdapter(ChannelAdapter):
         if self._tokens is None:
             from engine.channels.email_oauth import OAuthTokenProvider
 
-            self._tokens = OAuthTokenProvider(self.settings)
+            self._tokens = OAuthTokenProvider(self.settings, on_rotate=self._keep_refresh_token)
         return self._tokens
 
     async def send_notification(self, item: OutboxItem) -> str | None:
@@ -378,7 +386,7 @@ class EmailAdapter(ChannelAdapter):
     async def test_connection(self) -> list[str]:
         from engine.channels.imap_client import test_connection
 
-        result = await test_connection(self.settings)
+        result = await test_connection(self.settings, token_provider=self._token_getter())
         return [with_prefix(proto.upper(), reason) for proto, reason in result.items() if reason]
 
     # ------------------------------------------------------------ pure kind hooks

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Awaitable, Callable
 
 from pydantic import SecretStr
 
@@ -45,9 +46,13 @@ def xoauth2_string(user: str, token: str) -> str:
 class OAuthTokenProvider:
     """Caches and refreshes an access token; ``await provider()`` returns a valid one."""
 
-    def __init__(self, settings: EmailSettings, *, timeout: float = 20.0) -> None:
+    def __init__(self, settings: EmailSettings, *, timeout: float = 20.0,
+                 on_rotate: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """``on_rotate(new_refresh_token)``: keep a refresh token the provider rotated (the
+        old one may stop working at once, as Microsoft's do), so a restart still signs in."""
         self.settings = settings
         self.timeout = timeout
+        self.on_rotate = on_rotate
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -105,5 +110,8 @@ class OAuthTokenProvider:
             )
         self._token = str(payload["access_token"])
         self._expires_at = time.monotonic() + float(payload.get("expires_in", 3600))
-        if payload.get("refresh_token"):  # providers may rotate it; keep the new one in memory
-            s.oauth_refresh_token = SecretStr(str(payload["refresh_token"]))
+        rotated = str(payload.get("refresh_token") or "")
+        if rotated and rotated != reveal(s.oauth_refresh_token):  # the provider rotated it
+            s.oauth_refresh_token = SecretStr(rotated)
+            if self.on_rotate is not None:
+                await self.on_rotate(rotated)

@@ -114,6 +114,11 @@ class ChannelHost(Protocol):
         """How many tickets this channel has opened (sync reports)."""
         ...
 
+    async def save_secret(self, key: str, value: str) -> None:
+        """Keep a new value of one of the channel's secret settings (sealed, like every
+        secret), e.g. the refresh token an OAuth provider rotated; the channel keeps running."""
+        ...
+
 
 def spool_dir_for(db_path: str | Path | None) -> Path:
     """Where inbound bytes wait: next to the database, else in the temporary directory."""
@@ -177,3 +182,6 @@ class StoreChannelHost:
 
     async def ticket_count(self) -> int:
         return await self._store.count_channel_tickets(self._need_id())
+
+    async def save_secret(self, key: str, value: str) -> None:
+        await self._store.save_channel_secret(self._need_id(), key, value)

@@ -391,7 +391,8 @@ class ImapClient:
 
 
 async def test_imap_connection(
-    settings: EmailSettings, *, ssl_context: ssl.SSLContext | None = None, io_timeout: float = 15.0
+    settings: EmailSettings, *, ssl_context: ssl.SSLContext | None = None, io_timeout: float = 15.0,
+    token_provider: OAuthTokenProvider | None = None,
 ) -> str | None:
     """Connect, log in and open the folder; ``None`` if fine, else a precise reason."""
 
@@ -399,7 +400,8 @@ async def test_imap_connection(
         return None
 
     client = ImapClient(
-        settings, MemorySyncState(), _noop, ssl_context=ssl_context, timeout=io_timeout
+        settings, MemorySyncState(), _noop, ssl_context=ssl_context, timeout=io_timeout,
+        token_provider=token_provider,
     )
     try:
         await client.connect()
@@ -415,15 +417,18 @@ async def test_connection(
     *,
     ssl_context: ssl.SSLContext | None = None,
     io_timeout: float = 15.0,
+    token_provider: OAuthTokenProvider | None = None,
 ) -> dict[str, str | None]:
     """Both checks the setup wizard shows: ``{"imap": reason|None, "smtp": reason|None}``.
 
-    IMAP is skipped (``None``) in forwarding mode.
+    IMAP is skipped (``None``) in forwarding mode. ``token_provider``: the channel's own (so a
+    refresh token the provider rotates during the test is kept), else a new one.
     """
+    token = token_provider or (OAuthTokenProvider(settings) if settings.oauth_provider else None)
     imap = None
     if settings.mode == "imap":
-        imap = await test_imap_connection(settings, ssl_context=ssl_context, io_timeout=io_timeout)
-    token = OAuthTokenProvider(settings) if settings.oauth_provider else None
+        imap = await test_imap_connection(settings, ssl_context=ssl_context,
+                                          io_timeout=io_timeout, token_provider=token)
     smtp = await test_smtp_connection(
         settings, token_getter=token, tls_context=ssl_context, io_timeout=io_timeout
     )

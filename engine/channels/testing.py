@@ -60,6 +60,7 @@ class MemoryChannelHost:
         self.workers = workers
         self.budget = budget or WorkBudget()
         self.agents = set(agents)
+        self.secrets: dict[str, str] = {}  # secrets the adapter saved (save_secret)
         self.now = now
         #: every message ingested for the first time, in order
         self.messages: list[InboundMessage] = []
@@ -134,6 +135,9 @@ class MemoryChannelHost:
 
     async def ticket_count(self) -> int:
         return self._tickets
+
+    async def save_secret(self, key: str, value: str) -> None:
+        self.secrets[key] = value
 
     # ------------------------------------------------------------ for the tests
     def advance(self, seconds: float) -> None:

@@ -68,6 +68,7 @@ class OAuthStandIn:
     device_ttl: int = 600
     access_ttl: int = 3600
     approve_browser: bool = True  # the browser sign-in succeeds (False: the user refuses)
+    rotate_refresh: bool = False  # a refresh answers a new refresh token; the old one dies
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     _devices: dict[str, _DeviceGrant] = field(default_factory=dict)
     _codes: dict[str, _CodeGrant] = field(default_factory=dict)
@@ -239,6 +240,9 @@ class OAuthStandIn:
             if token not in self._refresh or token in self._revoked:
                 return 400, {}, {"error": "invalid_grant",
                                  "error_description": "the refresh token is not valid"}
+            if self.rotate_refresh:  # as Microsoft does: the used token is spent
+                self._revoked.add(token)
+                return 200, {}, self._issue(self._refresh[token])
             return 200, {}, self._issue(self._refresh[token], refresh=None)
         return 400, {}, {"error": "unsupported_grant_type"}
 

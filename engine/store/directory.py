@@ -26,7 +26,7 @@ from engine.store.workflow import (  # noqa: F401 - re-exported: callers import 
     load_pipelines,
     put_setting,
 )
-from engine.vault import seal_settings
+from engine.vault import is_secret, seal_settings
 
 AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user"
 
@@ -308,6 +308,23 @@ class DirectoryMixin:
             tx.execute("UPDATE channels SET removed=1, enabled=0 WHERE id=?", (channel_id,))
             tx.event("channel.removed", channel_id=channel_id)
 
+        await self.write(fn)  # type: ignore[attr-defined]
+
+    async def save_channel_secret(self, channel_id: int, key: str, value: str) -> None:
+        """Replace one secret setting of a channel, sealed (an OAuth provider rotated the
+        refresh token). Recorded as ``channel.secret_saved`` (the key, never the value), which
+        does not restart the channel the way ``channel.updated`` does."""
+        def fn(tx: Tx) -> None:
+            row = tx.row("SELECT kind, settings FROM channels WHERE id=?", (channel_id,))
+            if not is_secret(row["kind"], key):
+                raise StoreError(f"{key!r} is not a secret setting of a {row['kind']} channel")
+            sealed = seal_settings(row["kind"], {key: value}, vault)
+            settings = {**json.loads(row["settings"]), key: sealed[key]}
+            tx.execute("UPDATE channels SET settings=? WHERE id=?",
+                       (json.dumps(settings), channel_id))
+            tx.event("secret.saved", channel_id=channel_id, key=key)
+
+        vault = self.vault  # type: ignore[attr-defined]
         await self.write(fn)  # type: ignore[attr-defined]
 
     async def set_channel_health(self, channel_id: int, **health: Any) -> None:

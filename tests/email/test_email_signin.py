@@ -140,3 +140,46 @@ async def test_without_a_refresh_token_the_channel_needs_sign_in(oauth_standin):
     assert not [r for r in oauth_standin.requests if r[1] == "/token"]
     with pytest.raises(ValueError, match="oauth_client_id is required"):
         EmailSettings(address="a@b.test", mode="forwarding", oauth_provider="gmail")
+
+
+async def test_a_rotated_refresh_token_is_saved_and_signs_in_after_a_restart(
+        oauth_standin, xoauth2_smtp, store):
+    """Microsoft rotates refresh tokens: the one used is spent. The channel keeps the new one,
+    sealed, so an adapter built afresh from the store (an engine restart) still signs in."""
+    import asyncio
+
+    from engine.channels import build_adapter
+    from engine.models import Channel
+    from engine.vault import is_sealed, open_settings
+
+    handler, port = xoauth2_smtp
+    s = signin_settings(oauth_standin)
+    code = await request_device_code(s)
+    oauth_standin.approve(code.user_code)
+    first = (await poll_device_code(s, code, sleep=lambda _: asyncio.sleep(0))).refresh_token
+    oauth_standin.rotate_refresh = True
+    channel = await store.add_channel(Channel(kind="email", name="m365", settings={
+        **s.model_dump(mode="json"), "smtp_port": port, "oauth_refresh_token": first}))
+
+    assert await build_adapter(channel, store).test_connection() == []
+    assert handler.logins == [("help@acme.test", True)]
+    saved = await store.channel("m365")
+    assert is_sealed(saved.settings["oauth_refresh_token"])
+    second = open_settings(saved, store.vault)["oauth_refresh_token"]
+    assert second != first and second in oauth_standin.refresh_tokens
+
+    # "restart": a new adapter from what the store holds signs in with the rotated token
+    assert await build_adapter(saved, store).test_connection() == []
+    assert handler.logins[-1] == ("help@acme.test", True)
+    third = open_settings(await store.channel("m365"), store.vault)["oauth_refresh_token"]
+    assert third not in (first, second)
+
+
+async def test_only_a_secret_setting_can_be_saved_as_one(store):
+    from engine.models import Channel
+    from engine.store import StoreError
+
+    channel = await store.add_channel(Channel(kind="email", name="plain", settings={
+        "address": "help@acme.test", "mode": "forwarding"}))
+    with pytest.raises(StoreError, match="'address' is not a secret setting"):
+        await store.save_channel_secret(channel.id, "address", "evil@example.com")
