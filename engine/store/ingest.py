@@ -317,7 +317,17 @@ def ingest_batch(tx: Tx, msgs: Sequence[InboundMessage]) -> list[IngestResult]:
 def ingest_quarantined(tx: Tx, item_id: int, msg: InboundMessage, reason: str) -> IngestResult:
     """Ingest a quarantined item again and mark it resolved; :class:`NotPlaced` (rolling the
     whole transaction back: no second quarantine row, no key taken) if it still became no
-    part of a ticket."""
+    part of a ticket. A bounce is placed afresh: its key was taken when it was quarantined
+    (so a re-delivery stays one item), and now points at the mail it marked failed."""
+    if msg.flags.bounce:
+        marked = _mark_bounce(tx, msg)
+        if marked is None:
+            raise NotPlaced(f"quarantined item {item_id} still has nowhere to go: {reason}")
+        tx.execute("UPDATE inbound_keys SET message_id=?, ticket_id=? WHERE channel_id=?"
+                   " AND key=? AND ticket_id IS NULL",
+                   (marked.message_id, marked.ticket_id, msg.channel_id or 0, msg.key))
+        resolve_quarantined(tx, item_id, marked.ticket_id)
+        return marked
     result = ingest_tx(tx, msg)
     if result.ticket_id is None:
         raise NotPlaced(f"quarantined item {item_id} still has nowhere to go: {reason}")

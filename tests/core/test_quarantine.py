@@ -122,3 +122,42 @@ async def test_cli_list_show_retry_delete(db_path, store):
     kinds = [r[0] for r in conn.execute("SELECT kind FROM events WHERE kind LIKE 'quarantine.%'")]
     conn.close()
     assert "quarantine.resolved" in kinds and "quarantine.deleted" in kinds
+
+
+def dsn(original: str) -> bytes:
+    """A delivery status notification for the mail ``original`` (RFC 3464)."""
+    return (b"From: MAILER-DAEMON@mx.example.com\r\nTo: help@acme.test\r\n"
+            b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-7@mx>\r\n"
+            b"Date: Tue, 04 Mar 2025 11:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+            b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+            b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+            b"Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            b"Diagnostic-Code: smtp; 550 5.1.1 no such user\r\n\r\n"
+            b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: help@acme.test\r\n"
+            b"To: gone@example.com\r\nSubject: Your order\r\nMessage-ID: " + original.encode()
+            + b"\r\n\r\n--B--\r\n")
+
+
+async def test_retry_of_a_bounce_places_it_once_its_mail_is_known(store):
+    """A bounce that came before the mail it reports (history imported later) is quarantined;
+    retrying it then marks that mail failed and resolves the item — not "already there"."""
+    from engine.channels.email_parse import parse_email
+    from engine.ingest import ingest
+
+    ch = await store.add_channel(Channel(kind="email", name="Support", settings={
+        "address": "help@acme.test", "mode": "forwarding"}))
+    raw = dsn("<sent-1@acme.test>")
+    first = await ingest(store, parse_email(raw, channel_id=ch.id))
+    assert first.quarantined
+    (item,) = await store.quarantine()
+    original = parse_email(mail().replace(b"<q-1@example.com>", b"<sent-1@acme.test>"),
+                           channel_id=ch.id)
+    placed = await ingest(store, original)
+    done = await retry(store, item["id"])
+    assert done.result.bounce_marked and done.result.ticket_id == placed.ticket_id
+    (message,) = await store.messages(placed.ticket_id)
+    assert message.delivery_state.value == "failed" and "550" in (message.delivery_error or "")
+    assert await store.quarantine() == []  # resolved
+    again = await ingest(store, parse_email(raw, channel_id=ch.id))  # a re-delivery of it
+    assert again.duplicate and len(await store.quarantine()) == 0
