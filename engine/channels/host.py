@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
+    from engine.form_defs import FormDef
     from engine.store import Store
     from engine.workers import WorkerProcess
 
@@ -114,6 +115,10 @@ class ChannelHost(Protocol):
         """How many tickets this channel has opened (sync reports)."""
         ...
 
+    async def form(self, slug: str) -> FormDef | None:
+        """A form's definition as the store has it now (the forms channel)."""
+        ...
+
 
 def spool_dir_for(db_path: str | Path | None) -> Path:
     """Where inbound bytes wait: next to the database, else in the temporary directory."""
@@ -177,3 +182,6 @@ class StoreChannelHost:
 
     async def ticket_count(self) -> int:
         return await self._store.count_channel_tickets(self._need_id())
+
+    async def form(self, slug: str) -> FormDef | None:
+        return await self._store.form(slug)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli import admin, channels, demo, quarantine, tickets, tokens
+from engine.cli import admin, channels, demo, forms, quarantine, tickets, tokens
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import FieldError, Parser, UsageError, number_arg, report, wants_json
 from engine.config import ConfigError
@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_parser(sub, common)
     quarantine.add_parser(sub, common)
     tokens.add_parser(sub, common)
+    forms.add_parser(sub, common)
 
     imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
     imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])
