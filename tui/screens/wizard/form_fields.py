@@ -1,7 +1,7 @@
 """The form builder's fields list: a wizard step and the dialog that edits one field.
 
 The list shows every declared field (label, key, type, required). Keys on the list (binding
-ids ``form_fields.*``): ``a`` add, ``e``/Enter edit, ``d`` delete, ``K`` move up, ``J`` move
+ids ``wizard.field_*``): ``a`` add, ``e``/Enter edit, ``d`` delete, ``K`` move up, ``J`` move
 down. The default ticket fields (subject, description) follow the declared ones unless a
 field with that key replaces them; the list says so under it. A field is checked by the same
 model the TOML loader uses (:class:`engine.form_defs.FormField`), its errors shown beside the
@@ -64,8 +64,8 @@ class FieldScreen(ModalScreen[dict[str, Any] | None]):
     FieldScreen #field-buttons { height: 3; align-horizontal: right; }
     FieldScreen #field-message { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form_field.cancel"),
-                Binding("ctrl+s", "save", "Save", id="form_field.save")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="wizard.field_cancel"),
+                Binding("ctrl+s", "save", "Save", id="wizard.field_save")]
 
     def __init__(self, field: dict[str, Any] | None, taken: set[str]) -> None:
         super().__init__()
@@ -133,11 +133,11 @@ class FieldsStep(WizardStep):
     FieldsStep #fields-list { height: auto; max-height: 20; border: round $primary; }
     """
     BINDINGS = [
-        Binding("a", "add", "Add", id="form_fields.add"),
-        Binding("e", "edit", "Edit", id="form_fields.edit"),
-        Binding("d", "delete", "Delete", id="form_fields.delete"),
-        Binding("K", "move(-1)", "Move up", id="form_fields.up"),
-        Binding("J", "move(1)", "Move down", id="form_fields.down"),
+        Binding("a", "add", "Add", id="wizard.field_add"),
+        Binding("e", "edit", "Edit", id="wizard.field_edit"),
+        Binding("d", "delete", "Delete", id="wizard.field_delete"),
+        Binding("K", "move(-1)", "Move up", id="wizard.field_up"),
+        Binding("J", "move(1)", "Move down", id="wizard.field_down"),
     ]
 
     @property
