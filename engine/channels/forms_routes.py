@@ -87,7 +87,7 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
         values: dict[str, Any] = {f.key: query.get(f.from_query, "")
                                   for f in form.all_fields() if f.from_query is not None}
         page_url = _page_url(query.get(PAGE)) or _page_url(request.headers.get("referer")) \
-            or str(request.url)
+            or str(request.url.replace(path=request.url.path.rstrip("/")))  # as it was asked
         token = issue(await adapter.signing_key(), clock())
         return _html(form_page(form, action=str(request.url.path), token=token,
                                page_url=page_url, values=values))
