@@ -42,7 +42,7 @@ def busy_run(tmp_path_factory) -> tuple[dict, Path, Path]:
 def test_headless_demo_summary_and_isolation(busy_run):
     summary, db, real = busy_run
     assert summary["tickets_created"] >= 1
-    assert set(summary["channels"]) == {"Support email", "Billing email"}
+    assert set(summary["channels"]) == {"Support email", "Billing email", "Contact form"}
     assert summary["db"] == str(db) and summary["kept"] is True
     assert not real.exists(), "the demo must never touch the user's database"
     conn = sqlite3.connect(db)
@@ -51,6 +51,8 @@ def test_headless_demo_summary_and_isolation(busy_run):
     from engine.channels import REGISTRY
 
     assert kinds == set(REGISTRY), "every channel kind in the code is connected in the demo"
+    assert summary["contact_form"]["url"].startswith("http://127.0.0.1:")
+    assert summary["contact_form"]["url"].endswith("/f/contact")
     # rerunning on the same workspace keeps it and drives traffic again
     p = demo("demo", "--headless", "--seconds", "2", "--db", str(db))
     assert p.returncode == 0, p.stderr
