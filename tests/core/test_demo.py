@@ -110,14 +110,19 @@ def test_every_contact_has_a_believable_name(busy_run):
 def test_every_answer_fits_its_conversation(busy_run):
     _, db, _ = busy_run
     conn = sqlite3.connect(db)
-    tickets = conn.execute("SELECT id, subject FROM tickets").fetchall()
+    tickets = conn.execute("SELECT t.id, t.subject, c.kind FROM tickets t"
+                           " LEFT JOIN channels c ON c.id = t.channel_id").fetchall()
     checked = 0
-    for ticket_id, subject in tickets:
+    for ticket_id, subject, kind in tickets:
         scenario = scenario_for(subject)
         assert scenario is not None, subject
         thread = conn.execute("SELECT direction, text FROM messages WHERE ticket_id=? AND direction"
                               " IN ('inbound','outbound') ORDER BY created_at, id", (ticket_id,)).fetchall()
-        assert thread[0] == ("inbound", scenario.question)
+        if kind == "forms":  # the contact form: the answers as "Label: value", then the message
+            assert thread[0][0] == "inbound" and "Your name: " in thread[0][1]
+            assert thread[0][1].endswith("\n\n" + scenario.question)
+        else:
+            assert thread[0] == ("inbound", scenario.question)
         last_in = None  # the follow-up the next answer must fit (None: the question)
         for direction, text in thread[1:]:
             if direction == "inbound":
