@@ -13,7 +13,9 @@ from typing import Any
 
 from engine.channels.forms import links
 from engine.cli.common import CLIError, Context, clean, emit, table
+from engine.cli.errors import FieldError
 from engine.form_defs import FormDef, FormError, load_toml
+from engine.models import Channel
 
 
 def _load(path: str) -> FormDef:
@@ -75,9 +77,23 @@ async def cmd_list(ctx: Context) -> int:
     return 0
 
 
+async def _serving(ctx: Context, slug: str) -> list[dict[str, Any]]:
+    """The channels serving form ``slug`` with what they took in and refused (their health)."""
+    out = []
+    for ch in await ctx.store.channels():
+        if ch.kind == "forms" and ch.settings.get("form") == slug:
+            h = ch.health
+            out.append({"name": ch.name, "enabled": ch.enabled,
+                        "accepted": int(h.get("accepted") or 0),
+                        "rejected": dict(h.get("rejected") or {}),
+                        "rejected_total": int(h.get("rejected_total") or 0)})
+    return out
+
+
 async def cmd_show(ctx: Context) -> int:
     form = await _form(ctx, ctx.args.slug)
     data = form_json(form, ctx.config.engine.public_base())
+    data["channels"] = await _serving(ctx, form.slug)
     if ctx.json:
         emit(ctx, data)
         return 0
@@ -98,6 +114,13 @@ async def cmd_show(ctx: Context) -> int:
     lines.append(table(rows, ["  KEY", "TYPE", "LABEL", "REQUIRED", "DETAIL"]))
     lines += ["embed (script):", "  " + clean(data["embed_code"]),
               "embed (iframe):", "  " + clean(data["embed_iframe"])]
+    for ch in data["channels"]:
+        why = ", ".join(f"{k} {n}" for k, n in sorted(ch["rejected"].items()))
+        lines.append(f"channel {clean(ch['name'])}: {ch['accepted']} accepted,"
+                     f" {ch['rejected_total']} refused" + (f" ({why})" if why else ""))
+    if not data["channels"]:
+        lines.append("no channel serves it yet: `ticketty channels add forms --name NAME"
+                     f" --set form={form.slug}`")
     print("\n".join(lines))
     return 0
 
@@ -132,6 +155,24 @@ async def cmd_contact_show(ctx: Context) -> int:
         lines.append("  (nothing yet)")
     print("\n".join(lines))
     return 0
+
+
+async def check_references(ctx: Context, channel: Channel) -> None:
+    """Refuse, naming the key, a channel whose settings name a form or a reply channel that
+    does not exist (``channels add/edit``): a name is never silently dropped."""
+    from engine.channels import Ability, entry
+
+    slug = channel.settings.get("form")
+    if slug and await ctx.store.form(str(slug)) is None:
+        raise FieldError("form", f"no form with slug {slug!r} (see `ticketty forms list`)")
+    named = channel.settings.get("reply_channel")
+    if named:
+        target = await ctx.store.channel(str(named))
+        if target is None:
+            raise FieldError("reply_channel", f"no channel named {named!r}")
+        if not entry(target.kind).can(Ability.send):
+            raise FieldError("reply_channel", f"{named!r} is a {target.kind} channel; it cannot"
+                             " send replies")
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -67,8 +67,15 @@ def test_forms_add_list_show_edit_remove(db_path: Path, tmp_path: Path) -> None:
         "slug: the file says 'other' but this is form 'contact'; a form's slug is its address"
         " and does not change")
 
+    assert fails(db_path, "channels", "add", "forms", "--name", "Web", "--set", "form=nope") \
+        == "ticketty: error: form: no form with slug 'nope' (see `ticketty forms list`)"
+    assert fails(db_path, "channels", "add", "forms", "--name", "Web", "--set", "form=contact",
+                 "--set", "reply_channel=Mail") == \
+        "ticketty: error: reply_channel: no channel named 'Mail'"
     ok(db_path, "channels", "add", "forms", "--name", "Web", "--set", "form=contact",
        "--set", "min_fill_seconds=5")
+    assert "it cannot send replies" in fails(db_path, "channels", "edit", "Web", "--set",
+                                             "reply_channel=Web")
     assert "used by channel 'Web'" in fails(db_path, "forms", "remove", "contact")
     assert ok(db_path, "forms", "list")[0]["channels"] == ["Web"]
     shown = ok(db_path, "channels", "show", "Web")

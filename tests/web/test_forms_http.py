@@ -11,6 +11,7 @@ import pytest
 
 from engine.desk import Desk
 from tests.helpers.poll import wait_for
+from tests.helpers.procs import run
 from tests.helpers.servers import free_port
 from tests.web.forms_helpers import CONTACT, GOOD, add_form_channel, load, submit, wait_served
 from tests.web.web_helpers import WebDesk
@@ -103,6 +104,8 @@ async def test_the_honeypot_is_refused_with_a_page_and_counted(desk: WebDesk) ->
     assert answer.headers["content-type"].startswith("text/html")
     assert await _tickets(desk) == 0
     await _health(desk, "Web", "rejected", {"honeypot": 1})
+    shown = run(desk.engine.store.path, "forms", "show", "contact").stdout
+    assert "channel Web: 0 accepted, 1 refused (honeypot 1)" in shown
 
 
 async def test_a_form_sent_too_fast_comes_back_and_is_not_ticketed(desk: WebDesk) -> None:
