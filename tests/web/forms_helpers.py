@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import html
 import re
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -73,3 +76,25 @@ async def submit(client: httpx.AsyncClient, path: str, answers: dict[str, Any],
 
 GOOD = {"name": "Ana Lima", "email": "ana@customer.test", "topic": "Orders",
         "subject": "Where is my order?", "description": "Order 1234 has not arrived."}
+
+
+@contextlib.asynccontextmanager
+async def shop_page(html: str) -> AsyncIterator[str]:
+    """Another site on this machine serving ``html`` at every path (the page a form is embedded
+    in; on loopback like the desk, so Chromium's local-network checks let it load the form)."""
+    body = html.encode()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                         b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()
