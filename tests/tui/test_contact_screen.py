@@ -3,11 +3,13 @@ submissions with their hidden fields, consent records — rendered as text, neve
 
 from __future__ import annotations
 
+import asyncio
+
 from engine.form_defs import parse_form
 from engine.models import InboundMessage
 from engine.store import Store
 from tests.helpers.admin import until
-from tests.helpers.tui import make_app, ready, settle, widget_text
+from tests.helpers.tui import BASE, make_app, ready, settle, widget_text
 from tui.screens.contact import ContactScreen
 from tui.screens.ticket import TicketScreen
 
@@ -22,6 +24,7 @@ async def _submitted(db) -> int:
         result = await store.ingest(InboundMessage(
             channel_id=None, key="form:abc", sender="ana@customer.test", sender_name="Ana",
             subject="Refund [bold]now[/bold]", text="Topic: Billing\n\nPlease refund.",
+            received_at=BASE,
             extra={"form_submission": {"form": "contact", "page_url": "https://acme.test/help",
                                        "fields": [
                 {"key": "topic", "label": "Topic", "type": "select", "value": "Billing",
@@ -56,3 +59,19 @@ async def test_c_on_a_ticket_opens_the_contact_timeline_with_hidden_fields(seede
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
+
+
+def test_contact_screen_snapshot(snap_compare, seeded):
+    db, _ = seeded
+    ticket_id = asyncio.run(_submitted(db))
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        pilot.app.open_ticket(ticket_id)
+        await ready(pilot)
+        await pilot.press("C")
+        await until(pilot, lambda: getattr(pilot.app.screen, "data", None) is not None,
+                    "the timeline")
+        await settle(pilot)
+
+    assert snap_compare(make_app(db), terminal_size=SIZE, run_before=run_before)

@@ -3,10 +3,10 @@ over HTTP the way a browser does (load the page, send its token and answers back
 
 from __future__ import annotations
 
-import html
-import re
 import asyncio
 import contextlib
+import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 

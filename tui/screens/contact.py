@@ -13,7 +13,7 @@ Everything shown came from customers or their browsers: it is :class:`rich.text.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -29,16 +29,17 @@ from tui.timefmt import stamp
 from tui.widgets.key_footer import KeyFooter
 
 
-def _when(value: str | None) -> str:
-    return stamp(datetime.fromisoformat(value)) if value else "-"
+def _when(value: str | None, tz: tzinfo | None) -> str:
+    return stamp(datetime.fromisoformat(value), tz) if value else "-"
 
 
 def _value(value: Any) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
-def timeline_text(data: dict[str, Any]) -> Text:
-    """The whole contact as text: who, then tickets, form submissions, consent records."""
+def timeline_text(data: dict[str, Any], tz: tzinfo | None = None) -> Text:
+    """The whole contact as text: who, then tickets, form submissions, consent records
+    (times in ``tz``, the agent's zone)."""
     text = Text()
     text.append(line(data["name"]) or "(no name)", "bold")
     text.append("\n" + ", ".join(line(e) for e in data["emails"]), "dim")
@@ -52,7 +53,7 @@ def timeline_text(data: dict[str, Any]) -> Text:
         if not mine:
             text.append("  none\n", "dim")
         for item in mine:
-            text.append(f"  {_when(item['at'])}  ", "dim")
+            text.append(f"  {_when(item['at'], tz)}  ", "dim")
             if kind == "ticket":
                 text.append(f"#{item['ticket_id']} ", "bold")
                 text.append(f"[{item['status']}] {line(item['subject'])}")
@@ -113,7 +114,7 @@ class ContactScreen(TickettyScreen):
     async def load(self) -> None:
         self.data = await self.tapp.store.contact_timeline(self.email)
         body = self.query_one("#contact-timeline", Static)
-        body.update(timeline_text(self.data) if self.data is not None
+        body.update(timeline_text(self.data, self.tapp.tz) if self.data is not None
                     else Text(f"No contact with email {line(self.email)}."))
 
     def action_back(self) -> None:

@@ -191,10 +191,20 @@ class RepliesStep(WizardStep):
 class EmbedStep(FinishStep):
     TITLE = "Embed"
 
+    def summary(self, channel: Any) -> Text:
+        """The shared summary without its mail-history line, and where answers go."""
+        lines = [t for t in super().summary(channel).split("\n")
+                 if not t.plain.startswith("History")]
+        text = Text("\n").join(lines)
+        reply = self.wizard.values.get("reply_channel") or "the first email channel"
+        text.append(f"\nAnswers go by email through {line(str(reply))}.", "dim")
+        return text
+
     def body(self) -> ComposeResult:
         yield from super().body()
         slug = self.wizard.values.get("form", "")
-        found = links(slug, public_base(self.app), self.wizard.name)
+        title = self.wizard.extra.get("draft", {}).get("name") or self.wizard.name
+        found = links(slug, public_base(self.app), title)
         text = Text("\n")
         for label, key in (("Address", "form_url"), ("Embed (script)", "embed_code"),
                            ("Embed (iframe)", "embed_iframe")):
