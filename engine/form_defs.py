@@ -151,6 +151,7 @@ class FormDef(BaseModel):
             seen.add(f.key)
         if not any(f.type == "email" for f in self.all_fields()):
             raise ValueError("fields: a form needs an email field (the contact)")
+        self.email_field().required = True  # the contact: a submission without one has nobody
         return self
 
     # ---------------------------------------------------------------- the fields
@@ -172,7 +173,8 @@ class FormDef(BaseModel):
         return out
 
     def email_field(self) -> FormField:
-        return next(f for f in self.all_fields() if f.type == "email")
+        """The first email field: the contact (always required)."""
+        return next(f for f in self.fields if f.type == "email")
 
 
 def _where(loc: tuple[Any, ...]) -> str:

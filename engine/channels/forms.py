@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: how often counters are written to the channel's health (at most)
 FLUSH_EVERY = 0.5
+#: outcomes that are not refusals: taken in, sent twice, or not saved (the visitor may resend)
+NOT_REFUSED = ("accepted", "duplicate", "failed")
 
 
 def form_path(slug: str) -> str:
@@ -99,10 +101,12 @@ class FormsAdapter(ChannelAdapter):
             totals[k] = totals.get(k, 0) + n
         state["form_counts"] = totals
         await self.host.set_state(state)
-        rejected = {k: n for k, n in totals.items() if k != "accepted"}
+        rejected = {k: n for k, n in totals.items() if k not in NOT_REFUSED}
         now = self.host.clock()
         await self.host.health(connected=True, last_sync_at=now, accepted=totals.get("accepted", 0),
-                               rejected=rejected, rejected_total=sum(rejected.values()))
+                               duplicates=totals.get("duplicate", 0),
+                               failed=totals.get("failed", 0), rejected=rejected,
+                               rejected_total=sum(rejected.values()))
 
     async def close(self) -> None:
         if self._flush is not None and not self._flush.done():

@@ -106,12 +106,10 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
         action = str(request.url.path)
         limit = settings.max_body_kb * 1024
         length = request.headers.get("content-length")
-        form = await form_or_404()
-        if isinstance(form, Response):
-            return form
+        # the cheap refusals first: a flood costs no database read
         if length and length.isdigit() and int(length) > limit:
             adapter.count("too_large")
-            return _html(message_page(form, "Your submission is too large",
+            return _html(message_page(None, "Your submission is too large",
                                       f"Everything you send, files included, must stay under"
                                       f" {limit // 1024:,} KB. Please send smaller files.",
                                       back=action), 413, {"Connection": "close"})
@@ -119,10 +117,13 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
         wait = adapter.limiter.hit(address_key(client))
         if wait:
             adapter.count("rate_limited")
-            return _html(message_page(form, "Too many submissions",
+            return _html(message_page(None, "Too many submissions",
                                       "You have sent this form several times in a short while."
                                       f" Please try again in {retry_after(wait)} seconds.",
                                       back=action), 429, {"Retry-After": retry_after(wait)})
+        form = await form_or_404()
+        if isinstance(form, Response):
+            return form
         try:
             posted, files = await _read(request)
         except Exception as exc:  # noqa: BLE001 - a body we cannot read: say so, count it
@@ -165,7 +166,15 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
         msg = build_message(form, checked, channel_id=adapter.host.channel_id,
                             key=f"form:{token.nonce}", page_url=page_url or None,
                             received_at=datetime.fromtimestamp(now, UTC))
-        result = await adapter.host.ingest(msg)
+        try:
+            result = await adapter.host.ingest(msg)
+        except Exception:  # noqa: BLE001 - the visitor keeps what they typed and may resend
+            adapter.host.log.exception("form %s: a submission could not be saved", form.slug)
+            adapter.count("failed")
+            page = again("We could not save your message just now. Please send it again in a"
+                         " moment.", issue(key, token.issued_at, token.nonce))
+            page.status_code = 503
+            return page
         adapter.count("duplicate" if result.duplicate else "accepted")
         if form.redirect:
             return RedirectResponse(form.redirect, status_code=303)

@@ -165,6 +165,12 @@ async def check_references(ctx: Context, channel: Channel) -> None:
     slug = channel.settings.get("form")
     if slug and await ctx.store.form(str(slug)) is None:
         raise FieldError("form", f"no form with slug {slug!r} (see `ticketty forms list`)")
+    if slug:
+        other = next((c for c in await ctx.store.channels() if c.settings.get("form") == slug
+                      and c.kind == channel.kind and c.id != channel.id), None)
+        if other is not None:
+            raise FieldError("form", f"form {slug!r} is served by channel {other.name!r}"
+                             " already (one channel per form: its address is /f/<slug>)")
     named = channel.settings.get("reply_channel")
     if named:
         target = await ctx.store.channel(str(named))

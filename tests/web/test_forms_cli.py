@@ -76,6 +76,9 @@ def test_forms_add_list_show_edit_remove(db_path: Path, tmp_path: Path) -> None:
        "--set", "min_fill_seconds=5")
     assert "it cannot send replies" in fails(db_path, "channels", "edit", "Web", "--set",
                                              "reply_channel=Web")
+    assert "is served by channel 'Web' already" in fails(
+        db_path, "channels", "add", "forms", "--name", "Web 2", "--set", "form=contact")
+    ok(db_path, "channels", "edit", "Web", "--set", "min_fill_seconds=4")  # itself: fine
     assert "used by channel 'Web'" in fails(db_path, "forms", "remove", "contact")
     assert ok(db_path, "forms", "list")[0]["channels"] == ["Web"]
     shown = ok(db_path, "channels", "show", "Web")
