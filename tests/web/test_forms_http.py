@@ -91,6 +91,7 @@ async def test_invalid_answers_come_back_next_to_their_fields_as_typed(desk: Web
     assert 'id="f-description-err"' in page and 'id="f-topic-err"' in page
     assert 'value="not-an-address"' in page  # kept as typed
     assert "<script>alert(1)</script>" not in page
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert await _tickets(desk) == 0
     await _health(desk, "Web", "rejected", {"invalid": 1})
