@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers.admin import SIZE, make_app, started
 from tui.screens.wizard import forms as steps
-from tui.screens.wizard.form_fields import FieldScreen, FieldsStep
+from tui.screens.wizard.form_fields import FieldsStep
 
 DRAFT: dict[str, Any] = {
     "name": "Contact us", "slug": "contact", "thank_you": "Thanks, we will be in touch.",
@@ -44,13 +44,3 @@ def test_forms_wizard_step(snap_compare, admin_db, step):
 
     assert snap_compare(make_app(admin_db), terminal_size=SIZE, run_before=run_before)
 
-
-def test_forms_wizard_field_dialog(snap_compare, admin_db):
-    async def run_before(pilot) -> None:
-        await started(pilot)
-        await _open(pilot, FieldsStep)
-        await pilot.press("down", "down", "e")
-        await pilot.pause()
-        assert isinstance(pilot.app.screen, FieldScreen)
-
-    assert snap_compare(make_app(admin_db), terminal_size=SIZE, run_before=run_before)

@@ -30,7 +30,11 @@ async def test_build_a_form_and_connect_it(admin_db):
         form = app.screen.query_one(SettingsForm)
         form.set_value("name", "Website")
         form.set_value("form_name", "Contact us")
-        form.set_value("form_slug", "contact")
+        fields = await next_step(pilot, FieldsStep)  # the slug is made from the title
+        assert app.screen.wizard.values["form"] == "contact-us"
+        await pilot.press("ctrl+b")  # back and forth keeps the draft
+        await until(pilot, lambda: isinstance(app.screen, steps.FormStep), "step 1 again")
+        app.screen.query_one(SettingsForm).set_value("form_slug", "contact")
         fields = await next_step(pilot, FieldsStep)
         assert [f["key"] for f in fields.fields] == ["name", "email"]
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -40,6 +41,11 @@ STARTER_FIELDS: list[dict[str, Any]] = [{"key": "name", "label": "Your name"},
                   {"key": "email", "label": "Your email", "type": "email", "required": True}]
 
 
+def slugify(title: str) -> str:
+    """A slug from a form's title: ``Contact us!`` → ``contact-us``."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-")
+
+
 def public_base(app: Any) -> str:
     config = getattr(app, "config", None)
     return config.engine.public_base() if config is not None else "http://127.0.0.1:8780"
@@ -57,8 +63,9 @@ class FormStep(WizardStep):
             FieldSpec("name", "Channel name", "text", "Shown in the queue and the channels list."),
             FieldSpec("form", "Form", "choice", "A form made before, or a new one.", choices),
             FieldSpec("form_name", "Form title", "text", "Shown above the form."),
-            FieldSpec("form_slug", "Slug", "text", "Its address: /f/<slug>.",
-                      placeholder="contact"),
+            FieldSpec("form_slug", "Slug", "text",
+                      "Its address: /f/<slug> (empty: made from the title).",
+                      placeholder="contact-us"),
         ], {"name": w.name or "Web form", "form": w.values.get("form", NEW),
             "form_name": w.extra.get("draft", {}).get("name", "Contact us"),
             "form_slug": w.extra.get("draft", {}).get("slug", "")}, id="form-choice")
@@ -84,10 +91,13 @@ class FormStep(WizardStep):
             errors["name"] = "give the channel a name"
         chosen = values["form"]
         if chosen == NEW:
-            slug = str(values["form_slug"] or "").strip()
+            slug = str(values["form_slug"] or "").strip() or slugify(str(values["form_name"]))
+            form.set_value("form_slug", slug)
+            draft = w.extra.get("draft") or {}
+            ours = draft.get("slug") == slug and w.extra.get("saved")  # saved by this run
             if not SLUG_RE.match(slug):
                 errors["form_slug"] = "lower-case letters, digits and -, like contact-us"
-            elif await w.store.form(slug) is not None:
+            elif not ours and await w.store.form(slug) is not None:
                 errors["form_slug"] = f"a form with slug {slug!r} exists already; choose it above"
             if not str(values["form_name"] or "").strip():
                 errors["form_name"] = "give the form a title"
@@ -95,9 +105,11 @@ class FormStep(WizardStep):
             return False
         w.name = line(values["name"])
         if chosen == NEW:
-            slug = str(values["form_slug"]).strip()
-            if w.extra.get("draft", {}).get("slug") != slug or w.extra.get("saved"):
-                w.extra.update(draft={"name": str(values["form_name"]).strip(), "slug": slug,
+            title = str(values["form_name"]).strip()
+            if draft.get("slug") == slug:  # back here: keep the fields built so far
+                draft["name"] = title
+            else:
+                w.extra.update(draft={"name": title, "slug": slug,
                                       "fields": [dict(f) for f in STARTER_FIELDS]}, saved=False)
         else:
             existing = await w.store.form(chosen)
