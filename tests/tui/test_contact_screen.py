@@ -1,4 +1,4 @@
-"""The contact screen: ``C`` on a ticket opens its contact's timeline — tickets, form
+"""The contact screen: ``t`` on a ticket opens its contact's timeline — tickets, form
 submissions with their hidden fields, consent records — rendered as text, never markup."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ async def test_c_on_a_ticket_opens_the_contact_timeline_with_hidden_fields(seede
         app.open_ticket(ticket_id)
         await ready(pilot)
         assert isinstance(app.screen, TicketScreen)
-        await pilot.press("C")
+        await pilot.press("t")
         await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ContactScreen) and screen.email == "ana@customer.test"
@@ -69,7 +69,7 @@ def test_contact_screen_snapshot(snap_compare, seeded):
         await ready(pilot)
         pilot.app.open_ticket(ticket_id)
         await ready(pilot)
-        await pilot.press("C")
+        await pilot.press("t")
         await until(pilot, lambda: getattr(pilot.app.screen, "data", None) is not None,
                     "the timeline")
         await settle(pilot)

@@ -1,6 +1,6 @@
 """A contact and their timeline: tickets, form submissions (hidden fields too), consent records.
 
-Opened from the ticket screen (``C``, ``ticket.contact``) on the ticket's contact; the same
+Opened from the ticket screen (``t``, ``ticket.contact``) on the ticket's contact; the same
 data as ``ticketty contacts show EMAIL --json`` (:meth:`engine.store.Store.contact_timeline`).
 Everything shown came from customers or their browsers: it is :class:`rich.text.Text` after
 :func:`tui.text.clean`, never markup.

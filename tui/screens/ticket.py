@@ -90,7 +90,7 @@ class TicketScreen(TicketActions):
                 tooltip="Retry the failed send"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
-        Binding("C", "contact", "Contact", show=False, id="ticket.contact",
+        Binding("t", "contact", "Contact", show=False, id="ticket.contact",
                 tooltip="The contact's timeline: tickets, form submissions, consent"),
     ]
 
