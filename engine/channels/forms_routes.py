@@ -130,7 +130,7 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
             return form
         try:
             posted, files = await _read(request)
-        except Exception as exc:  # noqa: BLE001 - a body we cannot read: say so, count it
+        except Exception as exc:  # a body we cannot read: say so, count it
             if getattr(exc, "status_code", None) == 413:
                 raise  # the front door's own limit passed mid-stream: its 413 stands
             adapter.count("unreadable")
@@ -172,7 +172,7 @@ def build_router(adapter: FormsAdapter) -> APIRouter:
                             received_at=datetime.fromtimestamp(now, UTC))
         try:
             result = await adapter.host.ingest(msg)
-        except Exception:  # noqa: BLE001 - the visitor keeps what they typed and may resend
+        except Exception:  # the visitor keeps what they typed and may resend
             adapter.host.log.exception("form %s: a submission could not be saved", form.slug)
             adapter.count("failed")
             page = again("We could not save your message just now. Please send it again in a"

@@ -141,7 +141,7 @@ def _asked_for(tx: Tx, msg: InboundMessage, pipeline: str, status: str) -> tuple
     wanted = msg.extra.get("pipeline") or pipeline
     try:
         statuses = [s.name for s in get_pipeline(tx, wanted).statuses]
-    except Exception:  # noqa: BLE001 - no such pipeline: the channel's default stands
+    except Exception:  # no such pipeline: the channel's default stands
         return pipeline, status
     asked = msg.extra.get("status")
     if asked in statuses:

@@ -31,7 +31,7 @@ from_query = "campaign"
 """
 
 
-def ok(db: Path, *args: str):  # noqa: ANN201 - parsed JSON
+def ok(db: Path, *args: str):  # parsed JSON
     return json.loads(run(db, *args, "--json").stdout)
 
 
