@@ -1,4 +1,4 @@
-"""``python -m bench latency [--n N] [--with-heavy-mail]``: forwarded mail arrival → visible
+"""``python -m bench latency [--n N] [--with-heavy-mail] [--channel email|forms]``: forwarded mail arrival → visible
 in a second process.
 
 The engine side (this process) runs the real email channel adapter
@@ -18,7 +18,8 @@ kind ``html2text`` needs seconds for) at the start, and the small mails keep com
 ticket is in the queue; the figures for the small mails sent meanwhile are reported apart
 (``during_heavy``), with how long the heavy mail took.
 
-Webhook arrivals: not yet (no HTTP channel exists).
+``--channel forms``: a form POST through the real front door instead of mail
+(:mod:`bench.latency_forms`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ print(json.dumps({"t0": t0, "smtp_s": time.time() - t0}), flush=True)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n", type=int, default=100, help="mails to send (at least)")
+    p.add_argument("--n", type=int, default=100, help="mails (or form submissions) to send")
+    p.add_argument("--channel", choices=("email", "forms"), default="email",
+                   help="the arrival path: forwarded mail (SMTP), or a form POST"
+                   " (bench/latency_forms.py)")
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
@@ -260,6 +264,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.send:
         asyncio.run(_send(args.send, args.n))
         return {}
-    result = run(args)
+    if args.channel == "forms":
+        from bench.latency_forms import run as run_forms
+
+        result = run_forms(args.n)
+    else:
+        result = run(args)
     emit("latency", result, args.json)
     return result

@@ -41,6 +41,7 @@ from engine.demo_data import (
     customer,
     scenario_for,
 )
+from engine.demo_forms import FormVisitor, seed_forms
 from engine.demo_seed import check_workspace, seed_workspace, seed_world
 from engine.models import Agent
 from engine.sandbox.smtp_sink import Delivered, SmtpSink
@@ -51,6 +52,7 @@ __all__ = ["DEFAULT_RATE", "DemoWorld", "check_workspace", "seed_workspace"]
 COLLEAGUE_SPEED = 3.0  # colleague moves per arrival: answer, answer the follow-up, resolve
 FOLLOW_UP_CHANCE = 0.6  # a customer writes back after an answer
 MAX_FOLLOW_UPS = 2
+FORM_SHARE = 0.25  # of new conversations, those that start on the contact form /f/contact
 
 
 def _mail(frm: tuple[str, str], to: str, subject: str, body: str, *, msgid: str | None = None,
@@ -107,6 +109,7 @@ class DemoWorld:
         self._loops: list[asyncio.Task[Any]] = []
         self._follow_ups: set[asyncio.Task[Any]] = set()  # customers about to write back
         self._sending: set[asyncio.Task[Any]] = set()  # … and those whose mail is on its way
+        self.forms = FormVisitor(self.rng, pace)  # customers using the contact form
 
     @property
     def interval(self) -> float:
@@ -138,9 +141,16 @@ class DemoWorld:
                               timeout=10)
 
     async def customer_mail(self) -> None:
-        """A customer (often a returning one) starts a new conversation."""
+        """A customer (often a returning one) starts a new conversation — now and then through
+        the contact form (:mod:`engine.demo_forms`) instead of by mail."""
         scenario = self.rng.choice(SCENARIOS)
         name, addr = self.rng.choice(self.customers) if self.rng.random() < 0.7 else customer(self.rng)
+        url = self.form_url()
+        if url is not None and self.rng.random() < FORM_SHARE:
+            if await self.forms.submit(url.removesuffix("/f/contact"), (name, addr),
+                                       scenario) == 200:
+                self.counters.new_conversations += 1
+            return
         to = f"{scenario.channel}@{DOMAIN}"
         raw = _mail((name, addr), to, scenario.subject, scenario.question)
         await self._send(CHANNEL_NAMES[scenario.channel], raw, addr, to)
@@ -297,6 +307,7 @@ class DemoWorld:
         """Before traffic: the sink, the directory, and where the counting starts."""
         if self.sink._server is None:
             await self.start_sink()
+        await seed_forms(self.store)  # the contact form (also in a workspace seeded before it)
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
         self.open_at_start = await self.store.open_ticket_count()
@@ -364,7 +375,16 @@ class DemoWorld:
             "delivered_to_sandbox": len(self.sink.messages),
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
+            "contact_form": {"url": self.form_url(), "submissions": self.forms.sent},
         }
+
+    def form_url(self) -> str | None:
+        """The demo's contact form on the engine's front door (None: it is not serving)."""
+        web = getattr(self.engine, "web", None)
+        if web is None or not web.serving.is_set():
+            return None
+        host, port = web.address
+        return f"http://{host}:{port}/f/contact"
 
 
 def _follow_up(subject: str, last_in: str | None) -> Any:

@@ -9,6 +9,7 @@ returns; ``seconds`` ends the app on its own after that long (recordings).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from engine.demo import DemoWorld
@@ -41,6 +42,14 @@ class DemoApp(TickettyApp):
         await self.world.start()
         self.notify("Demo: customers are writing in — new tickets will appear in the queue.",
                     title="ticketty demo", timeout=6)
+        web = self.engine.web
+        if web is not None:  # the demo's contact form, for a browser on this machine
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await web.serving.wait()
+            if self.world.form_url():
+                self.notify(f"Try the contact form in a browser: {self.world.form_url()}",
+                            title="ticketty demo", timeout=12, markup=False)
         await self.world.run()
 
     async def shutdown_engine(self) -> None:

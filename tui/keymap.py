@@ -5,7 +5,7 @@ Every :class:`~textual.binding.Binding` has an id, remappable from the config's 
 ``queue`` (the queue and its table), ``ticket`` (an action on a ticket: the one under the
 queue's cursor or the open one — the same id on both screens), ``thread``, ``composer``,
 ``command_line``, ``picker``, ``help``, ``confirm``, ``channels``, ``channel_edit``, ``wizard``,
-``signin``, ``admin``, ``form``, ``quarantine``, ``quarantine_item``.
+``signin``, ``admin``, ``form``, ``quarantine``, ``quarantine_item``, ``contact``.
 
 Configs written for earlier versions keep working: :func:`upgrade` maps the old ids of
 :data:`RENAMED` to the new ones.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
+    from engine.form_defs import FormDef
     from engine.store import Store
     from engine.workers import WorkerProcess
 
@@ -119,6 +120,10 @@ class ChannelHost(Protocol):
         secret), e.g. the refresh token an OAuth provider rotated; the channel keeps running."""
         ...
 
+    async def form(self, slug: str) -> FormDef | None:
+        """A form's definition as the store has it now (the forms channel)."""
+        ...
+
 
 def spool_dir_for(db_path: str | Path | None) -> Path:
     """Where inbound bytes wait: next to the database, else in the temporary directory."""
@@ -185,3 +190,6 @@ class StoreChannelHost:
 
     async def save_secret(self, key: str, value: str) -> None:
         await self._store.save_channel_secret(self._need_id(), key, value)
+
+    async def form(self, slug: str) -> FormDef | None:
+        return await self._store.form(slug)

@@ -88,8 +88,19 @@ EMAIL = ChannelKind(
     form_first=("from_name_mode", "company_name", "address", "signature", "use_original_sender"),
 )
 
+FORMS = ChannelKind(
+    kind="forms",
+    label="Web form",
+    adapter="engine.channels.forms:FormsAdapter",
+    settings_model="engine.channels.forms_settings:FormsSettings",
+    wizard="tui.screens.wizard.forms:FormsWizard",
+    abilities=frozenset({Ability.web_routes}),
+    identity_kind="email",
+    form_first=("form", "reply_channel"),
+)
+
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
-REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL,)}
+REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, FORMS)}
 
 
 def entry(kind: str) -> ChannelKind:
@@ -130,13 +141,19 @@ def orphan_kinds() -> list[str]:
 def pick_reply_channel(own: Channel | None, channels: Sequence[Channel]) -> Channel | None:
     """The channel a reply on a ticket leaves through.
 
-    The ticket's own channel when its kind sends; else the first of ``channels`` (enabled
-    first, then oldest) of the kinds that answer orphans (:func:`orphan_kinds`); else the
-    ticket's own channel, whose send then fails saying why. ``channels``: the candidates
-    (removed ones left out by the caller).
+    The ticket's own channel when its kind sends; else the channel its own names in its
+    ``reply_channel`` setting (a form answers by email through the channel its admin chose);
+    else the first of ``channels`` (enabled first, then oldest) of the kinds that answer
+    orphans (:func:`orphan_kinds`); else the ticket's own channel, whose send then fails
+    saying why. ``channels``: the candidates (removed ones left out by the caller).
     """
     if own is not None and can(own.kind, Ability.send):
         return own
+    named = own.settings.get("reply_channel") if own is not None else None
+    chosen = next((c for c in channels if named and c.name == named
+                   and can(c.kind, Ability.send)), None)
+    if chosen is not None:
+        return chosen
     for kind in orphan_kinds():
         same = sorted((c for c in channels if c.kind == kind),
                       key=lambda c: (not c.enabled, c.id or 0))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.channels.host import SendLimit, WorkBudget, WorkerPool
+from engine.form_defs import FormDef
 from engine.models import InboundMessage, IngestResult
 
 
@@ -53,7 +54,7 @@ class MemoryChannelHost:
     def __init__(self, channel_id: int | None = 1, *, agents: Iterable[str] = (),
                  now: float = 1_767_225_600.0, spool_dir: Path | None = None,
                  workers: WorkerPool | None = None, budget: WorkBudget | None = None,
-                 tickets: int = 0) -> None:
+                 tickets: int = 0, forms: Iterable[FormDef] = ()) -> None:
         self.channel_id = channel_id
         self.log = logging.getLogger("engine.channels.memory")
         self.spool_dir = spool_dir or Path(tempfile.gettempdir()) / "ticketty-memory-spool"
@@ -75,6 +76,8 @@ class MemoryChannelHost:
         self._seen: dict[str, IngestResult] = {}
         self._sends: dict[str, list[float]] = {}
         self._tickets = tickets
+        #: form definitions by slug (the forms channel reads them)
+        self.forms: dict[str, FormDef] = {f.slug: f for f in forms}
 
     # ----------------------------------------------------------------- the host
     async def ingest(self, msg: InboundMessage) -> IngestResult:
@@ -138,6 +141,9 @@ class MemoryChannelHost:
 
     async def save_secret(self, key: str, value: str) -> None:
         self.secrets[key] = value
+
+    async def form(self, slug: str) -> FormDef | None:
+        return self.forms.get(slug)
 
     # ------------------------------------------------------------ for the tests
     def advance(self, seconds: float) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli import admin, channels, demo, quarantine, tickets, tokens
+from engine.cli import admin, channels, demo, forms, quarantine, tickets, tokens
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import FieldError, Parser, UsageError, number_arg, report, wants_json
 from engine.config import ConfigError
@@ -67,6 +67,13 @@ async def cmd_import(ctx: Context) -> int:
     started = time.monotonic()
     if ctx.args.format == "csv":
         report = await import_csv(ctx.store, path, _progress("importing"))
+    elif ctx.args.format == "forms":
+        from engine.forms_import import import_forms
+
+        if not ctx.args.form:
+            raise FieldError("--form", "name the form the submissions belong to (its slug)")
+        report = await import_forms(ctx.store, path, ctx.args.form, channel_name=ctx.args.channel,
+                                    status=ctx.args.status, progress=_progress("importing"))
     else:
         from engine.mail_import import import_mail
 
@@ -134,13 +141,17 @@ def build_parser() -> argparse.ArgumentParser:
     channels.add_parser(sub, common)
     quarantine.add_parser(sub, common)
     tokens.add_parser(sub, common)
+    forms.add_parser(sub, common)
 
-    imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
-    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])
+    imp = sub.add_parser("import", parents=[common], help="import tickets (csv), mail (eml, mbox, "
+                         "maildir) or a form's past submissions (forms)")
+    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir", "forms"])
     imp.add_argument("path")
     imp.add_argument("--channel", help="email channel the mail belongs to (mail formats)")
     imp.add_argument("--status", default="closed", help="status of imported mail tickets (default closed)")
     imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
+    imp.add_argument("--form", metavar="SLUG", help="forms: the form whose submissions these are"
+                     " (the CSV header names its field keys)")
     imp.set_defaults(run=cmd_import)
 
     eng = sub.add_parser("engine", help="run the engine alone (channels, outbox, HTTP), "

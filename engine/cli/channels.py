@@ -10,6 +10,7 @@ from engine.channels import Ability, adapter_class, build_adapter, cannot, entry
 from engine.channels.health import health_words
 from engine.channels.setup import build_channel, parse_pairs, settings_keys
 from engine.cli.common import CLIError, Context, clean, emit, table
+from engine.cli.forms import check_references
 from engine.models import Channel, saved_id
 from engine.vault import redact
 
@@ -55,6 +56,7 @@ async def cmd_add(ctx: Context) -> int:
     values = parse_pairs(a.set or [])
     channel = build_channel(a.kind, a.name, values, settings_model=entry(a.kind).settings_class(),
                             **await _context_lists(ctx))
+    await check_references(ctx, channel)
     if a.test:
         _able(channel, Ability.test_connection)
         problems = await build_adapter(channel, ctx.store).test_connection()
@@ -71,6 +73,7 @@ async def cmd_edit(ctx: Context) -> int:
     channel = build_channel(base.kind, ctx.args.rename or base.name, parse_pairs(ctx.args.set or []),
                             settings_model=entry(base.kind).settings_class(), base=base,
                             **await _context_lists(ctx))
+    await check_references(ctx, channel)
     channel = await ctx.store.update_channel(channel)
     emit(ctx, channel_json(channel), f"updated channel {channel.name!r}")
     return 0

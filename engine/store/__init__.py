@@ -13,6 +13,7 @@ from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
 from engine.store.directory import DirectoryMixin
+from engine.store.forms import FormsMixin
 from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
@@ -29,7 +30,7 @@ from engine.store.workflow import WorkflowMixin
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
-            LeasesMixin, RepliesMixin, DemoMixin, StoreBase):
+            LeasesMixin, RepliesMixin, DemoMixin, FormsMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

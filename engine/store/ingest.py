@@ -46,6 +46,7 @@ from engine.models import (
 from engine.routing import Decision, RoutingContext, route
 from engine.store.db import StoreError, Tx, dt
 from engine.store.directory import channel_from_row, get_pipeline, load_agents, put_setting
+from engine.store.forms import record_submission
 from engine.store.outbox import enqueue_notification
 from engine.store.quarantine import resolve_quarantined
 from engine.store.tickets import (
@@ -133,6 +134,20 @@ def _find_thread(tx: Tx, msg: InboundMessage, contact_id: int, key: str | None) 
         if row and conversation_continues(row["is_open"], row["activity_at"], tx.now):
             return row["id"]
     return None
+
+
+def _asked_for(tx: Tx, msg: InboundMessage, pipeline: str, status: str) -> tuple[str, str]:
+    """The pipeline and status a message asks its new ticket to start in (``extra``), where
+    they exist; otherwise the channel's."""
+    wanted = msg.extra.get("pipeline") or pipeline
+    try:
+        statuses = [s.name for s in get_pipeline(tx, wanted).statuses]
+    except Exception:  # no such pipeline: the channel's default stands
+        return pipeline, status
+    asked = msg.extra.get("status")
+    if asked in statuses:
+        return wanted, asked
+    return wanted, status if wanted == pipeline and status in statuses else statuses[0]
 
 
 def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
@@ -250,12 +265,14 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
     decision: Decision | None = None
     if ticket_id is None:
         defaults = channel.defaults if channel else TicketDefaults()
-        pipeline = defaults.pipeline
+        pipeline, status = defaults.pipeline, defaults.status
+        if msg.extra.get("pipeline") or msg.extra.get("status"):  # a form's ticket fields
+            pipeline, status = _asked_for(tx, msg, pipeline, status)
         try:
             get_pipeline(tx, pipeline)
         except Exception:  # a channel pointing at a deleted pipeline still gets its mail in
             pipeline = tx.scalar("SELECT name FROM pipelines ORDER BY id LIMIT 1")
-        status = msg.import_status or defaults.status
+        status = msg.import_status or status
         ticket_id = create_ticket(
             tx, subject=msg.subject or first_line(msg.text), contact_id=contact_id,
             channel_id=msg.channel_id, pipeline=pipeline, status=status,
@@ -293,6 +310,8 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
         tx.execute("INSERT INTO thread_ids VALUES (?,?,?) ON CONFLICT DO NOTHING",
                    (msg.key, ticket_id, message_id))
     _remember_key(tx, chan_key, key, message_id, ticket_id, digest)
+    if msg.extra.get("form_submission") is not None:  # with every field, for the timeline
+        record_submission(tx, msg, contact_id, ticket_id, message_id)
     if collision:
         log.warning("channel %s: key %s was already used by a different message; ingested this"
                     " one as message %s (ticket #%s)", chan_key, msg.key, message_id, ticket_id)

@@ -236,6 +236,30 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (agent_id, key)
     );
     """,
+    # the forms channel: form definitions (JSON of engine.form_defs.FormDef) and every
+    # submission with all its fields — hidden ones too — for the contact's timeline
+    """
+    CREATE TABLE forms (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE form_submissions (
+        id INTEGER PRIMARY KEY,
+        form_slug TEXT NOT NULL,
+        channel_id INTEGER REFERENCES channels(id) ON DELETE SET NULL,
+        contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+        ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL,
+        message_id INTEGER,
+        fields TEXT NOT NULL,
+        page_url TEXT,
+        submitted_at REAL NOT NULL
+    );
+    CREATE INDEX ix_form_submissions_contact ON form_submissions(contact_id, submitted_at);
+    """,
 ]
 
 

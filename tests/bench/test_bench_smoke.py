@@ -41,6 +41,13 @@ def test_latency_small():
     assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"]
 
 
+def test_latency_of_the_forms_channel_small():
+    r = bench("latency", "--channel", "forms", "--n", "5")
+    assert r["channel"] == "forms" and r["n"] == 5
+    assert r["missing"] == 0 and r["refused"] == 0
+    assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] and r["post_p50_ms"] > 0
+
+
 def test_latency_with_heavy_mail_small():
     r = bench("latency", "--n", "5", "--with-heavy-mail", "--heavy-mb", "0.5")
     assert r["missing"] == 0 and r["n"] >= 5

@@ -294,5 +294,60 @@ class EmailKit(Kit):
                    "smtp_user": "", "smtp_password": ""}
 
 
+# ------------------------------------------------------------------------------ forms
+CONTRACT_FORM = {
+    "name": "Contract form", "slug": "contract",
+    "fields": [{"key": "email", "type": "email", "required": True},
+               {"key": "campaign", "type": "hidden", "from_query": "campaign"}],
+}
+
+
+async def _forms_web_routes(kit: Kit, request: pytest.FixtureRequest,
+                            host: MemoryChannelHost) -> None:
+    """The form's mount served by the front door's own dispatcher and limits: the page, a
+    submission through the host (hidden answer kept off the thread), a refused one counted."""
+    import re
+
+    import httpx
+
+    from engine.form_defs import parse_form
+    from engine.web.app import MountDispatcher
+    from engine.web.limits import Limits, LimitsMiddleware
+    from engine.web.mounts import WebMount
+
+    host.forms["contract"] = parse_form(CONTRACT_FORM)
+    adapter: Any = kit.adapter(host)
+    mounts = adapter.routes()
+    assert [m.prefix for m in mounts] == ["/f/contract"] and isinstance(mounts[0], WebMount)
+    limits = Limits()
+    app = LimitsMiddleware(MountDispatcher(lambda: mounts, limits), limits, lambda: mounts)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://form.test") as client:
+        page = await client.get("/f/contract", params={"campaign": "autumn"})
+        assert page.status_code == 200 and 'for="f-email"' in page.text
+        hidden = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        answers = {**hidden, "email": "ana@customer.test", "subject": "Order 1",
+                   "description": "Where is order 1?"}
+        assert (await client.post("/f/contract", data=answers)).status_code == 200
+        trap = await client.post("/f/contract", data={**answers, "_website": "x"})
+        assert trap.status_code == 422
+    await adapter.flush_counts()
+    msg = host.messages[0]
+    assert len(host.messages) == 1 and msg.sender == "ana@customer.test"
+    assert "autumn" not in msg.text and "Where is order 1?" in msg.text
+    fields = {f["key"]: f["value"] for f in msg.extra["form_submission"]["fields"]}
+    assert fields["campaign"] == "autumn"
+    assert host.health_now["rejected"] == {"honeypot": 1} and host.health_now["accepted"] == 1
+
+
+class FormsKit(Kit):
+    kind = "forms"
+    customer = "ana@customer.test"
+    checks = {Ability.web_routes: _forms_web_routes}
+
+    def settings(self, **more: Any) -> dict[str, Any]:
+        return {"form": "contract", "reply_channel": "Support", "min_fill_seconds": 0, **more}
+
+
 #: kind → its kit; the suite fails for a registry kind missing here
-KITS: dict[str, type[Kit]] = {"email": EmailKit}
+KITS: dict[str, type[Kit]] = {"email": EmailKit, "forms": FormsKit}

@@ -49,18 +49,27 @@ def test_a_channel_of_a_kind_that_cannot_send_falls_back():
     assert pick_reply_channel(own, []) is own  # its own send then says why it cannot
 
 
+def test_a_channel_naming_its_reply_channel_answers_through_that_one():
+    form = Channel(id=7, kind="forms", name="Web", settings={"form": "contact",
+                                                               "reply_channel": "c3"})
+    assert pick_reply_channel(form, [ch(1), ch(3)]).id == 3
+    assert pick_reply_channel(form, [ch(1)]).id == 1  # gone: the first email channel
+    survey = Channel(id=8, kind="survey", name="S", settings={"reply_channel": "c3"})
+    assert pick_reply_channel(survey, [ch(1), ch(3, kind="survey")]).id == 1  # cannot send
+
+
 def test_the_registry_knows_email_and_names_unknown_kinds():
     assert orphan_kinds() == ["email"] and mail_kinds() == ["email"]
     assert [e.kind for e in able(Ability.notify_agents)] == ["email"]
-    with pytest.raises(UnknownKind, match=r"unknown channel kind 'fax' \(known: email\)"):
+    with pytest.raises(UnknownKind, match=r"unknown channel kind 'fax' \(known: email, forms"):
         entry("fax")
 
 
 def test_what_a_kind_cannot_do_is_said_in_words():
     assert cannot("chat", Ability.history_import, "Live") == \
         "'Live' is a chat channel; it cannot import history (email channels can)"
-    assert str(NotSupported("chat", Ability.web_routes)) == \
-        "a chat channel cannot serve web routes"
+    said = str(NotSupported("chat", Ability.web_routes))
+    assert said.startswith("a chat channel cannot serve web routes (") and "forms" in said
 
 
 def test_the_engine_never_imports_the_wizards_it_names():

@@ -42,7 +42,7 @@ def busy_run(tmp_path_factory) -> tuple[dict, Path, Path]:
 def test_headless_demo_summary_and_isolation(busy_run):
     summary, db, real = busy_run
     assert summary["tickets_created"] >= 1
-    assert set(summary["channels"]) == {"Support email", "Billing email"}
+    assert set(summary["channels"]) == {"Support email", "Billing email", "Contact form"}
     assert summary["db"] == str(db) and summary["kept"] is True
     assert not real.exists(), "the demo must never touch the user's database"
     conn = sqlite3.connect(db)
@@ -51,6 +51,8 @@ def test_headless_demo_summary_and_isolation(busy_run):
     from engine.channels import REGISTRY
 
     assert kinds == set(REGISTRY), "every channel kind in the code is connected in the demo"
+    assert summary["contact_form"]["url"].startswith("http://127.0.0.1:")
+    assert summary["contact_form"]["url"].endswith("/f/contact")
     # rerunning on the same workspace keeps it and drives traffic again
     p = demo("demo", "--headless", "--seconds", "2", "--db", str(db))
     assert p.returncode == 0, p.stderr
@@ -108,14 +110,19 @@ def test_every_contact_has_a_believable_name(busy_run):
 def test_every_answer_fits_its_conversation(busy_run):
     _, db, _ = busy_run
     conn = sqlite3.connect(db)
-    tickets = conn.execute("SELECT id, subject FROM tickets").fetchall()
+    tickets = conn.execute("SELECT t.id, t.subject, c.kind FROM tickets t"
+                           " LEFT JOIN channels c ON c.id = t.channel_id").fetchall()
     checked = 0
-    for ticket_id, subject in tickets:
+    for ticket_id, subject, kind in tickets:
         scenario = scenario_for(subject)
         assert scenario is not None, subject
         thread = conn.execute("SELECT direction, text FROM messages WHERE ticket_id=? AND direction"
                               " IN ('inbound','outbound') ORDER BY created_at, id", (ticket_id,)).fetchall()
-        assert thread[0] == ("inbound", scenario.question)
+        if kind == "forms":  # the contact form: the answers as "Label: value", then the message
+            assert thread[0][0] == "inbound" and "Your name: " in thread[0][1]
+            assert thread[0][1].endswith("\n\n" + scenario.question)
+        else:
+            assert thread[0] == ("inbound", scenario.question)
         last_in = None  # the follow-up the next answer must fit (None: the question)
         for direction, text in thread[1:]:
             if direction == "inbound":

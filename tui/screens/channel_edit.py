@@ -78,6 +78,7 @@ class ChannelEditScreen(TickettyScreen):
         yield Static("", id="edit-message")
         with Horizontal(id="edit-buttons"):
             yield Button("Sign in…", id="edit-signin")
+            yield Button("Manage form", id="edit-form")
             yield Button("Test connection", id="edit-test")
             yield Button("Cancel", id="edit-cancel")
             yield Button("Save", id="edit-save", variant="primary")
@@ -85,6 +86,7 @@ class ChannelEditScreen(TickettyScreen):
 
     def on_mount(self) -> None:
         self.query_one("#edit-signin").display = False
+        self.query_one("#edit-form").display = "form" in self.channel.settings  # forms kind
         # a kind that cannot test its connection gets no button for it
         self.query_one("#edit-test").display = entry(self.channel.kind).can(
             Ability.test_connection)
@@ -244,6 +246,14 @@ class ChannelEditScreen(TickettyScreen):
             agents=lists["agents"], teams=lists["teams"], pipelines=pipelines))
         form.set_value("oauth_refresh_token", token)
         self.say("Signed in; the new sign-in is saved.", ok=True)
+
+    @on(Button.Pressed, "#edit-form")
+    @work(exclusive=True, group="channel-edit", exit_on_error=False)
+    async def _manage_form(self) -> None:
+        """The form builder's steps on this channel's form (fields, ticket fields, thanks)."""
+        from tui.screens.wizard.forms import manage_form
+
+        await manage_form(self.tapp, str(self.channel.settings["form"]))
 
     @on(Button.Pressed, "#edit-test")
     def _test_pressed(self) -> None:

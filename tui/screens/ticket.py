@@ -90,6 +90,8 @@ class TicketScreen(TicketActions):
                 tooltip="Retry the failed send"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
+        Binding("t", "contact", "Contact", show=False, id="ticket.contact",
+                tooltip="The contact's timeline: tickets, form submissions, consent"),
     ]
 
     def __init__(self, ticket_id: int) -> None:
@@ -308,6 +310,16 @@ class TicketScreen(TicketActions):
 
     def action_owner(self) -> None:
         self._pick(pickers.choose_owner)
+
+    def action_contact(self) -> None:
+        """The contact's timeline (tickets, form submissions with hidden fields, consent)."""
+        ticket = self.ctx.ticket if self.ctx is not None else None
+        if ticket is None or not ticket.contact_email:
+            self.notify("This ticket's contact has no email address.", timeout=2)
+            return
+        from tui.screens.contact import ContactScreen
+
+        self.app.push_screen(ContactScreen(ticket.contact_email))
 
     def action_reopen(self) -> None:
         self.tapp.op_reopen(self.ticket_id)
