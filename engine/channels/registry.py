@@ -88,8 +88,20 @@ EMAIL = ChannelKind(
     form_first=("from_name_mode", "company_name", "address", "signature", "use_original_sender"),
 )
 
+CHAT = ChannelKind(
+    kind="chat",
+    label="Website chat",
+    adapter="engine.channels.chat:ChatAdapter",
+    settings_model="engine.channels.chat_settings:ChatSettings",
+    wizard="tui.screens.wizard.chat:ChatWizard",
+    abilities=frozenset({Ability.receive, Ability.send, Ability.web_routes}),
+    identity_kind="visitor",
+    form_first=("team_name", "accent_color", "position", "agent_avatar", "welcome_message",
+                "transcript_from"),
+)
+
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
-REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL,)}
+REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, CHAT)}
 
 
 def entry(kind: str) -> ChannelKind:

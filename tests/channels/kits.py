@@ -294,5 +294,8 @@ class EmailKit(Kit):
                    "smtp_user": "", "smtp_password": ""}
 
 
+# ------------------------------------------------------------------------------- chat
+from tests.channels.kit_chat import ChatKit  # noqa: E402 - the chat kit builds on Kit
+
 #: kind → its kit; the suite fails for a registry kind missing here
-KITS: dict[str, type[Kit]] = {"email": EmailKit}
+KITS: dict[str, type[Kit]] = {"email": EmailKit, "chat": ChatKit}
