@@ -21,8 +21,8 @@
   function save() {
     try { localStorage.setItem(storeKey, JSON.stringify(state)); } catch (e) { /* private mode */ }
   }
-  var state = load(); // {token, last}
-  state.last = state.last || 0;
+  var state = load(); // {token, email_given}: kept in localStorage
+  var last = 0; // the last line this page shows: a reconnect resumes after it
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -133,7 +133,7 @@
   }
 
   function connect() {
-    var url = base.replace(/^http/, "ws") + "/ws?after=" + state.last +
+    var url = base.replace(/^http/, "ws") + "/ws?after=" + last +
       (state.token ? "&token=" + encodeURIComponent(state.token) : "");
     ws = new WebSocket(url);
     ws.onopen = function () {
@@ -143,11 +143,11 @@
     ws.onmessage = function (ev) {
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
-      if (f.type === "session") { state.token = f.token; state.last = 0; save(); }
+      if (f.type === "session") { state.token = f.token; save(); }
       else if (f.type === "config") apply(f);
       else if (f.type === "message") {
         addLine(f);
-        if (f.id > state.last) { state.last = f.id; save(); }
+        if (f.id > last) last = f.id;
       } else if (f.type === "ack") dropPending(f.cid);
       else if (f.type === "typing") {
         typing.textContent = (f.name ? f.name + " is " : "") + "typing\u2026";
