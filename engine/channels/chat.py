@@ -28,7 +28,7 @@ from engine.channels.chat_bot import Bot, availability, send_transcript, widget_
 from engine.channels.chat_hub import Hub, Widget
 from engine.channels.chat_settings import ChatSettings
 from engine.channels.chat_tokens import is_visitor_id, new_visitor_id, sign, verify
-from engine.channels.contract import ComposerSpec
+from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan
 from engine.channels.registry import CHAT
 from engine.models import InboundMessage, IngestResult
 from engine.outbox import PermanentError
@@ -134,8 +134,7 @@ class ChatAdapter(ChannelAdapter):
         return visitor, sign(self.secret, visitor)
 
     async def config(self) -> dict[str, Any]:
-        mode = await availability(self.settings, self.live, self.host.clock())
-        return widget_config(self.settings, mode)
+        return widget_config(self.settings, await self.config_mode())
 
     async def open_widget(self, widget: Widget, after: int) -> None:
         """A widget connected: find its conversation, send what it missed, go online."""
@@ -242,7 +241,18 @@ class ChatAdapter(ChannelAdapter):
         if len(p.get("text") or "") > self.settings.max_message_chars:
             raise PermanentError(f"a chat reply is at most {self.settings.max_message_chars}"
                                  " characters (max_message_chars)")
+        if p.get("email") and self.settings.reply_email_channel \
+                and await self.config_mode() != "open":
+            await self.live.enqueue_via(
+                self.settings.reply_email_channel, "reply", ticket_id=item.ticket_id,
+                payload={"to": p["email"], "subject": f"Re: {p.get('subject') or 'your chat'}",
+                         "text": p.get("text") or "", "agent_name": p.get("agent_name")},
+                key=f"chat-away:{item.idempotency_key}")
         return f"chat:{item.message_id or item.id}"
+
+    async def config_mode(self) -> str:
+        """``open``, ``away`` or ``hidden`` now (see :func:`~.chat_bot.availability`)."""
+        return await availability(self.settings, self.live, self.host.clock())
 
     # ------------------------------------------------------------------ web
     def routes(self) -> Any:
@@ -259,6 +269,15 @@ class ChatAdapter(ChannelAdapter):
     def public_links(cls, channel: Channel, base_url: str) -> dict[str, str]:
         src = html.escape(f"{base_url}{prefix_of(channel)}/widget.js", quote=True)
         return {"embed_code": f'<script src="{src}" async></script>'}
+
+    @classmethod
+    def prepare_reply(cls, ctx: ReplyContext) -> ReplyPlan:
+        """To the visitor's widget; with their email (if they left one) and the subject, so a
+        reply written while the chat is away also goes out by mail."""
+        plan = super().prepare_reply(ctx)
+        to = ctx.identity("visitor")
+        return ReplyPlan(payload={**plan.payload, "to": to, "email": ctx.identity("email"),
+                                  "subject": ctx.subject})
 
     @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
