@@ -1,5 +1,5 @@
 """``python -m bench latency [--n N] [--with-heavy-mail]``: forwarded mail arrival → visible
-in a second process.
+in a second process. ``--channel chat``: the website chat both ways (:mod:`bench.chat_latency`).
 
 The engine side (this process) runs the real email channel adapter
 (:class:`engine.channels.email.EmailAdapter`) in forwarding mode: its in-loop SMTP listener,
@@ -56,6 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
+    p.add_argument("--channel", choices=["email", "chat"], default="email",
+                   help="email: forwarded mail; chat: the website chat both ways"
+                        " (bench/chat_latency.py)")
+    p.add_argument("--role", help=argparse.SUPPRESS)  # internal: a chat bench process
+    p.add_argument("--target", help=argparse.SUPPRESS)  # internal: its database or URL
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
     p.add_argument("--send", type=int, help=argparse.SUPPRESS)  # internal: the small mails' sender
 
@@ -254,6 +259,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
+    if args.channel == "chat":
+        from bench.chat_latency import main as chat_main
+
+        return chat_main(args)
     if args.follow:
         asyncio.run(_follow(args.follow))
         return {}

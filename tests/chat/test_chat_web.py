@@ -153,3 +153,18 @@ async def test_an_email_joins_the_visitor_to_the_contact_of_their_emails(db_path
         mail_ticket = await chat.store.ticket(old.ticket_id)
         assert chat_ticket.contact_id == mail_ticket.contact_id
         assert chat_ticket.contact_email == "ana@customer.test"
+
+
+async def test_a_reply_queued_by_another_process_is_sent_at_once(db_path):
+    """The runner wakes its outbox on ``outbox.queued`` events from any process (a TUI that
+    is not the runner, the API), instead of waiting for its next ``outbox_interval``."""
+    from engine.store import Store
+
+    async with chat_desk(db_path, engine_settings={"outbox_interval": 30}) as chat, \
+            visitor(chat.ws_url()) as v:
+        await v.say("a", "hello")
+        ticket_id = await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
+        await asyncio.sleep(0.3)  # the outbox's first pass is over: it now sleeps 30 s
+        async with Store(db_path) as other:  # an agent's TUI in another process
+            await Desk(other, chat.desk.agent).reply(ticket_id, "from elsewhere")
+        await v.wait(lambda: v.messages("agent"), seconds=5, what="the reply within 5 s")
