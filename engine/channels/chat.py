@@ -95,8 +95,9 @@ class ChatAdapter(ChannelAdapter):
         if ticket is None or ticket not in self.hub.by_ticket:
             return
         kind, data = event.kind, event.data
-        if kind == "message.delivery" and data.get("state") == "sent" or kind == "message.added":
-            await self.hub.push_ticket(ticket)
+        if kind == "message.delivery" and data.get("state") == "sent" \
+                or kind == "message.added" and data.get("direction") == "inbound":
+            await self.hub.push_ticket(ticket)  # a reply went out; another tab's line came in
         elif kind == "chat.typing" and data.get("who") == "agent":
             await self.hub.tell_ticket(ticket, {"type": "typing", "on": bool(data.get("on")),
                                                 "name": str(data.get("name") or "")})

@@ -64,6 +64,11 @@ async def cmd_import(ctx: Context) -> int:
     started = time.monotonic()
     if ctx.args.format == "csv":
         report = await import_csv(ctx.store, path, _progress("importing"))
+    elif ctx.args.format == "chat":
+        from engine.chat_import import import_chat
+
+        report = await import_chat(ctx.store, path, status=ctx.args.status,
+                                   channel_name=ctx.args.channel, progress=_progress("importing"))
     else:
         from engine.mail_import import import_mail
 
@@ -132,10 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_parser(sub, common)
     tokens.add_parser(sub, common)
 
-    imp = sub.add_parser("import", parents=[common], help="import tickets (csv) or mail (eml, mbox, maildir)")
-    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir"])
+    imp = sub.add_parser("import", parents=[common], help="import tickets (csv), mail (eml, mbox,"
+                         " maildir) or chat history (chat: JSON Lines, docs/chat-import.md)")
+    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir", "chat"])
     imp.add_argument("path")
-    imp.add_argument("--channel", help="email channel the mail belongs to (mail formats)")
+    imp.add_argument("--channel", help="email channel the mail belongs to (mail formats), or"
+                     " the chat channel of the conversations (chat)")
     imp.add_argument("--status", default="closed", help="status of imported mail tickets (default closed)")
     imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
     imp.set_defaults(run=cmd_import)

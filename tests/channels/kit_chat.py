@@ -47,8 +47,8 @@ async def _receive(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannel
         ticket = host.results[0].ticket_id
         # a line another process added: the event brings it to the open widget, once
         await host.post(ticket, "answered elsewhere", "Ada Agent", "elsewhere")
-        host.publish(event("message.added", ticket, direction="outbound"))
-        host.publish(event("message.added", ticket, direction="outbound"))
+        host.publish(event("message.delivery", ticket, state="sent"))
+        host.publish(event("message.delivery", ticket, state="sent"))
         await until(lambda: any(f.get("text") == "answered elsewhere" for f in frames_of(sent)),
                     what="the pushed line")
         texts = [f["text"] for f in frames_of(sent) if f["type"] == "message"]
