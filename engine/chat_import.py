@@ -41,7 +41,7 @@ def _visitor_for(conversation: str) -> str:
 def _line(raw: str, where: str) -> dict[str, Any]:
     try:
         row = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ImportError_(f"{where}: not JSON ({exc.msg})") from None
     if not isinstance(row, dict):
         raise ImportError_(f"{where}: a line is one JSON object")
