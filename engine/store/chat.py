@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -115,6 +116,12 @@ def customer_email(conn: sqlite3.Connection, ticket_id: int) -> str | None:
     return row[0] if row else None
 
 
+def last_presence(conn: sqlite3.Connection, ticket_id: int) -> bool | None:
+    row = conn.execute("SELECT data FROM events WHERE ticket_id=? AND kind='chat.presence'"
+                       " ORDER BY id DESC LIMIT 1", (ticket_id,)).fetchone()
+    return bool(json.loads(row[0]).get("online")) if row else None
+
+
 class ChatMixin:
     """Store methods of the live conversation room."""
 
@@ -146,6 +153,10 @@ class ChatMixin:
             tx.event(kind, ticket_id, **data)
 
         await self.write(fn)  # type: ignore[attr-defined]
+
+    async def chat_presence(self, ticket_id: int) -> bool | None:
+        """Whether the ticket's visitor had the widget open at the last word (None: never said)."""
+        return await self.read(last_presence, ticket_id)  # type: ignore[attr-defined]
 
     async def customer_email(self, ticket_id: int) -> str | None:
         """The ticket's contact's email address, if they gave one."""
