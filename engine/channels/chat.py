@@ -164,7 +164,9 @@ class ChatAdapter(ChannelAdapter):
             raise ValueError(f"a message is at most {self.settings.max_message_chars} characters")
         return InboundMessage(channel_id=self.channel.id, key=f"chat:{visitor}:{cid}",
                               sender_kind="visitor", sender=visitor, sender_name=name[:100],
-                              text=text, conversation_key=visitor)
+                              text=text, conversation_key=visitor,
+                              # the bot talks first: routed at "Talk to a person"
+                              extra={"route_later": True} if self.settings.bot_enabled else {})
 
     async def visitor_says(self, widget: Widget, client_id: str, text: str) -> IngestResult:
         """Ingest a visitor's line, join its ticket, and bring their widgets up to date."""

@@ -90,6 +90,7 @@ class Bot:
             await self.say(ticket, "Connecting you with a person — someone will be right"
                            " with you.", "handoff")
             await self.host.signal("chat.handoff", ticket)
+            await self.host.route(ticket)  # held for the bot until now
             return True
         for n, option in enumerate(self.settings.quick_replies()):
             if option.label == label:

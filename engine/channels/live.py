@@ -63,6 +63,10 @@ class LiveHost(ChannelHost, Protocol):
         """Queue an outbound item on another channel (by name); None if there is none."""
         ...
 
+    async def route(self, ticket_id: int) -> int | None:
+        """Route the ticket by the channel's rule now (it was held for the bot)."""
+        ...
+
     async def routed_agents_available(self) -> bool:
         """Whether any agent this channel's routing rule names is available now (a rule that
         names nobody: any agent)."""

@@ -114,6 +114,10 @@ class MemoryLiveMixin:
         self.queued_via.append((channel_name, kind, ticket_id, dict(payload), key))
         return len(self.queued_via)
 
+    async def route(self, ticket_id: int) -> int | None:
+        self.signals.append(("routed", ticket_id, {}))
+        return None
+
     async def routed_agents_available(self) -> bool:
         return bool(self._live()["available"])
 

@@ -64,6 +64,9 @@ class StoreLiveMixin:
             kind, channel_id=found[0].id, ticket_id=ticket_id, payload=payload, key=key,
             limit=None)
 
+    async def route(self, ticket_id: int) -> int | None:
+        return await self._store.route_ticket(ticket_id)
+
     async def routed_agents_available(self) -> bool:
         from datetime import UTC, datetime
 

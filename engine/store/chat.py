@@ -109,6 +109,24 @@ def post_line(tx: Tx, ticket_id: int, channel_id: int | None, text: str, author_
                          delivery_state=DeliveryState.sent, touch=False)
 
 
+def route_ticket(tx: Tx, ticket_id: int) -> int | None:
+    """Route a ticket by its channel's rule now (a chat's hand-off from the bot); returns the
+    assignee (None: nobody yet — it waits like any ticket no agent could take)."""
+    from engine.store.ingest import _Batch, _routing_decision, apply_decision
+
+    row = tx.one("SELECT channel_id, contact_id, subject, assignee_id, is_open FROM tickets"
+                 " WHERE id=?", (ticket_id,))
+    if row is None or row["assignee_id"] is not None or not row["is_open"]:
+        return row["assignee_id"] if row else None
+    batch = _Batch()
+    channel = batch.channel(tx, row["channel_id"])
+    if channel is None:
+        return None
+    decision = _routing_decision(tx, batch, channel.routing, channel.id, row["contact_id"])
+    apply_decision(tx, ticket_id, channel.id, decision, row["subject"])
+    return decision.assignee_id
+
+
 def customer_email(conn: sqlite3.Connection, ticket_id: int) -> str | None:
     row = conn.execute(
         "SELECT i.value FROM tickets t JOIN contact_identities i ON i.contact_id=t.contact_id"
@@ -153,6 +171,10 @@ class ChatMixin:
             tx.event(kind, ticket_id, **data)
 
         await self.write(fn)  # type: ignore[attr-defined]
+
+    async def route_ticket(self, ticket_id: int) -> int | None:
+        """See :func:`route_ticket`."""
+        return await self.write(route_ticket, ticket_id)  # type: ignore[attr-defined]
 
     async def chat_presence(self, ticket_id: int) -> bool | None:
         """Whether the ticket's visitor had the widget open at the last word (None: never said)."""

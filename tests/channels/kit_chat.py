@@ -14,27 +14,12 @@ import pytest
 
 from engine.channels.abilities import Ability
 from engine.channels.base import ChannelAdapter
-from engine.channels.chat_hub import Widget
 from engine.channels.live_memory import event
 from engine.channels.testing import MemoryChannelHost
 from engine.models import IngestResult
 from engine.outbox import PermanentError
 from tests.channels.kits import Kit, _running, outbox_item, until
-
-VISITOR = "v" + "Contract0visitor0id000"[:22]
-
-
-def frames_of(sent: list[str]) -> list[dict[str, Any]]:
-    return [json.loads(s) for s in sent]
-
-
-def widget(visitor: str = VISITOR) -> tuple[Widget, list[str]]:
-    sent: list[str] = []
-
-    async def send_text(text: str) -> None:
-        sent.append(text)
-
-    return Widget(visitor, send_text), sent
+from tests.chat.widgets import VISITOR, frames_of, widget
 
 
 async def _receive(kit: Kit, request: pytest.FixtureRequest, host: MemoryChannelHost) -> None:

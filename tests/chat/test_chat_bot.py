@@ -10,9 +10,9 @@ from engine.channels.chat_settings import ChatSettings
 from engine.channels.testing import MemoryChannelHost
 from engine.desk import Desk
 from engine.models import Channel
-from tests.channels.kit_chat import widget
 from tests.channels.kits import until
-from tests.chat.chat_helpers import chat_desk, visitor
+from tests.chat.chat_helpers import chat_desk, visitor, wait_mounted
+from tests.chat.widgets import widget
 
 QUICK = "Prices = See acme.test/prices | Hours = We answer 9 to 5"
 
@@ -136,3 +136,21 @@ async def test_a_reply_written_while_away_also_goes_out_by_mail(db_path, smtp_si
         mail = message_from_bytes(raw, policy=policy.default)
         assert recipients == ["ana@customer.test"] and "Re: are you there?" in mail["Subject"]
         assert "Back tomorrow at 9." in mail.get_body(preferencelist=("plain",)).get_content()
+
+
+async def test_with_the_bot_on_routing_waits_for_the_hand_off(db_path):
+    from engine.models import RoutingMode, RoutingRule
+
+    async with chat_desk(db_path, bot_enabled="true") as chat:
+        bob = chat.desk.agent
+        await chat.store.update_channel(chat.channel.model_copy(update={"routing": RoutingRule(
+            mode=RoutingMode.users_teams, agent_ids=[bob.id], only_available=False)}))
+        await wait_mounted(chat.base)  # the channel restarted with its new rule
+        async with visitor(chat.ws_url()) as v:
+            await v.say("a", "hi")
+            ticket_id = await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
+            assert (await chat.store.ticket(ticket_id)).assignee_id is None  # the bot first
+            await v.send(type="quick", label="Talk to a person")
+            await v.wait(lambda: any("person" in m["text"] for m in v.messages("bot")))
+        ticket = await chat.store.ticket(ticket_id)
+        assert ticket.assignee_id == bob.id
