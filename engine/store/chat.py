@@ -120,7 +120,7 @@ def route_ticket(tx: Tx, ticket_id: int) -> int | None:
         return row["assignee_id"] if row else None
     batch = _Batch()
     channel = batch.channel(tx, row["channel_id"])
-    if channel is None:
+    if channel is None or channel.id is None:
         return None
     decision = _routing_decision(tx, batch, channel.routing, channel.id, row["contact_id"])
     apply_decision(tx, ticket_id, channel.id, decision, row["subject"])
