@@ -163,6 +163,8 @@ class ChannelEditScreen(TickettyScreen):
         """The kind's ``embed_code`` from ``[engine] public_url`` (empty: the kind has none)."""
         from engine.config import Config
 
+        if not entry(self.channel.kind).can(Ability.web_routes):
+            return ""  # no web routes, no links (and no adapter module to import)
         config = getattr(self.app, "config", None)
         base = (config if isinstance(config, Config) else Config()).engine.public_base()
         links = entry(self.channel.kind).adapter_class().public_links(self.channel,
