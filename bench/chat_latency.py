@@ -36,28 +36,16 @@ REPLY = "latreply-"
 
 # ------------------------------------------------------------------------- agent process
 async def agent(db: str) -> None:
+    from bench.latency import queue_pages
     from engine.desk import Desk
-    from engine.store import Store, TicketQuery
+    from engine.store import Store
 
-    q = TicketQuery(view="open")
-    seen: set[str] = set()
     rng = random.Random(9)
     async with Store(db) as store:
         me = await store.agent("agent0@acme.test")
         desk = Desk(store, me)
-        queue = store.subscribe()
-        await store.start_following()
-        print(json.dumps({"ready": True}), flush=True)
-        while True:
-            await queue.get()
-            while not queue.empty():  # one repaint per burst, like the TUI
-                queue.get_nowait()
-            total = await store.count_tickets(q)
-            rows = await store.page_tickets(q, 0, 100, total)
-            now = time.time()
-            fresh = [t for t in rows if t.subject.startswith(SEND) and t.subject not in seen]
+        async for fresh, now in queue_pages(store, SEND):
             for t in fresh:
-                seen.add(t.subject)
                 print(json.dumps({"seen": t.subject, "t": now}), flush=True)
             for t in fresh:
                 n = t.subject.removeprefix(SEND)

@@ -30,6 +30,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -66,26 +67,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------- follower process
-async def _follow(db: str) -> None:
-    from engine.store import Store, TicketQuery
+async def queue_pages(store: Any, prefix: str) -> AsyncIterator[tuple[list[Any], float]]:
+    """What an agent's queue screen in another process shows: on every burst of events, the
+    open view's first page; yields the tickets whose subject starts with ``prefix`` that it
+    shows for the first time, and when it read them."""
+    from engine.store import TicketQuery
 
     q = TicketQuery(view="open")
     seen: set[str] = set()
+    queue = store.subscribe()
+    await store.start_following()
+    print(json.dumps({"ready": True}), flush=True)
+    while True:
+        await queue.get()
+        while not queue.empty():  # one repaint per burst, like the TUI
+            queue.get_nowait()
+        total = await store.count_tickets(q)
+        rows = await store.page_tickets(q, 0, 100, total)
+        now = time.time()
+        fresh = [t for t in rows if t.subject.startswith(prefix) and t.subject not in seen]
+        seen.update(t.subject for t in fresh)
+        if fresh:
+            yield fresh, now
+
+
+async def _follow(db: str) -> None:
+    from engine.store import Store
+
     async with Store(db) as store:
-        queue = store.subscribe()
-        await store.start_following()
-        print(json.dumps({"ready": True}), flush=True)
-        while True:
-            await queue.get()
-            while not queue.empty():  # one repaint per burst, like the TUI
-                queue.get_nowait()
-            total = await store.count_tickets(q)
-            rows = await store.page_tickets(q, 0, 100, total)
-            now = time.time()
-            for t in rows:
-                if t.subject.startswith(TOKEN) and t.subject not in seen:
-                    seen.add(t.subject)
-                    print(json.dumps({"subject": t.subject, "t": now}), flush=True)
+        async for fresh, now in queue_pages(store, TOKEN):
+            for t in fresh:
+                print(json.dumps({"subject": t.subject, "t": now}), flush=True)
 
 
 # ---------------------------------------------------------------------------- sender process

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.importers import ImportError_, ImportReport
+from engine.importers import ImportError_, ImportReport, read_text
 from engine.ingest import ingest_many
 from engine.models import InboundMessage, Source, normalize_email
 from engine.store import Store
@@ -71,12 +71,7 @@ def _line(raw: str, where: str) -> dict[str, Any]:
 def read_chat(path: Path, channel_id: int | None, status: str
               ) -> list[list[InboundMessage]]:
     """Every conversation's messages, in time order (nothing is written here)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ImportError_(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ImportError_(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path)
     rows = [(n, _line(raw, f"{path}:{n}")) for n, raw in enumerate(text.splitlines(), 1)
             if raw.strip()]
     if not rows:

@@ -17,6 +17,21 @@ from tests.chat.widgets import widget
 QUICK = "Prices = See acme.test/prices | Hours = We answer 9 to 5"
 
 
+async def _mail_channel(store, port: int) -> None:  # noqa: ANN001
+    """The email channel "Mail", sending into the aiosmtpd sink on ``port``."""
+    await store.add_channel(Channel(kind="email", name="Mail", settings={
+        "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0,
+        "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}))
+
+
+async def _ana_says(chat, v, text: str) -> int:  # noqa: ANN001
+    """Ana writes ``text`` and leaves her email; her chat's ticket."""
+    await v.say("a", text)
+    await v.send(type="email", email="ana@customer.test", name="Ana")
+    await v.wait(lambda: any(f["type"] == "email_ok" for f in v.frames))
+    return await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
+
+
 def _visitor(token: str) -> str:
     return token.split(".")[0]
 
@@ -73,14 +88,9 @@ async def test_closing_a_chat_mails_its_transcript_through_the_email_channel(db_
     handler, port = smtp_sink
     async with chat_desk(db_path, transcript_from="chat@acme.test",
                          reply_email_channel="Mail") as chat:
-        await chat.store.add_channel(Channel(kind="email", name="Mail", settings={
-            "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0,
-            "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}))
+        await _mail_channel(chat.store, port)
         async with visitor(chat.ws_url()) as v:
-            await v.say("a", "my parcel is late")
-            await v.send(type="email", email="ana@customer.test", name="Ana")
-            await v.wait(lambda: any(f["type"] == "email_ok" for f in v.frames))
-            ticket_id = await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
+            ticket_id = await _ana_says(chat, v, "my parcel is late")
             desk = Desk(chat.store, chat.desk.agent)
             await desk.reply(ticket_id, "It left today.")
             await v.wait(lambda: v.messages("agent"))
@@ -121,14 +131,9 @@ async def test_a_reply_written_while_away_also_goes_out_by_mail(db_path, smtp_si
     handler, port = smtp_sink
     async with chat_desk(db_path, availability="office_hours", office_hours="mon 00:00-00:01 UTC",
                          reply_email_channel="Mail") as chat:
-        await chat.store.add_channel(Channel(kind="email", name="Mail", settings={
-            "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0,
-            "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}))
+        await _mail_channel(chat.store, port)
         async with visitor(chat.ws_url()) as v:
-            await v.say("a", "are you there?")
-            await v.send(type="email", email="ana@customer.test", name="Ana")
-            await v.wait(lambda: any(f["type"] == "email_ok" for f in v.frames))
-            ticket_id = await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
+            ticket_id = await _ana_says(chat, v, "are you there?")
             await Desk(chat.store, chat.desk.agent).reply(ticket_id, "Back tomorrow at 9.")
             await v.wait(lambda: v.messages("agent"))  # on the widget too, when they return
         await until(lambda: handler.messages, 20, "the reply by mail")

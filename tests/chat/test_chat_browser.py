@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from engine.channels.chat_routes import STATIC
 from tests.chat.chat_helpers import chat_desk
 from tests.helpers.browser import browser_page
 from tests.helpers.cli import run_cli
+from tests.helpers.poll import wait_for
 
 
 def test_the_widget_is_small():
@@ -37,16 +37,6 @@ async def _cli(db: Path, *args: str) -> object:
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
-async def _until(fn, seconds: float = 20.0):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = await fn()
-        if got:
-            return got
-        await asyncio.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 async def test_chat_from_a_browser_and_answer_from_the_cli(db_path):
     async with chat_desk(db_path, team_name="Acme Help") as chat:
         async with httpx.AsyncClient() as client:
@@ -66,7 +56,7 @@ async def test_chat_from_a_browser_and_answer_from_the_cli(db_path):
                 rows = await _cli(db_path, "tickets", "list", "--json")
                 return [r for r in rows if r["channel"] == "Live"]
 
-            rows = await _until(listed)
+            rows = await wait_for(listed, 20)
             number = rows[0]["id"] if "id" in rows[0] else rows[0]["number"]
             await _cli(db_path, "tickets", "reply", str(number), "--body", "Hi from the desk")
             agent = page.locator('[data-ticketty="message"][data-author="agent"]')
