@@ -168,6 +168,9 @@ def mount(adapter: ChatAdapter) -> WebMount:
 
 async def _frame(adapter: ChatAdapter, ws: WebSocket, widget: Widget, raw: str) -> None:
     """Handle one frame from a widget; a bad one is answered with an ``error`` frame."""
+    if len(raw) > 8 * adapter.settings.max_message_chars + 1024:  # JSON escapes: at most ×6
+        await widget.send({"type": "error", "error": "this frame is too large"})
+        return
     try:
         frame = json.loads(raw)
         kind = frame.get("type")

@@ -168,3 +168,16 @@ async def test_a_reply_queued_by_another_process_is_sent_at_once(db_path):
         async with Store(db_path) as other:  # an agent's TUI in another process
             await Desk(other, chat.desk.agent).reply(ticket_id, "from elsewhere")
         await v.wait(lambda: v.messages("agent"), seconds=5, what="the reply within 5 s")
+
+
+async def test_an_oversized_message_is_refused_in_words_and_not_stored(db_path):
+    async with chat_desk(db_path, max_message_chars=10) as chat, visitor(chat.ws_url()) as v:
+        await v.send(type="message", id="big", text="x" * 11)
+        await v.wait(lambda: any(f["type"] == "error" and "at most 10" in f["error"]
+                                 for f in v.frames))
+        await v.send(type="message", id="huge", text="x" * 100_000)
+        await v.wait(lambda: any(f["type"] == "error" and "too large" in f["error"]
+                                 for f in v.frames))
+        await v.say("ok", "fits")  # the socket still works
+        assert await chat.store.count_channel_tickets(chat.channel.id) == 1
+        assert [m["text"] for m in v.messages()] == ["fits"]  # sent before its ack
