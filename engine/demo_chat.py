@@ -4,7 +4,8 @@
 :class:`ChatVisitors` plays visitors the way a browser's widget does — over the engine's own
 front door, ``ws://…/chat/<id>/ws`` — so what reaches the queue came through the production
 path: a visitor opens the widget, types (the agents see "typing…"), writes their scenario's
-subject and question, waits for the colleague's answer (the demo's colleagues answer chat
+subject and question, asks the bot for a person (the chat is routed then), waits for the
+colleague's answer (the demo's colleagues answer chat
 tickets as they answer mail) and sometimes follows up, then leaves. ``GET /demo`` on the same
 front door embeds the widget for a person to chat too.
 """
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from engine.channels.chat_bot import HANDOFF
 from engine.demo_data import SCENARIOS, Scenario
 
 CHAT_NAME = "Website chat"
@@ -117,6 +119,7 @@ class ChatVisitors:
                         name, address = self.rng.choice(self.world.customers)
                         await ws.send(json.dumps({"type": "email", "email": address,
                                                   "name": name}))
+                await ws.send(json.dumps({"type": "quick", "label": HANDOFF}))  # routed now
                 for turn in range(3):
                     if not await self._answer(frames, 6 * 60 * self.pace):
                         return
