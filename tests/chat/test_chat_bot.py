@@ -11,7 +11,7 @@ from engine.channels.testing import MemoryChannelHost
 from engine.desk import Desk
 from engine.models import Channel
 from tests.channels.kits import until
-from tests.chat.chat_helpers import chat_desk, visitor, wait_mounted
+from tests.chat.chat_helpers import chat_desk, visitor
 from tests.chat.widgets import widget
 
 QUICK = "Prices = See acme.test/prices | Hours = We answer 9 to 5"
@@ -144,13 +144,10 @@ async def test_a_reply_written_while_away_also_goes_out_by_mail(db_path, smtp_si
 
 
 async def test_with_the_bot_on_routing_waits_for_the_hand_off(db_path):
-    from engine.models import RoutingMode, RoutingRule
-
-    async with chat_desk(db_path, bot_enabled="true") as chat:
+    async with chat_desk(db_path, bot_enabled="true", routing="users_teams",
+                         routing_targets="bob@example.com") as chat:
         bob = chat.desk.agent
-        await chat.store.update_channel(chat.channel.model_copy(update={"routing": RoutingRule(
-            mode=RoutingMode.users_teams, agent_ids=[bob.id], only_available=False)}))
-        await wait_mounted(chat.base)  # the channel restarted with its new rule
+        assert chat.channel.routing.agent_ids == [bob.id]
         async with visitor(chat.ws_url()) as v:
             await v.say("a", "hi")
             ticket_id = await chat.store.conversation_ticket(chat.channel.id, _visitor(v.token))
