@@ -6,8 +6,8 @@ widgets on one engine (2 cores).
   runner's own TUI stand-in) answers every visitor line with :meth:`engine.desk.Desk.reply`
   through the outbox, so every reply takes the production path back to the socket.
 - **the clients** (another process): ``--idle`` WebSockets opened and left open (a page with
-  the widget, nobody typing) and ``--active`` conversations, each sending a line every
-  0.5–1.5 s for ``--seconds``.
+  the widget, nobody typing) and ``--active`` conversations, starting over the first 2 s and
+  each sending a line every 0.5–1.5 s for ``--seconds``.
 
 Figures: the engine's RSS before the widgets, with them all open, and at the end (per idle
 widget: the difference / ``idle``); for the active conversations, *send → ack* (the line is
@@ -63,6 +63,9 @@ async def clients(url: str, idle: int, active: int, seconds: float) -> None:
     async def talk(n: int) -> None:
         rng = random.Random(n)
         sent: dict[str, float] = {}
+        # conversations start spread over the first 2 s, as visitors do (all 50 opening their
+        # socket and their ticket in the same millisecond is one burst, measured apart)
+        await asyncio.sleep(rng.uniform(0.0, 2.0))
         async with connect(url) as ws:
             async def listen() -> None:
                 async for raw in ws:
