@@ -81,7 +81,7 @@ class ChatAdapter(ChannelAdapter):
                     event = await queue.get()
                     try:
                         await self.on_event(event)
-                    except Exception:  # noqa: BLE001 - one bad event must not stop the widgets
+                    except Exception:  # one bad event must not stop the widgets
                         self.host.log.exception("chat: handling %s failed", event.kind)
         finally:
             sweep.cancel()

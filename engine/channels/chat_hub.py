@@ -41,7 +41,7 @@ class Widget:
         try:
             await self.send_text(json.dumps(frame, ensure_ascii=False))
             return True
-        except Exception:  # noqa: BLE001 - a socket that broke is simply gone
+        except Exception:  # a socket that broke is simply gone
             self.closed = True
             return False
 

@@ -179,4 +179,3 @@ class StoreChannelHost(StoreLiveMixin):
 
     async def ticket_count(self) -> int:
         return await self._store.count_channel_tickets(self._need_id())
-

@@ -17,14 +17,14 @@ from tests.chat.widgets import widget
 QUICK = "Prices = See acme.test/prices | Hours = We answer 9 to 5"
 
 
-async def _mail_channel(store, port: int) -> None:  # noqa: ANN001
+async def _mail_channel(store, port: int) -> None:
     """The email channel "Mail", sending into the aiosmtpd sink on ``port``."""
     await store.add_channel(Channel(kind="email", name="Mail", settings={
         "address": "help@acme.test", "mode": "forwarding", "forward_listen_port": 0,
         "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none"}))
 
 
-async def _ana_says(chat, v, text: str) -> int:  # noqa: ANN001
+async def _ana_says(chat, v, text: str) -> int:
     """Ana writes ``text`` and leaves her email; her chat's ticket."""
     await v.say("a", text)
     await v.send(type="email", email="ana@customer.test", name="Ana")

@@ -52,7 +52,7 @@ async def test_chat_from_a_browser_and_answer_from_the_cli(db_path):
             await mine.first.wait_for()
             assert await mine.first.inner_text() == "Hello from <i>Chromium</i>"
 
-            async def listed():  # noqa: ANN202
+            async def listed():
                 rows = await _cli(db_path, "tickets", "list", "--json")
                 return [r for r in rows if r["channel"] == "Live"]
 

@@ -23,7 +23,7 @@ LINES = [
 ]
 
 
-def _write(path, rows):  # noqa: ANN001, ANN202
+def _write(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 

@@ -12,7 +12,7 @@ async def test_a_wake_during_a_send_starts_another_pass(store):
     sent: list[str] = []
     outbox: Outbox
 
-    async def sender(item):  # noqa: ANN001, ANN202
+    async def sender(item):
         sent.append(item.idempotency_key)
         if item.idempotency_key == "first":  # queued and woken while this send runs
             await store.enqueue_outbound("x", channel_id=None, ticket_id=None,

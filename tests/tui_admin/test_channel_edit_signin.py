@@ -42,8 +42,8 @@ async def test_sign_in_again_saves_the_new_token(admin_db, oauth_standin):
         button = edit.query_one("#edit-signin", Button)
         assert button.display
         button.press()
-        await until(pilot, lambda: isinstance(app.screen, SignInScreen)  # and composed
-                    and app.screen.query("#signin-start"), "the sign-in dialog")
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen)
+                    and bool(app.screen.query("#signin-start")), "the sign-in dialog, composed")
         app.screen.query_one("#signin-start", Button).press()
         await until(pilot, lambda: oauth_standin._devices, "a device code")
         (grant,) = oauth_standin._devices.values()

@@ -15,7 +15,7 @@ from tui.screens.ticket import TicketScreen
 VISITOR = "v" + "A" * 22
 
 
-async def _chat_ticket(db) -> int:  # noqa: ANN001
+async def _chat_ticket(db) -> int:
     from engine.ingest import ingest
     from engine.store import Store
 
@@ -30,7 +30,7 @@ async def _chat_ticket(db) -> int:  # noqa: ANN001
         return result.ticket_id
 
 
-def _title(screen) -> str:  # noqa: ANN001
+def _title(screen) -> str:
     return str(screen.query_one("#ticket-title").render())
 
 

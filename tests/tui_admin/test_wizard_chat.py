@@ -55,7 +55,7 @@ async def test_walk_the_chat_wizard(bare_db):
     assert str(channel.settings["visitor_secret"]).startswith("fernet:")  # sealed
 
 
-async def _channel(db, name):  # noqa: ANN001, ANN202
+async def _channel(db, name):
     from engine.store import Store
 
     async with Store(db) as store:
