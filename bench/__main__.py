@@ -1,6 +1,7 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
-NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``. Each prints a table (or one JSON
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``,
+``chat-load``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -17,7 +18,13 @@ BENCHES = {
     "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
     "startup": "process start -> first rows of the queue in tmux at N tickets",
     "api": "sustained POST /api/v1/tickets through the real front door: rate and p99",
+    "chat-load": "1,000 idle chat widgets + 50 live conversations: engine RSS and p99",
 }
+
+
+def _module(name: str) -> str:
+    """The module of a benchmark (``chat-load`` → ``bench.chat_load``)."""
+    return name.replace("-", "_")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,13 +34,13 @@ def parser() -> argparse.ArgumentParser:
     for name, help_ in BENCHES.items():
         sp = sub.add_parser(name, help=help_)
         sp.add_argument("--json", action="store_true", help="print one JSON object")
-        importlib.import_module(f"bench.{name}").add_arguments(sp)
+        importlib.import_module(f"bench.{_module(name)}").add_arguments(sp)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    importlib.import_module(f"bench.{args.name}").main(args)
+    importlib.import_module(f"bench.{_module(args.name)}").main(args)
     return 0
 
 

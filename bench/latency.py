@@ -1,5 +1,6 @@
-"""``python -m bench latency [--n N] [--with-heavy-mail] [--channel email|forms]``: forwarded mail arrival → visible
-in a second process.
+"""``python -m bench latency [--n N] [--with-heavy-mail] [--channel email|forms|chat]``:
+forwarded mail arrival → visible in a second process. ``--channel chat``: the website chat
+both ways (:mod:`bench.chat_latency`); ``--channel forms``: a form POST (:mod:`bench.latency_forms`).
 
 The engine side (this process) runs the real email channel adapter
 (:class:`engine.channels.email.EmailAdapter`) in forwarding mode: its in-loop SMTP listener,
@@ -31,6 +32,7 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -60,31 +62,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
+    p.add_argument("--channel", choices=["email", "chat"], default="email",
+                   help="email: forwarded mail; chat: the website chat both ways"
+                        " (bench/chat_latency.py)")
+    p.add_argument("--role", help=argparse.SUPPRESS)  # internal: a chat bench process
+    p.add_argument("--target", help=argparse.SUPPRESS)  # internal: its database or URL
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
     p.add_argument("--send", type=int, help=argparse.SUPPRESS)  # internal: the small mails' sender
 
 
 # ------------------------------------------------------------------------- follower process
-async def _follow(db: str) -> None:
-    from engine.store import Store, TicketQuery
+async def queue_pages(store: Any, prefix: str) -> AsyncIterator[tuple[list[Any], float]]:
+    """What an agent's queue screen in another process shows: on every burst of events, the
+    open view's first page; yields the tickets whose subject starts with ``prefix`` that it
+    shows for the first time, and when it read them."""
+    from engine.store import TicketQuery
 
     q = TicketQuery(view="open")
     seen: set[str] = set()
+    queue = store.subscribe()
+    await store.start_following()
+    print(json.dumps({"ready": True}), flush=True)
+    while True:
+        await queue.get()
+        while not queue.empty():  # one repaint per burst, like the TUI
+            queue.get_nowait()
+        total = await store.count_tickets(q)
+        rows = await store.page_tickets(q, 0, 100, total)
+        now = time.time()
+        fresh = [t for t in rows if t.subject.startswith(prefix) and t.subject not in seen]
+        seen.update(t.subject for t in fresh)
+        if fresh:
+            yield fresh, now
+
+
+async def _follow(db: str) -> None:
+    from engine.store import Store
+
     async with Store(db) as store:
-        queue = store.subscribe()
-        await store.start_following()
-        print(json.dumps({"ready": True}), flush=True)
-        while True:
-            await queue.get()
-            while not queue.empty():  # one repaint per burst, like the TUI
-                queue.get_nowait()
-            total = await store.count_tickets(q)
-            rows = await store.page_tickets(q, 0, 100, total)
-            now = time.time()
-            for t in rows:
-                if t.subject.startswith(TOKEN) and t.subject not in seen:
-                    seen.add(t.subject)
-                    print(json.dumps({"subject": t.subject, "t": now}), flush=True)
+        async for fresh, now in queue_pages(store, TOKEN):
+            for t in fresh:
+                print(json.dumps({"subject": t.subject, "t": now}), flush=True)
 
 
 # ---------------------------------------------------------------------------- sender process
@@ -258,6 +276,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
+    if args.channel == "chat":
+        from bench.chat_latency import main as chat_main
+
+        return chat_main(args)
     if args.follow:
         asyncio.run(_follow(args.follow))
         return {}

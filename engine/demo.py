@@ -32,6 +32,8 @@ from email.message import EmailMessage
 from email.policy import compat32
 from typing import Any
 
+from engine.channels.registry import mail_kinds
+from engine.demo_chat import ChatVisitors
 from engine.demo_data import (
     CHANNEL_NAMES,
     DEFAULT_RATE,
@@ -110,6 +112,8 @@ class DemoWorld:
         self._follow_ups: set[asyncio.Task[Any]] = set()  # customers about to write back
         self._sending: set[asyncio.Task[Any]] = set()  # … and those whose mail is on its way
         self.forms = FormVisitor(self.rng, pace)  # customers using the contact form
+        self.chat = ChatVisitors(self, self.rng, pace=pace,
+                                 follow_up=self._next_follow_up)  # engine/demo_chat.py
 
     @property
     def interval(self) -> float:
@@ -321,6 +325,9 @@ class DemoWorld:
             asyncio.ensure_future(self._loop(self.interval, self.customer_mail, 0.3 * self.pace)),
             asyncio.ensure_future(self._loop(self.interval / COLLEAGUE_SPEED, self.colleague_turn,
                                              self.interval / 2)),
+            asyncio.ensure_future(self._loop(self.interval * 1.5, self.chat.visit,
+                                             0.5 * self.pace)),
+            asyncio.ensure_future(self._loop(2.0 * self.pace, self.chat.agent_turn, self.pace)),
         ]
         try:
             await asyncio.gather(*self._loops)
@@ -339,6 +346,7 @@ class DemoWorld:
             _, late = await asyncio.wait(pending, timeout=timeout)
             for task in late:
                 task.cancel()
+        await self.chat.stop()
         await self.sink.stop()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
@@ -356,8 +364,9 @@ class DemoWorld:
         seen = await self.store.demo_traffic_since(self.mark)
         channels = seen["channels"]
 
-        def total(key: str) -> int:
-            return sum(c[key] for c in channels.values())
+        # the demo's customers write mail and fill in the contact form; chat is counted apart
+        def total(key: str, kinds: tuple[str, ...] = (*mail_kinds(), "forms")) -> int:
+            return sum(c[key] for c in channels.values() if c["kind"] in kinds)
 
         c = self.counters
         return {
@@ -368,7 +377,8 @@ class DemoWorld:
             "tickets_created": total("tickets_created"), "assigned": total("assigned"),
             "unassigned": total("tickets_created") - total("assigned"),
             "follow_ups": total("follow_ups"),
-            "follow_up_tickets": sorted({t for ch in channels.values() for t in ch["follow_up_tickets"]}),
+            "follow_up_tickets": sorted({t for ch in channels.values() if ch["kind"] in mail_kinds()
+                                        for t in ch["follow_up_tickets"]}),
             "colleagues": {"replies": c.colleague_replies, "resolved": c.resolved, "taken": c.taken},
             "replies_sent": total("replies_sent"), "replies_waiting": total("replies_waiting"),
             "replies_failed": total("replies_failed"), "notifications_sent": seen["notifications_sent"],
@@ -376,6 +386,8 @@ class DemoWorld:
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
             "contact_form": {"url": self.form_url(), "submissions": self.forms.sent},
+            "chat": {**self.chat.summary(), "replies_sent": total("replies_sent", ("chat",)),
+                     "page": await self.chat.page_url(wait=0)},
         }
 
     def form_url(self) -> str | None:

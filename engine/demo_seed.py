@@ -106,6 +106,9 @@ async def seed_world(store: Any, you: tuple[str, str], sink_port: int, rng: rand
         settings={"address": f"billing@{DOMAIN}", **sink_settings, "from_name_mode": "company"},
         defaults=TicketDefaults(status="open", priority="high"),
         routing=RoutingRule(mode=RoutingMode.contact_owner)))
+    from engine.demo_chat import seed_chat
+
+    await seed_chat(store, repairs.id)
     await _seed_history(store, rng, customers, past_tickets, [a for a in agents.values() if a.seat])
     return agents
 

@@ -227,7 +227,9 @@ class Engine:
             await self._sync_channel_tasks()
             while True:
                 event = await queue.get()
-                if event.kind.startswith("channel.") and event.kind != "channel.health":
+                if event.kind == "outbox.queued":  # queued by any process: send it now
+                    self.outbox.wake()
+                elif event.kind.startswith("channel.") and event.kind != "channel.health":
                     await self._sync_channel_tasks(restart=event.data.get("channel_id"))
 
     async def _sync_channel_tasks(self, restart: int | None = None) -> None:

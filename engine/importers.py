@@ -94,14 +94,19 @@ def _parse_time(value: str, where: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def read_csv(path: Path, statuses: set[str]) -> list[InboundMessage]:
-    """Parse and validate the whole file (nothing is written here)."""
+def read_text(path: Path) -> str:
+    """An import file's text (UTF-8, a BOM allowed), or :class:`ImportError_` saying why not."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ImportError_(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise ImportError_(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def read_csv(path: Path, statuses: set[str]) -> list[InboundMessage]:
+    """Parse and validate the whole file (nothing is written here)."""
+    text = read_text(path)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = reader.fieldnames
     if not header:

@@ -76,9 +76,11 @@ def first_line(text: str) -> str:
 
 def should_route(msg: InboundMessage, created: bool) -> bool:
     """A new ticket from a channel is routed — unless it is history (an import) or automatic
-    mail (auto-replies, lists), which waits for a person."""
+    mail (auto-replies, lists), which waits for a person — or a chat a bot answers first
+    (``extra["route_later"]``: routed at the hand-off, :meth:`engine.store.Store.route_ticket`)."""
     automatic = msg.flags.auto_reply or msg.flags.list_mail
-    return created and msg.import_status is None and not automatic
+    return created and msg.import_status is None and not automatic \
+        and not msg.extra.get("route_later")
 
 
 def notification_payload(agent_name: str, agent_email: str, ticket_id: int,

@@ -208,6 +208,7 @@ class Outbox:
         run = self._run = object()
         recovered_at = 0.0
         while run is self._run:
+            self._wake.clear()  # before the pass: a wake during it means "look again"
             try:
                 if time.monotonic() - recovered_at >= RECOVER_EVERY:
                     recovered_at = time.monotonic()
@@ -217,7 +218,6 @@ class Outbox:
                 log.exception("outbox pass failed")
             if run is not self._run:
                 break
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):  # not wait_for: it can swallow a cancel
                     await self._wake.wait()

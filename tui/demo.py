@@ -40,8 +40,10 @@ class DemoApp(TickettyApp):
         self.world.engine, self.world.store = self.engine, self.engine.store
         await self.engine.wait_leader(10)
         await self.world.start()
-        self.notify("Demo: customers are writing in — new tickets will appear in the queue.",
-                    title="ticketty demo", timeout=6)
+        page = await self.world.chat.page_url()
+        chat = f" Chat with the desk from a browser: {page}" if page else ""
+        self.notify("Demo: customers are writing in — new tickets will appear in the queue."
+                    + chat, title="ticketty demo", timeout=10, markup=False)
         web = self.engine.web
         if web is not None:  # the demo's contact form, for a browser on this machine
             with contextlib.suppress(TimeoutError):

@@ -334,8 +334,11 @@ class EmailAdapter(ChannelAdapter):
         p = item.payload
         if not p.get("to"):
             raise PermanentError("the contact has no email address to reply to")
+        # ``from``: another address of ours (a chat channel's ``transcript_from``)
+        settings = self.settings.model_copy(update={"address": p["from"]}) if p.get("from") \
+            else self.settings
         composed = compose_reply(
-            self.settings, to=p["to"], subject=p.get("subject") or "", text=p.get("text") or "",
+            settings, to=p["to"], subject=p.get("subject") or "", text=p.get("text") or "",
             ticket_id=item.ticket_id or 0, message_id=item.message_id or 0,
             idempotency_key=item.idempotency_key, agent_name=p.get("agent_name"),
             in_reply_to=p.get("in_reply_to"), references=p.get("references") or [],

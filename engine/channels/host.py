@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from engine.channels.live_store import StoreLiveMixin
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
@@ -131,8 +132,9 @@ def spool_dir_for(db_path: str | Path | None) -> Path:
         else Path(tempfile.gettempdir()) / "ticketty-spool"
 
 
-class StoreChannelHost:
-    """The host of one channel on a :class:`~engine.store.Store` (the engine, CLI, wizards)."""
+class StoreChannelHost(StoreLiveMixin):
+    """The host of one channel on a :class:`~engine.store.Store` (the engine, CLI, wizards);
+    it also has the live members (:class:`engine.channels.live.LiveHost`)."""
 
     def __init__(self, store: Store, channel_id: int | None, *, kind: str = "",
                  services: HostServices | None = None,

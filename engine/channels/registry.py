@@ -48,6 +48,9 @@ class ChannelKind:
     ``takes_mail``: its raw input is mail (RFC 5322): mail archives import into it and its
     quarantined mail can be parsed again; its settings have an ``address``.
     ``form_first``: settings the edit screen shows first (the rest follow as declared).
+    ``tabs``: the edit screen's tabs of settings, ``(title, keys)``, the first one also holding
+    the name and any setting no tab names (empty: one Configuration tab); the ticket
+    properties and the routing rule follow in their own tab.
     """
 
     kind: str
@@ -60,6 +63,7 @@ class ChannelKind:
     answers_orphans: bool = False
     takes_mail: bool = False
     form_first: tuple[str, ...] = ()
+    tabs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def can(self, ability: Ability) -> bool:
         return ability in self.abilities
@@ -88,6 +92,24 @@ EMAIL = ChannelKind(
     form_first=("from_name_mode", "company_name", "address", "signature", "use_original_sender"),
 )
 
+CHAT = ChannelKind(
+    kind="chat",
+    label="Website chat",
+    adapter="engine.channels.chat:ChatAdapter",
+    settings_model="engine.channels.chat_settings:ChatSettings",
+    wizard="tui.screens.wizard.chat:ChatWizard",
+    abilities=frozenset({Ability.receive, Ability.send, Ability.web_routes}),
+    identity_kind="visitor",
+    form_first=("team_name", "accent_color", "position", "agent_avatar", "welcome_message",
+                "transcript_from"),
+    tabs=(("Configure", ("team_name", "accent_color", "position", "agent_avatar",
+                         "welcome_message", "transcript_from", "allowed_origins",
+                         "max_message_chars", "visitor_secret")),
+          ("Availability", ("availability", "office_hours", "outside_hours", "away_message",
+                            "reply_email_channel", "idle_minutes")),
+          ("Bot", ("bot_enabled", "bot_collect", "bot_quick_replies"))),
+)
+
 FORMS = ChannelKind(
     kind="forms",
     label="Web form",
@@ -100,7 +122,7 @@ FORMS = ChannelKind(
 )
 
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
-REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, FORMS)}
+REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, CHAT, FORMS)}
 
 
 def entry(kind: str) -> ChannelKind:

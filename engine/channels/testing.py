@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.channels.host import SendLimit, WorkBudget, WorkerPool
+from engine.channels.live_memory import MemoryLiveMixin
 from engine.form_defs import FormDef
 from engine.models import InboundMessage, IngestResult
 
@@ -48,7 +49,7 @@ class Quarantined:
     raw: bytes
 
 
-class MemoryChannelHost:
+class MemoryChannelHost(MemoryLiveMixin):
     """A :class:`~engine.channels.host.ChannelHost` that keeps everything in memory."""
 
     def __init__(self, channel_id: int | None = 1, *, agents: Iterable[str] = (),

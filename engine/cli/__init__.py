@@ -74,6 +74,11 @@ async def cmd_import(ctx: Context) -> int:
             raise FieldError("--form", "name the form the submissions belong to (its slug)")
         report = await import_forms(ctx.store, path, ctx.args.form, channel_name=ctx.args.channel,
                                     status=ctx.args.status, progress=_progress("importing"))
+    elif ctx.args.format == "chat":
+        from engine.chat_import import import_chat
+
+        report = await import_chat(ctx.store, path, status=ctx.args.status,
+                                   channel_name=ctx.args.channel, progress=_progress("importing"))
     else:
         from engine.mail_import import import_mail
 
@@ -143,11 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_parser(sub, common)
     forms.add_parser(sub, common)
 
-    imp = sub.add_parser("import", parents=[common], help="import tickets (csv), mail (eml, mbox, "
-                         "maildir) or a form's past submissions (forms)")
-    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir", "forms"])
+    imp = sub.add_parser("import", parents=[common], help="import tickets (csv), mail (eml, mbox,"
+                         " maildir), a form's past submissions (forms) or chat history (chat:"
+                         " JSON Lines, docs/chat.md)")
+    imp.add_argument("format", choices=["csv", "eml", "mbox", "maildir", "forms", "chat"])
     imp.add_argument("path")
-    imp.add_argument("--channel", help="email channel the mail belongs to (mail formats)")
+    imp.add_argument("--channel", help="email channel the mail belongs to (mail formats), or"
+                     " the chat channel of the conversations (chat)")
     imp.add_argument("--status", default="closed", help="status of imported mail tickets (default closed)")
     imp.add_argument("--since", help="only mail on or after this date (YYYY-MM-DD)")
     imp.add_argument("--form", metavar="SLUG", help="forms: the form whose submissions these are"

@@ -87,6 +87,10 @@ def give_owners(tx: Tx, owners: list[int], limit: int, pick: Any) -> None:
 
 
 # ------------------------------------------------------------------ traffic
+#: a chat bot's lines (``engine.store.chat.BOT_PREFIX``) are no colleague's answer
+NOT_BOT = "(m.external_id IS NULL OR m.external_id NOT LIKE 'bot:%')"
+
+
 def conversations(conn: sqlite3.Connection, you_email: str) -> list[dict[str, Any]]:
     """Every open ticket not assigned to you, with what a colleague needs to act on it:
     its subject, assignee (email, availability, seat), the direction of the last public message,
@@ -95,11 +99,12 @@ def conversations(conn: sqlite3.Connection, you_email: str) -> list[dict[str, An
         "SELECT t.id, t.subject, t.status, t.assignee_id, a.email AS agent_email,"
         " a.availability, a.seat, t.activity_at,"
         " (SELECT m.direction FROM messages m WHERE m.ticket_id=t.id AND m.direction IN"
-        "   ('inbound','outbound') ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_dir,"
+        "   ('inbound','outbound') AND " + NOT_BOT +
+        "   ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_dir,"
         " (SELECT m.text FROM messages m WHERE m.ticket_id=t.id AND m.direction='inbound'"
         "   ORDER BY m.created_at DESC, m.id DESC LIMIT 1) AS last_in,"
-        " (SELECT count(*) FROM messages m WHERE m.ticket_id=t.id AND m.direction='outbound')"
-        "   AS answers"
+        " (SELECT count(*) FROM messages m WHERE m.ticket_id=t.id AND m.direction='outbound'"
+        "   AND " + NOT_BOT + ") AS answers"
         " FROM tickets t LEFT JOIN agents a ON a.id = t.assignee_id"
         " WHERE t.is_open=1 AND (a.email IS NULL OR a.email != ?)"
         " ORDER BY t.activity_at", (you_email,)).fetchall()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.routing import Match, Mount
 
 from engine.web import errors
@@ -120,6 +120,13 @@ def build_app(ctx: WebContext) -> Any:
         holder = await ctx.leader()
         ours = holder == ctx.holder
         return JSONResponse({"ok": ours, "leader": holder}, status_code=200 if ours else 503)
+
+    @app.get("/demo", include_in_schema=False)
+    async def demo() -> HTMLResponse:
+        """A local page embedding every web channel (``engine/web/demo_page.py``)."""
+        from engine.web.demo_page import demo_page
+
+        return HTMLResponse(await demo_page(ctx.store, ctx.public_url.rstrip("/")))
 
     app.mount("/api/v1", build_api(ctx))
     app.router.default = MountDispatcher(ctx.mounts, ctx.limits)

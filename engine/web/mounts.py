@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 #: paths the front door keeps for itself
-RESERVED = ("/healthz", "/api")
+RESERVED = ("/healthz", "/api", "/demo")
 
 
 @dataclass(frozen=True, eq=False)

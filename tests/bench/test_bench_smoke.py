@@ -91,3 +91,16 @@ def test_api_small():
     assert r["tickets_per_s"] > 0 and r["engine_exit"] == 0
     # every 201 is one ticket in the database, and nothing else made one
     assert r["tickets_in_db"] == r["plain"]["answered"] + r["idempotent"]["answered"]
+
+
+def test_latency_chat_small():
+    r = bench("latency", "--channel", "chat", "--n", "5")
+    assert r["n"] == 5 and r["missing"] == 0
+    assert r["visitor_to_queue"]["p99_ms"] > 0 and r["agent_to_visitor"]["p99_ms"] > 0
+
+
+def test_chat_load_small():
+    r = bench("chat-load", "--idle", "20", "--active", "3", "--seconds", "2")
+    assert r["idle_widgets"] == 20 and r["widgets_open_on_engine"] == 20
+    assert r["lines_sent"] > 0 and r["answers"] > 0
+    assert r["engine_rss_mb"]["idle_open"] > 0

@@ -349,5 +349,8 @@ class FormsKit(Kit):
         return {"form": "contract", "reply_channel": "Support", "min_fill_seconds": 0, **more}
 
 
+# ------------------------------------------------------------------------------- chat
+from tests.channels.kit_chat import ChatKit  # noqa: E402 - the chat kit builds on Kit
+
 #: kind → its kit; the suite fails for a registry kind missing here
-KITS: dict[str, type[Kit]] = {"email": EmailKit, "forms": FormsKit}
+KITS: dict[str, type[Kit]] = {"email": EmailKit, "chat": ChatKit, "forms": FormsKit}

@@ -1,5 +1,7 @@
 """Edit one channel: **Configuration** (sender, signature, attribution, connection) and
-**Automation** (default ticket properties and the routing rule).
+**Automation** (default ticket properties and the routing rule). A kind whose registry entry
+groups its settings in ``tabs`` gets those tabs instead (chat: Configure, Availability, Bot),
+then **Routing**; a kind with an ``embed_code`` gets an **Embed code** tab (``y`` copies it).
 
 Both tabs are rendered from the same declarations as the wizard (the kind's settings model and
 ``CHANNEL_KEYS``) and saved through :func:`engine.channels.setup.build_channel`, so an error
@@ -14,6 +16,7 @@ re-checked as it is edited; the "Not saved" message goes once nothing is marked.
 |---|---|
 | ``ctrl+s`` | save (``channel_edit.save``) |
 | ``escape`` | back without saving (``channel_edit.back``) |
+| ``y`` | copy a web channel's embed code (OSC 52; ``channel_edit.copy_embed``) |
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class ChannelEditScreen(TickettyScreen):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="channel_edit.save"),
         Binding("escape", "back", "Back", id="channel_edit.back"),
+        Binding("y", "copy_embed", "Copy embed code", show=False, id="channel_edit.copy_embed"),
     ]
 
     def __init__(self, channel: Channel) -> None:
@@ -101,23 +105,36 @@ class ChannelEditScreen(TickettyScreen):
         store = self.tapp.store
         self.lists = {"agents": await store.agents(), "teams": await store.teams(),
                       "pipelines": await store.pipelines()}
-        # the kind's registry entry says which settings come first (the rest as declared)
-        first = list(entry(self.channel.kind).form_first)
-        order = first + [k for k in self.model.model_fields if k not in first]
+        # the kind's registry entry says which settings come first (the rest as declared) and
+        # how they are grouped in tabs
+        kind = entry(self.channel.kind)
+        groups = [(title, list(keys)) for title, keys in kind.tabs] or [("Configuration", [])]
+        named = {k for _, keys in groups for k in keys}
+        first = groups[0][1] or list(kind.form_first)
+        order = first + [k for k in self.model.model_fields if k not in first and k not in named]
         config = [FieldSpec("name", "Channel name", "text",
                             "Shown in the queue and the channels list."),
                   *specs_from_model(self.model, order, multiline=MULTILINE)]
+        values = {"name": self.channel.name, **defaults_of(self.model), **self.channel.settings}
         tabs = self.query_one(TabbedContent)
-        await tabs.add_pane(TabPane("Configuration", VerticalScroll(SettingsForm(
-            config, {"name": self.channel.name, **defaults_of(self.model),
-                     **self.channel.settings}, id="config-form", check=self._config_errors)),
+        await tabs.add_pane(TabPane(groups[0][0], VerticalScroll(SettingsForm(
+            config, values, id="config-form", check=self._config_errors)),
             id="tab-configuration"))
-        await tabs.add_pane(TabPane("Automation", VerticalScroll(
+        for n, (title, keys) in enumerate(groups[1:], 1):
+            await tabs.add_pane(TabPane(title, VerticalScroll(SettingsForm(
+                specs_from_model(self.model, keys, multiline=MULTILINE), values,
+                id=f"group-form-{n}", check=self._config_errors)), id=f"tab-group-{n}"))
+        await tabs.add_pane(TabPane("Routing" if kind.tabs else "Automation", VerticalScroll(
             Static(Text("New tickets", style="bold underline")),
             TicketPropertiesForm(self.lists["pipelines"], self.channel, id="properties"),
             Static(Text("Routing", style="bold underline")),
             RoutingForm(self.lists["agents"], self.lists["teams"], self.channel, id="routing")),
             id="tab-automation"))
+        embed = self.embed_code()
+        if embed:
+            await tabs.add_pane(TabPane("Embed code", VerticalScroll(
+                Static(Text("Paste this tag into every page of your site; press y to copy it.")),
+                Static(Text(embed), id="embed-code")), id="tab-embed"))
         tabs.active = "tab-configuration"
         self._show_signin()
 
@@ -144,8 +161,28 @@ class ChannelEditScreen(TickettyScreen):
         if not message.has_class("-ok") and not marked:
             self.say("")
 
+    def embed_code(self) -> str:
+        """The kind's ``embed_code`` from ``[engine] public_url`` (empty: the kind has none)."""
+        from engine.config import Config
+
+        if not entry(self.channel.kind).can(Ability.web_routes):
+            return ""  # no web routes, no links (and no adapter module to import)
+        config = getattr(self.app, "config", None)
+        base = (config if isinstance(config, Config) else Config()).engine.public_base()
+        links = entry(self.channel.kind).adapter_class().public_links(self.channel,
+                                                                     base.rstrip("/"))
+        return links.get("embed_code", "")
+
+    def action_copy_embed(self) -> None:
+        code = self.embed_code()
+        if code:
+            self.app.copy_to_clipboard(code)
+            self.say("Embed code copied to the clipboard.", ok=True)
+
     def forms(self) -> list[tuple[str, Any]]:
-        return [("tab-configuration", self.query_one("#config-form", SettingsForm)),
+        groups = [(f"tab-group-{n}", self.query_one(f"#group-form-{n}", SettingsForm))
+                  for n in range(1, len(entry(self.channel.kind).tabs))]
+        return [("tab-configuration", self.query_one("#config-form", SettingsForm)), *groups,
                 ("tab-automation", self.query_one("#properties", TicketPropertiesForm)),
                 ("tab-automation", self.query_one("#routing", RoutingForm))]
 

@@ -32,13 +32,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from engine.channels.registry import adapter_class, orphan_kinds, pick_reply_channel
 from engine.models import Event, Message, Pipeline, Ticket
 from tui import pickers
 from tui.screens.base import stored_id
 from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
+from tui.screens.ticket_live import ChatLive
 from tui.text import line, plural
 from tui.widgets.composer import Composer
 from tui.widgets.key_footer import KeyFooter
@@ -104,6 +105,7 @@ class TicketScreen(TicketActions):
         self._loading = False
         self._dirty = False
         self._first = True
+        self.live = ChatLive()  # a chat ticket's visitor: online, typing (ticket_live.py)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"#{self.ticket_id}"), id="ticket-title")
@@ -172,6 +174,8 @@ class TicketScreen(TicketActions):
             self.ctx = TicketContext(ticket, contact, agents, channel,
                                      pick_reply_channel(channel, channels))
             self.messages = messages
+            if self._first and channel is not None and channel.kind == "chat":
+                self.live.online = await store.chat_presence(self.ticket_id)
             self._show({c.id: c.name for c in channels if c.id is not None})
             if ticket.unread and self._first:
                 self.tapp.desk_call(lambda d: d.mark_read(self.ticket_id))
@@ -200,6 +204,8 @@ class TicketScreen(TicketActions):
             if self.has_class("-folded"):  # the panel is away: the essentials go up here
                 title.append(f" · {line(t.assignee_name) or 'nobody'}", "dim")
                 title.append(f" · {self._key('ticket.details')} details", "dim")
+            if self.ctx.channel is not None and self.ctx.channel.kind == "chat":
+                title.append_text(self.live.header())
         self.query_one("#ticket-title", Static).update(title)
 
     # ---------------------------------------------------------------- layout
@@ -217,9 +223,25 @@ class TicketScreen(TicketActions):
         self._fold()
 
     def engine_event(self, event: Event) -> None:
+        if event.ticket_id == self.ticket_id and self.live.take(event):
+            self._show_title()  # presence and typing: the header only, no reload
+            self.set_timer(7, self._show_title)  # a typing mark fades
+            return
         if event.ticket_id == self.ticket_id or event.kind in ("agent.updated",
                                                                "contact.updated"):
             self.request_load()
+
+    @on(TextArea.Changed, "#composer-text")
+    def _agent_typing(self) -> None:
+        """Writing a reply (never a note) on a chat ticket: the visitor sees "typing…"."""
+        channel = self.ctx.channel if self.ctx is not None else None
+        if channel is None or channel.kind != "chat" or self.composer.kind != "reply" \
+                or not self.composer.text_area.text or not self.live.should_signal_typing():
+            return
+        agent = self.tapp.agent
+        self.run_worker(self.tapp.store.signal(
+            "chat.typing", self.ticket_id, who="agent", on=True,
+            name=agent.name if agent else ""), group="chat-typing", exit_on_error=False)
 
     # ------------------------------------------------------------- navigation
     def action_back(self) -> None:
