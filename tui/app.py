@@ -42,6 +42,7 @@ from engine.config import Config
 from engine.desk import CloseUndo, Desk
 from engine.models import Agent, Event
 from engine.store import Store, StoreError
+from engine.store.collision import UNSEEN
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
 from tui import keymap
 from tui.commands import COMMANDS, Command, CommandProvider, run_command
@@ -52,6 +53,8 @@ from tui.timefmt import system_clock
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.identity import Identity
+    from engine.presence import PresenceSession
+    from engine.store.presence import Presence
     from tui.host import DeskApp
 
 log = logging.getLogger("ticketty.tui")
@@ -102,8 +105,10 @@ class TickettyApp(App[int]):
     def __init__(self, config: Config | None = None, db: str | Path | None = None, *,
                  agent_email: str | None = None, clock: Callable[[], datetime] = system_clock,
                  tz: tzinfo | None = None, run_channels: bool | None = None,
-                 started_at: float | None = None) -> None:
+                 started_at: float | None = None, via: str = "local") -> None:
         super().__init__()
+        self.via = via  # how this session reached the desk ("local", "ssh"): shown in :who
+        self.presence: PresenceSession | None = None  # once the engine is open
         self.config = config or Config()
         self.db = db
         self.agent_email = agent_email
@@ -184,19 +189,53 @@ class TickettyApp(App[int]):
                 queue = engine.store.subscribe()
                 self.run_worker(self._pump(queue), name="events", group="events",
                                 exit_on_error=False)
-                for screen in self.screen_stack:
-                    screen.post_message(EngineReady())
-                await self._stop.wait()
+                await self._start_presence(engine.store)
+                try:
+                    for screen in self.screen_stack:
+                        screen.post_message(EngineReady())
+                    await self._stop.wait()
+                finally:  # also when cancelled: the presence task must end before the store
+                    if self.presence is not None:
+                        await self.presence.stop()
         except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
             self.exit_message = f"ticketty: error: {exc}"  # tui.run prints it, unwrapped
             self.exit(return_code=1)
         finally:
             self._engine_closed.set()
 
+    async def _start_presence(self, store: Store) -> None:
+        """Publish this session's presence and follow everyone else's (tui.presence)."""
+        from engine.presence import PresenceSession
+
+        if self.agent is None or self.agent.id is None:
+            return
+        self.presence = PresenceSession(store, self.agent.id, via=self.via,
+                                        on_change=self._presence_changed)
+        await self.presence.start()
+
+    def _presence_changed(self, others: list[Presence]) -> None:
+        from tui.presence import PresenceChanged
+
+        for screen in self.screen_stack:
+            screen.post_message(PresenceChanged(others))
+
+    def place(self, ticket_id: int | None, state: str = "viewing") -> None:
+        """Where this session is: the ticket open (None: the queue), viewing or replying."""
+        if self.presence is not None:
+            self.presence.place(ticket_id, state)
+
+    def others(self) -> list[Presence]:
+        """The other live sessions (empty before the engine is open)."""
+        return self.presence.others if self.presence is not None else []
+
     async def _pump(self, queue: asyncio.Queue[Event]) -> None:
         """Forward store events to every screen (the current one and those under it)."""
         while True:
             event = await queue.get()
+            if event.kind == "presence.changed":
+                if self.presence is not None:
+                    self.presence.poke()
+                continue
             if event.kind == "agent.updated" and self.agent and event.data.get("agent_id") == self.agent.id:
                 self.run_worker(self._refresh_agent(), group="agent", exclusive=True,
                                 exit_on_error=False)
@@ -358,8 +397,15 @@ class TickettyApp(App[int]):
 
         return self.run_worker(run(), group="desk", exit_on_error=False)
 
-    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker[Any]:
+    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None, *,
+                  expected: int | None = UNSEEN) -> Worker[Any]:
+        """Assign; with ``expected`` (the assignee id the agent saw, None: nobody) only while
+        that is still so — else the agent is told who has it (engine.store.collision)."""
         who = email or (f"team {team}" if team else None)
+        if expected != UNSEEN and team is None:
+            return self.desk_call(lambda d: d.assign_if(ticket_id, email, expected),
+                                  f"Assigned #{ticket_id} to {who}" if who
+                                  else f"Unassigned #{ticket_id}")
         return self.desk_call(lambda d: d.assign(ticket_id, email, team),
                               f"Assigned #{ticket_id} to {who}" if who else f"Unassigned #{ticket_id}")
 

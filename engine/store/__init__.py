@@ -8,7 +8,9 @@ the program never gets a connection, a transaction or a row. What only SQLite ha
 
 from __future__ import annotations
 
+from engine.store.agent_keys import AgentKeysMixin
 from engine.store.api_reads import ApiReadsMixin
+from engine.store.collision import CollisionMixin
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
@@ -17,6 +19,7 @@ from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
 from engine.store.outbox import OutboxMixin
+from engine.store.presence import PresenceMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.replies import RepliesMixin
@@ -29,7 +32,8 @@ from engine.store.workflow import WorkflowMixin
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
-            LeasesMixin, RepliesMixin, DemoMixin, StoreBase):
+            LeasesMixin, RepliesMixin, DemoMixin, PresenceMixin, CollisionMixin,
+            AgentKeysMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
