@@ -105,8 +105,10 @@ class TickettyApp(App[int]):
     def __init__(self, config: Config | None = None, db: str | Path | None = None, *,
                  agent_email: str | None = None, clock: Callable[[], datetime] = system_clock,
                  tz: tzinfo | None = None, run_channels: bool | None = None,
-                 started_at: float | None = None, via: str = "local") -> None:
+                 started_at: float | None = None, via: str = "local",
+                 ssh_agent: str | None = None) -> None:
         super().__init__()
+        self.ssh_agent = ssh_agent  # an SSH session's agent, named by the SSH server
         self.via = via  # how this session reached the desk ("local", "ssh"): shown in :who
         self.presence: PresenceSession | None = None  # once the engine is open
         self.config = config or Config()
@@ -164,6 +166,12 @@ class TickettyApp(App[int]):
     def on_mount(self) -> None:
         from tui.screens.queue import QueueScreen
 
+        if self.via == "ssh":  # the client hung up (engine/ssh/session.py): leave cleanly
+            import signal
+
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: self.call_later(self.action_quit))
+
         self.push_screen(QueueScreen())
         self.run_worker(self._run_engine(), name="engine", group="engine", exit_on_error=False)
         self.set_timer(10, gc.enable)  # in case no rows are ever painted (a start-up error)
@@ -179,7 +187,8 @@ class TickettyApp(App[int]):
                 if not requested and self.config.agent.email:
                     requested = self.config.agent.email
                     requested_by = f"[agent] email in {self.config.path}"
-                self.identity = await resolve(engine.store, requested, requested_by=requested_by)
+                self.identity = await resolve(engine.store, requested, requested_by=requested_by,
+                                              ssh_agent=self.ssh_agent)
                 self.engine = engine
                 self.agent = self.identity.actor
                 stored = await engine.store.get_setting("ui.theme")
