@@ -52,6 +52,7 @@ def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> in
     world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
     asyncio.run(seed_workspace(db, world))
     config = demo_config()  # the demo's own: its web front door on a free port, never 8780
-    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
+    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None),
+                  ssh_port=getattr(args, "ssh", None))
     app.run()
     return app.return_code or 0

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,7 @@ class _Connection(asyncssh.SSHServer):
 
     async def validate_public_key(self, username: str, key: Any) -> bool:
         fingerprint = fingerprint_of(key)
-        agent = await self.server.store.agent_for_key(fingerprint)
+        agent = await self.server.agent_for(fingerprint, username)
         if agent is None:
             log.warning("refused key %s from %s (user name %r): no agent has it", fingerprint,
                         self.peer, username[:64])
@@ -205,8 +206,10 @@ class SshServer:
 
     def __init__(self, store: Store, db: Path, host_key: asyncssh.SSHKey,
                  settings: SshConfig | None = None, *, host: str = "0.0.0.0", port: int = 2222,
-                 config_path: str | None = None) -> None:
+                 config_path: str | None = None,
+                 agent_for: Callable[[str, str], Awaitable[Agent | None]] | None = None) -> None:
         self.store = store
+        self._agent_for = agent_for
         self.db = db
         self.host_key = host_key
         self.settings = settings or SshConfig()
@@ -217,6 +220,13 @@ class SshServer:
         self.hanging_up: set[asyncio.Task[None]] = set()  # sessions whose client went away
         self._acceptor: Any = None
         self._idle: asyncio.Task[None] | None = None
+
+    async def agent_for(self, fingerprint: str, username: str) -> Agent | None:
+        """The agent a key logs in as: the one it was added for (``agents keys add``). The
+        user name matters only to the demo's own rule (engine/ssh/demo.py)."""
+        if self._agent_for is not None:
+            return await self._agent_for(fingerprint, username)
+        return await self.store.agent_for_key(fingerprint)
 
     async def start(self) -> SshServer:
         self._acceptor = await asyncssh.create_server(
