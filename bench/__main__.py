@@ -1,6 +1,6 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
-NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``. Each prints a table (or one JSON
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``, ``ssh``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -17,6 +17,8 @@ BENCHES = {
     "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
     "startup": "process start -> first rows of the queue in tmux at N tickets",
     "api": "sustained POST /api/v1/tickets through the real front door: rate and p99",
+    "ssh": "N agents over the built-in SSH server: memory per session, key -> repaint,"
+           " event and presence -> every other screen",
 }
 
 

@@ -84,3 +84,12 @@ def test_api_small():
     assert r["tickets_per_s"] > 0 and r["engine_exit"] == 0
     # every 201 is one ticket in the database, and nothing else made one
     assert r["tickets_in_db"] == r["plain"]["answered"] + r["idempotent"]["answered"]
+
+
+def test_ssh_small():
+    r = bench("ssh", "--agents", "3", "--rounds", "2", "--events", "2", "--batch", "3")
+    assert r["sessions"] == 3 and r["session_pss_mb_median"] > 0
+    assert r["event_missed"] == 0 and r["presence_missed"] == 0
+    for key in ("key_repaint_alone_p99_ms", "event_to_every_screen_p99_ms",
+                "presence_to_every_screen_p99_ms"):
+        assert r[key] > 0, key
