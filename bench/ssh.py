@@ -12,8 +12,10 @@ so each session is a real ``ticketty`` TUI process under a PTY. Measured:
   sessions pressing at once;
 - **event → every other screen**: a new ticket written by another process (the bench's own
   store) until its subject is on every session's screen;
-- **presence → every other screen**: one session opens the top ticket, until every other
-  session's queue marks that row with the agent's initial.
+- **presence → every other screen**: one session opens the top ticket (from its key press),
+  until every other session's queue marks that row with the agent's initial; and presence
+  committed by another process (the bench's store, as a TUI's heartbeat task does), from the
+  commit to every screen's mark.
 
 Percentiles are nearest-rank over every (session, sample) pair. Sessions start in batches of
 ``--batch`` so start-up does not dominate the machine.
@@ -92,7 +94,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     from engine.ssh.keys import load_or_make_host_key
     from engine.ssh.server import SshServer
     from engine.ssh.settings import SshConfig
-    from engine.store import Store
+    from engine.store import Store, TicketQuery
 
     db = root / "desk.db"
     n = args.agents
@@ -117,6 +119,9 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 await asyncio.gather(*(t.wait_for("Seed ticket", 120) for t in batch))
                 terms.extend(batch)
             all_up = time.monotonic() - started
+            for term in terms:  # view 3, "All open": every new ticket, whoever routing picks
+                term.send("3")
+            await asyncio.gather(*(t.wait_for("Seed ticket", 60) for t in terms))
             pids = [s.tui.pid for s in server.sessions if s.tui is not None and s.tui.pid]
             await asyncio.sleep(2)  # start-up garbage settles
             memory = [_memory(pid) for pid in pids]
@@ -151,17 +156,33 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 event_ms.extend(w * 1000 for w in waits if w is not None)
                 await asyncio.sleep(0.2)
 
-            # presence -> every other screen: session 0 opens the top ticket
+            # presence -> every other screen: session 0 opens the top ticket (a few times)
             presence_ms: list[float] = []
-            terms[0].send("g")  # new tickets pushed its cursor down: back to the top row
-            await asyncio.sleep(0.5)
-            top = next(line for line in terms[0].screen.display if "Bench event" in line)
-            subject = top[top.index("Bench event"):].split("  ")[0].strip()
-            terms[0].send("\r")
-            waits = await asyncio.gather(*(_until(lambda t=t: _row_marked(t, subject))
-                                           for t in terms[1:]))
-            presence_ms.extend(w * 1000 for w in waits if w is not None)
-            presence_missed = sum(w is None for w in waits)
+            presence_missed = 0
+            for _ in range(3):
+                terms[0].send("g")  # new tickets pushed its cursor down: back to the top row
+                await asyncio.sleep(0.5)
+                top = next(line for line in terms[0].screen.display if "Bench event" in line)
+                subject = top[top.index("Bench event"):].split("  ")[0].strip()
+                terms[0].send("\r")
+                waits = await asyncio.gather(*(_until(lambda t=t, s=subject: _row_marked(t, s))
+                                               for t in terms[1:]))
+                presence_ms.extend(w * 1000 for w in waits if w is not None)
+                presence_missed += sum(w is None for w in waits)
+                terms[0].send("\x1b")  # back to the queue: the marks go
+                await asyncio.gather(*(_until(lambda t=t, s=subject: not _row_marked(t, s))
+                                       for t in terms[1:]))
+            # presence committed by another process -> every screen marks that ticket's row
+            committed_ms: list[float] = []
+            committed_missed = 0
+            tickets = await store.page_tickets(TicketQuery(view="open"), 0, args.events)
+            for ticket in tickets:
+                await store.publish_presence("bench-presence", admin.id, ticket.id, "viewing")
+                waits = await asyncio.gather(*(_until(lambda t=t, s=ticket.subject:
+                                                      _row_marked(t, s)) for t in terms[1:]))
+                committed_missed += sum(w is None for w in waits)
+                committed_ms.extend(w * 1000 for w in waits if w is not None)
+            await store.leave_presence("bench-presence")
             for term in terms:
                 await term.close()
     rss = [m[0] for m in memory]
@@ -183,6 +204,9 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         "presence_to_every_screen_p50_ms": round(pct(presence_ms, 50), 1),
         "presence_to_every_screen_p99_ms": round(pct(presence_ms, 99), 1),
         "presence_missed": presence_missed,
+        "presence_commit_to_every_screen_p50_ms": round(pct(committed_ms, 50), 1),
+        "presence_commit_to_every_screen_p99_ms": round(pct(committed_ms, 99), 1),
+        "presence_commit_missed": committed_missed,
         "machine": machine(),
     }
 

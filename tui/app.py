@@ -386,6 +386,7 @@ class TickettyApp(App[int]):
     def open_ticket(self, ticket_id: int) -> None:
         from tui.screens.ticket import TicketScreen
 
+        self.place(ticket_id, "viewing")  # at once: the others see it while the screen builds
         self.push_screen(TicketScreen(ticket_id))
 
     # ----------------------------------------------------------------- desk ops
