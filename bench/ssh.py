@@ -11,7 +11,8 @@ so each session is a real ``ticketty`` TUI process under a PTY. Measured:
   first bytes of the repaint arriving — one session at a time with the others idle, and all
   sessions pressing at once;
 - **event → every other screen**: a new ticket written by another process (the bench's own
-  store) until its subject is on every session's screen;
+  store) until its subject arrives in every session's output (raw bytes: the client parses
+  screens lazily, so 30 pyte screens do not slow the measurement down);
 - **presence → every other screen**: one session opens the top ticket (from its key press),
   until every other session's queue marks that row with the agent's initial; and presence
   committed by another process (the bench's store, as a TUI's heartbeat task does), from the
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rounds", type=int, default=20, help="key presses per session (20)")
     p.add_argument("--events", type=int, default=10, help="new tickets to watch arrive (10)")
     p.add_argument("--batch", type=int, default=5, help="sessions started at once (5)")
+
+
+def _say(text: str) -> None:
+    print(f"bench ssh: {text}", file=sys.stderr, flush=True)
 
 
 def _memory(pid: int) -> tuple[float, float]:
@@ -74,7 +80,7 @@ async def _press(term: Terminal, key: str) -> float | None:
 
 
 def _row_marked(term: Terminal, subject: str) -> bool:
-    for line in term.screen.display:
+    for line in term.display():
         if subject in line:
             return line[1:2] == "A"  # the mark column: unread dot, then the initial
     return False
@@ -91,6 +97,7 @@ async def _until(check: Any, limit: float = 20.0) -> float | None:
 
 async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     from engine.desk import Desk
+    from engine.presence import PresenceSession
     from engine.ssh.keys import load_or_make_host_key
     from engine.ssh.server import SshServer
     from engine.ssh.settings import SshConfig
@@ -119,6 +126,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 await asyncio.gather(*(t.wait_for("Seed ticket", 120) for t in batch))
                 terms.extend(batch)
             all_up = time.monotonic() - started
+            _say(f"{len(terms)} sessions up in {all_up:.1f} s")
             for term in terms:  # view 3, "All open": every new ticket, whoever routing picks
                 term.send("3")
             await asyncio.gather(*(t.wait_for("Seed ticket", 60) for t in terms))
@@ -134,6 +142,7 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                     took = await _press(term, "j" if r % 2 == 0 else "k")
                     if took is not None:
                         alone.append(took * 1000)
+            _say(f"key -> repaint alone: {len(alone)} samples")
             # key -> repaint, every session pressing at once
             together: list[float] = []
             for r in range(max(1, args.rounds // 4)):
@@ -144,26 +153,32 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 term.send("g")
             await asyncio.sleep(1)
 
+            _say(f"key -> repaint together: {len(together)} samples")
             # event -> every other screen: a ticket written by another process (this store)
             event_ms: list[float] = []
             missed = 0
             for e in range(args.events):
                 subject = f"Bench event {e} {time.monotonic_ns()}"
+                seen = [t.watch(subject) for t in terms]  # its bytes arriving, not parsed
+                t0 = time.monotonic()
                 await desk.create_ticket(subject=subject, from_email=f"e{e}@example.org")
-                waits = await asyncio.gather(*(_until(lambda t=t, s=subject: s in t.text())
-                                               for t in terms))
-                missed += sum(w is None for w in waits)
-                event_ms.extend(w * 1000 for w in waits if w is not None)
+                done, late = await asyncio.wait(seen, timeout=20)
+                missed += len(late)
+                for future in late:
+                    future.cancel()
+                event_ms.extend((f.result() - t0) * 1000 for f in done)
                 await asyncio.sleep(0.2)
 
+            _say(f"events: {len(event_ms)} seen, {missed} missed")
             # presence -> every other screen: session 0 opens the top ticket (a few times)
             presence_ms: list[float] = []
             presence_missed = 0
             for _ in range(3):
+                await terms[0].wait_for("All open", 30)  # on the queue
+                newest = (await store.page_tickets(TicketQuery(view="open"), 0, 1))[0]
+                subject = newest.subject
                 terms[0].send("g")  # new tickets pushed its cursor down: back to the top row
                 await asyncio.sleep(0.5)
-                top = next(line for line in terms[0].screen.display if "Bench event" in line)
-                subject = top[top.index("Bench event"):].split("  ")[0].strip()
                 terms[0].send("\r")
                 waits = await asyncio.gather(*(_until(lambda t=t, s=subject: _row_marked(t, s))
                                                for t in terms[1:]))
@@ -172,22 +187,27 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 terms[0].send("\x1b")  # back to the queue: the marks go
                 await asyncio.gather(*(_until(lambda t=t, s=subject: not _row_marked(t, s))
                                        for t in terms[1:]))
-            # presence committed by another process -> every screen marks that ticket's row
+            _say(f"presence from a key: {len(presence_ms)} seen, {presence_missed} missed")
+            # presence committed by another process (a session with a heartbeat, as a TUI
+            # has) -> every screen marks that ticket's row
             committed_ms: list[float] = []
             committed_missed = 0
             tickets = await store.page_tickets(TicketQuery(view="open"), 0, args.events)
+            beacon = PresenceSession(store, admin.id, via="bench")
+            await beacon.start()
             for ticket in tickets:
-                await store.publish_presence("bench-presence", admin.id, ticket.id, "viewing")
+                beacon.place(ticket.id, "viewing")
                 waits = await asyncio.gather(*(_until(lambda t=t, s=ticket.subject:
                                                       _row_marked(t, s)) for t in terms[1:]))
                 committed_missed += sum(w is None for w in waits)
                 committed_ms.extend(w * 1000 for w in waits if w is not None)
-            await store.leave_presence("bench-presence")
+            await beacon.stop()
             for term in terms:
                 await term.close()
     rss = [m[0] for m in memory]
     pss = [m[1] for m in memory]
     return {
+        "agents": n,
         "sessions": len(pids),
         "all_up_s": round(all_up, 1),
         "session_rss_mb_median": round(median(rss), 1),

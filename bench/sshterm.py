@@ -40,6 +40,9 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         self.received = 0
         self.changed = asyncio.Event()
+        self._pending: list[bytes] = []  # parsed lazily: pyte is slow, 30 screens add up
+        self._carry = b""
+        self._watches: list[tuple[bytes, asyncio.Future[float]]] = []
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -57,12 +60,33 @@ class Terminal:
             data = await self.proc.stdout.read(65536)
             if not data:
                 return
+            now = time.monotonic()
             self.received += len(data)
-            self.stream.feed(data)
+            self._pending.append(data)
+            if self._watches:
+                seen = self._carry + data
+                for needle, future in list(self._watches):
+                    if needle in seen and not future.done():
+                        future.set_result(now)
+                        self._watches.remove((needle, future))
+                self._carry = seen[-512:]
             self.changed.set()
 
+    def watch(self, needle: str) -> asyncio.Future[float]:
+        """A future set to the monotonic time ``needle`` first arrives in the raw output."""
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._watches.append((needle.encode(), future))
+        return future
+
+    def display(self) -> list[str]:
+        """The screen's lines now (parses what arrived since the last look)."""
+        if self._pending:
+            data, self._pending = b"".join(self._pending), []
+            self.stream.feed(data)
+        return self.screen.display
+
     def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.screen.display)
+        return "\n".join(line.rstrip() for line in self.display())
 
     async def wait_for(self, needle: str, limit: float = 20.0) -> float:
         """Seconds until ``needle`` is on the screen (fails after ``limit``)."""
@@ -82,6 +106,7 @@ class Terminal:
         self.proc.stdin.write(keys.encode() if isinstance(keys, str) else keys)
 
     def resize(self, cols: int, rows: int) -> None:
+        self.display()
         self.screen.resize(rows, cols)
         self.proc.change_terminal_size(cols, rows)
 

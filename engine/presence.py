@@ -5,7 +5,9 @@ sends a heartbeat every :data:`~engine.store.presence.HEARTBEAT` seconds, and ke
 ``others``: every *other* live session, re-read when a ``presence.changed`` event arrives
 (:meth:`PresenceSession.poke`, from any process through the change feed) and on every
 heartbeat (so a crashed session, which writes no event, drops out once its heartbeat is
-older than the TTL). ``on_change`` is called with the new list whenever it differs.
+older than the TTL). ``on_change`` is called with the new list whenever who is where
+differs — a heartbeat alone (a newer ``seen_at``) is not a change, so 30 sessions do not make
+every screen repaint every second.
 
 No UI here: the TUI renders ``others`` (engine never imports textual).
 """
@@ -75,7 +77,7 @@ class PresenceSession:
     async def refresh(self) -> None:
         everyone = await self.store.presence(self.clock())
         others = [p for p in everyone if p.session != self.session]
-        if others != self.others:
+        if [p.place() for p in others] != [p.place() for p in self.others]:
             self.others = others
             if self.on_change is not None:
                 self.on_change(others)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from engine.store.db import Tx
 
-HEARTBEAT = 1.0  # seconds between a session's heartbeats
-PRESENCE_TTL = 3.5  # seconds without a heartbeat after which a session counts as gone
+HEARTBEAT = 1.5  # seconds between a session's heartbeats
+PRESENCE_TTL = 4.5  # seconds without a heartbeat after which a session counts as gone
 PURGE_AFTER = 60.0  # stale rows older than this are deleted by the next presence write
 STATES = ("online", "viewing", "replying")
 
@@ -35,6 +35,11 @@ class Presence:
     state: str
     via: str
     seen_at: float
+
+    def place(self) -> tuple[str, int, str, int | None, str, str]:
+        """What the screens show of a session (everything but its heartbeat)."""
+        return (self.session, self.agent_id, self.availability, self.ticket_id, self.state,
+                self.agent_name)
 
 
 def _publish(tx: Tx, session: str, agent_id: int, ticket_id: int | None, state: str,

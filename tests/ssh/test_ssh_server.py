@@ -55,7 +55,7 @@ async def test_a_key_logs_in_as_its_agent_drives_the_tui_resizes_and_disconnects
     await term.wait_for("#1 · ")
 
     async def moved() -> bool:
-        return "#1 · " in term.screen.display[38]
+        return "#1 · " in term.display()[38]
 
     assert await poll(moved), term.text()
     await term.close()
@@ -127,4 +127,21 @@ async def test_sessions_beyond_the_cap_are_told_the_desk_is_full(desk):
     await asyncio.wait_for(extra.proc.wait_closed(), 10)
     assert extra.proc.exit_status == 1 and len(desk["server"].sessions) == 3
     for term in [*terms, extra]:
+        await term.close()
+
+
+async def test_an_idle_session_is_closed_after_idle_timeout(desk):
+    from engine.ssh.server import SshServer
+    from engine.ssh.settings import SshConfig
+
+    server = desk["server"]
+    settings = SshConfig(idle_timeout=1.5)
+    async with SshServer(desk["store"], desk["db"], server.host_key, settings,
+                         host="127.0.0.1", port=0) as idle:
+        term = await Terminal.open(idle.port, desk["keys"]["bob@example.com"])
+        await term.wait_for("Bob Builder <bob@example.com>")
+        pid = next(iter(idle.sessions)).tui.pid
+        await term.wait_for("Closed after 1.5 s without a key", limit=15)
+        await asyncio.wait_for(term.proc.wait_closed(), 10)
+        await _gone(pid)
         await term.close()
