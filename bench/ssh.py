@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -79,20 +80,19 @@ async def _press(term: Terminal, key: str) -> float | None:
     return await _changed(term, before)
 
 
-def _row_marked(term: Terminal, subject: str) -> bool:
-    for line in term.display():
-        if subject in line:
-            return line[1:2] == "A"  # the mark column: unread dot, then the initial
-    return False
+def _marked(ticket_id: int) -> re.Pattern[bytes]:
+    """The queue row of ``ticket_id`` drawn with an initial in its mark column ("●A #12 ",
+    style changes allowed between the mark and the number), in the raw output."""
+    return re.compile(rb"A (?:\x1b\[[0-9;:]*m)*#%d " % ticket_id)
 
 
-async def _until(check: Any, limit: float = 20.0) -> float | None:
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > limit:
-            return None
-        await asyncio.sleep(0.005)
-    return time.monotonic() - started
+async def _all_seen(futures: list[asyncio.Future[float]], t0: float,
+                    limit: float = 20.0) -> tuple[list[float], int]:
+    """Milliseconds from ``t0`` to each future's time; and how many never came."""
+    done, late = await asyncio.wait(futures, timeout=limit)
+    for future in late:
+        future.cancel()
+    return [(f.result() - t0) * 1000 for f in done], len(late)
 
 
 async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
@@ -176,17 +176,16 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             for _ in range(3):
                 await terms[0].wait_for("All open", 30)  # on the queue
                 newest = (await store.page_tickets(TicketQuery(view="open"), 0, 1))[0]
-                subject = newest.subject
                 terms[0].send("g")  # new tickets pushed its cursor down: back to the top row
                 await asyncio.sleep(0.5)
+                seen = [t.watch(_marked(newest.id)) for t in terms[1:]]
+                t0 = time.monotonic()
                 terms[0].send("\r")
-                waits = await asyncio.gather(*(_until(lambda t=t, s=subject: _row_marked(t, s))
-                                               for t in terms[1:]))
-                presence_ms.extend(w * 1000 for w in waits if w is not None)
-                presence_missed += sum(w is None for w in waits)
+                took, late = await _all_seen(seen, t0)
+                presence_ms.extend(took)
+                presence_missed += late
                 terms[0].send("\x1b")  # back to the queue: the marks go
-                await asyncio.gather(*(_until(lambda t=t, s=subject: not _row_marked(t, s))
-                                       for t in terms[1:]))
+                await asyncio.sleep(1.0)
             _say(f"presence from a key: {len(presence_ms)} seen, {presence_missed} missed")
             # presence committed by another process (a session with a heartbeat, as a TUI
             # has) -> every screen marks that ticket's row
@@ -196,11 +195,13 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             beacon = PresenceSession(store, admin.id, via="bench")
             await beacon.start()
             for ticket in tickets:
+                seen = [t.watch(_marked(ticket.id)) for t in terms[1:]]
+                t0 = time.monotonic()
                 beacon.place(ticket.id, "viewing")
-                waits = await asyncio.gather(*(_until(lambda t=t, s=ticket.subject:
-                                                      _row_marked(t, s)) for t in terms[1:]))
-                committed_missed += sum(w is None for w in waits)
-                committed_ms.extend(w * 1000 for w in waits if w is not None)
+                took, late = await _all_seen(seen, t0)
+                committed_ms.extend(took)
+                committed_missed += late
+                await asyncio.sleep(0.5)
             await beacon.stop()
             for term in terms:
                 await term.close()

@@ -5,6 +5,7 @@ terminal emulator (keys in, screen text out). Used by ``bench ssh`` and the SSH 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,7 +43,7 @@ class Terminal:
         self.changed = asyncio.Event()
         self._pending: list[bytes] = []  # parsed lazily: pyte is slow, 30 screens add up
         self._carry = b""
-        self._watches: list[tuple[bytes, asyncio.Future[float]]] = []
+        self._watches: list[tuple[re.Pattern[bytes], asyncio.Future[float]]] = []
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -65,17 +66,20 @@ class Terminal:
             self._pending.append(data)
             if self._watches:
                 seen = self._carry + data
-                for needle, future in list(self._watches):
-                    if needle in seen and not future.done():
+                for pattern, future in list(self._watches):
+                    if not future.done() and pattern.search(seen):
                         future.set_result(now)
-                        self._watches.remove((needle, future))
+                        self._watches.remove((pattern, future))
                 self._carry = seen[-512:]
             self.changed.set()
 
-    def watch(self, needle: str) -> asyncio.Future[float]:
-        """A future set to the monotonic time ``needle`` first arrives in the raw output."""
+    def watch(self, needle: str | re.Pattern[bytes]) -> asyncio.Future[float]:
+        """A future set to the monotonic time ``needle`` (text, or a pattern over the raw
+        bytes) first arrives in the output."""
+        pattern = needle if isinstance(needle, re.Pattern) else re.compile(
+            re.escape(needle.encode()))
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._watches.append((needle.encode(), future))
+        self._watches.append((pattern, future))
         return future
 
     def display(self) -> list[str]:
