@@ -91,3 +91,21 @@ def test_serve_ssh_makes_a_0600_host_key_prints_its_fingerprint_and_reuses_it(tm
     bad = run_cli(db, "serve", "ssh", "--listen", "nowhere")
     assert bad.returncode != 0 and "--listen" in bad.stderr
 
+
+
+def test_serve_ssh_uses_an_existing_openssh_host_key(tmp_path):
+    db = tmp_path / "t.db"
+    asyncio.run(_seed(db))
+    key = tmp_path / "ssh_host_ed25519_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    want = subprocess.run(["ssh-keygen", "-lf", str(key)], capture_output=True,
+                          text=True).stdout.split()[1]
+    proc = subprocess.Popen([BIN, "--db", str(db), "serve", "ssh", "--listen", "127.0.0.1:0",
+                             "--host-key", str(key)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    assert f"host key {want} ({key})" in line, line

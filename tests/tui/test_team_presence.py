@@ -176,3 +176,27 @@ async def test_two_agents_take_one_ticket_at_once_one_wins_the_other_is_told(see
         assert ticket.assignee_email in ("ada@example.com", "bob@example.com")
         assert told == [f"#{tid} is already assigned to {ticket.assignee_name}"
                         f" <{ticket.assignee_email}>"], told
+
+
+async def test_who_lists_every_agent_their_availability_and_what_they_have_open(seeded):
+    db, ids = seeded
+    ada, bob = make_app(db), make_app(db, agent_email="bob@example.com")
+    async with ada.run_test(size=SIZE) as pilot_a, bob.run_test(size=SIZE) as pilot_b:
+        pa, pb = Desk2(pilot_a), Desk2(pilot_b)
+        await pa.ready()
+        await pb.ready()
+        pb.open(ids["t3"])
+        await pb.settle()
+        await pb.press("r")
+        await until([pa, pb], lambda: any(p.state == "replying" for p in ada.others()))
+        pa._here()
+        ada.execute("who")
+        await until([pa, pb], lambda: type(ada.screen).__name__ == "WhoScreen")
+        text = widget_text(ada.screen.query_one("#who-body"))
+        subject = (await ada.store.ticket(ids["t3"])).subject
+        assert "Bob Builder <bob@example.com> · available" in text
+        assert f"replying on #{ids['t3']} {subject} · via local" in text
+        assert "Carol Chen <carol@example.com> · away · offline" in text
+        assert "on the queue · via local (this session)" in text
+        await pa.press("escape")
+        assert type(ada.screen).__name__ != "WhoScreen"
