@@ -47,6 +47,7 @@ class DeskSession(asyncssh.SSHServerSession):
         self.size = (80, 24)
         self.has_pty = False
         self.tui: TuiProcess | None = None
+        self.early: list[bytes] = []  # keys typed before the TUI's process started
         self.started = time.monotonic()
 
     def connection_made(self, chan: Any) -> None:
@@ -103,6 +104,9 @@ class DeskSession(asyncssh.SSHServerSession):
             return
         log.info("session for %s from %s (pid %s, %s, %dx%d)", self.agent.email, self.peer,
                  self.tui.pid, self.term, *self.size)
+        for data in self.early:
+            self.tui.feed(data)
+        self.early.clear()
 
     def _refuse(self, text: str) -> None:
         with contextlib.suppress(Exception):
@@ -120,8 +124,10 @@ class DeskSession(asyncssh.SSHServerSession):
             self.chan.exit(max(0, code))
 
     def data_received(self, data: bytes, datatype: Any) -> None:
-        if self.tui is not None:
+        if self.tui is not None and self.tui.master >= 0:
             self.tui.feed(data)
+        elif len(self.early) < 256:
+            self.early.append(data)
 
     def terminal_size_changed(self, width: int, height: int, pixwidth: int,
                               pixheight: int) -> None:
