@@ -47,6 +47,7 @@ from themes import DEFAULT_THEME, STYLESHEET, THEMES
 from tui import keymap
 from tui.commands import COMMANDS, Command, CommandProvider, run_command
 from tui.messages import AgentChanged, EngineEvent, EngineReady
+from tui.presence import PresenceHost
 from tui.screens.admin.commands import admin_commands
 from tui.timefmt import system_clock
 
@@ -54,7 +55,6 @@ if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.identity import Identity
     from engine.presence import PresenceSession
-    from engine.store.presence import Presence
     from tui.host import DeskApp
 
 log = logging.getLogger("ticketty.tui")
@@ -71,7 +71,7 @@ def toast_text(message: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class TickettyApp(App[int]):
+class TickettyApp(PresenceHost, App[int]):
     """The help desk. ``clock`` and ``tz`` are injectable so tests freeze time.
 
     Screens see it through :class:`tui.host.DeskApp`; it builds its ``:`` command table
@@ -211,31 +211,6 @@ class TickettyApp(App[int]):
             self.exit(return_code=1)
         finally:
             self._engine_closed.set()
-
-    async def _start_presence(self, store: Store) -> None:
-        """Publish this session's presence and follow everyone else's (tui.presence)."""
-        from engine.presence import PresenceSession
-
-        if self.agent is None or self.agent.id is None:
-            return
-        self.presence = PresenceSession(store, self.agent.id, via=self.via,
-                                        on_change=self._presence_changed)
-        await self.presence.start()
-
-    def _presence_changed(self, others: list[Presence]) -> None:
-        from tui.presence import PresenceChanged
-
-        for screen in self.screen_stack:
-            screen.post_message(PresenceChanged(others))
-
-    def place(self, ticket_id: int | None, state: str = "viewing") -> None:
-        """Where this session is: the ticket open (None: the queue), viewing or replying."""
-        if self.presence is not None:
-            self.presence.place(ticket_id, state)
-
-    def others(self) -> list[Presence]:
-        """The other live sessions (empty before the engine is open)."""
-        return self.presence.others if self.presence is not None else []
 
     async def _pump(self, queue: asyncio.Queue[Event]) -> None:
         """Forward store events to every screen (the current one and those under it)."""

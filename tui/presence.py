@@ -11,7 +11,7 @@ to every screen when the list of other sessions changes. What each place shows:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,7 +26,11 @@ from engine.store.presence import Presence
 from tui.text import line
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from engine.models import Agent
+    from engine.presence import PresenceSession
+    from engine.store import Store
 
 
 class PresenceChanged(Message):
@@ -75,6 +79,40 @@ def who_lines(agents: list[Agent], everyone: list[Presence], subjects: dict[int,
             out.append(f"\n    {where} · via {p.via}{you}", "dim" if you else "")
         out.append("\n")
     return out
+
+
+class PresenceHost:
+    """The app's side (mixed into :class:`tui.app.TickettyApp`): start this session's
+    :class:`~engine.presence.PresenceSession` once the agent is known, pass changes to every
+    screen as :class:`PresenceChanged`, and answer ``place`` / ``others`` for the screens."""
+
+    presence: PresenceSession | None
+    via: str
+    agent: Agent | None
+    screen_stack: list[Screen[Any]]
+
+    async def _start_presence(self, store: Store) -> None:
+        """Publish this session's presence and follow everyone else's (tui.presence)."""
+        from engine.presence import PresenceSession
+
+        if self.agent is None or self.agent.id is None:
+            return
+        self.presence = PresenceSession(store, self.agent.id, via=self.via,
+                                        on_change=self._presence_changed)
+        await self.presence.start()
+
+    def _presence_changed(self, others: list[Presence]) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(PresenceChanged(others))
+
+    def place(self, ticket_id: int | None, state: str = "viewing") -> None:
+        """Where this session is: the ticket open (None: the queue), viewing or replying."""
+        if self.presence is not None:
+            self.presence.place(ticket_id, state)
+
+    def others(self) -> list[Presence]:
+        """The other live sessions (empty before the engine is open)."""
+        return self.presence.others if self.presence is not None else []
 
 
 class WhoScreen(ModalScreen[None]):
