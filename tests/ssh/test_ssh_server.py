@@ -139,8 +139,12 @@ async def test_an_idle_session_is_closed_after_idle_timeout(desk):
     async with SshServer(desk["store"], desk["db"], server.host_key, settings,
                          host="127.0.0.1", port=0) as idle:
         term = await Terminal.open(idle.port, desk["keys"]["bob@example.com"])
-        await term.wait_for("Bob Builder <bob@example.com>")
-        pid = next(iter(idle.sessions)).tui.pid
+
+        async def started() -> bool:
+            return any(s.tui is not None and s.tui.pid for s in idle.sessions)
+
+        assert await poll(started)  # no key pressed from here on (on a busy machine the
+        pid = next(iter(idle.sessions)).tui.pid  # limit may pass before the first paint)
         await term.wait_for("Closed after 1.5 s without a key", limit=15)
         await asyncio.wait_for(term.proc.wait_closed(), 10)
         await _gone(pid)
