@@ -11,7 +11,7 @@ import pytest
 from engine.ssh.demo import start_demo_ssh
 from engine.store import Store
 from tests.helpers.seeding import copy_db
-from tests.helpers.ssh import Terminal, new_key
+from tests.helpers.ssh import Terminal, new_key, poll
 
 
 async def test_local_keys_pick_their_demo_agent_by_user_name(ssh_template, tmp_path):
@@ -31,9 +31,32 @@ async def test_local_keys_pick_their_demo_agent_by_user_name(ssh_template, tmp_p
             await bob.wait_for("Bob Builder <bob@example.com>")
             await carol.wait_for("Carol Chen <carol@example.com>")
             await anyone.wait_for("Ada Admin <ada@example.com>")
-            # both colleagues see each other online
+            # both colleagues see each other online, then on the same ticket
             await bob.wait_for("online: ")
             await bob.wait_for("Carol Chen")
+            bob.send("\r")
+            await bob.wait_for("It is still smoking")
+            carol.send("\r")
+            await carol.wait_for("Bob Builder is viewing")
+            bob.send("r")
+            await carol.wait_for("Bob Builder is replying…")
+            # carol starts a reply, bob sends his first: carol's send is held, then confirmed
+            carol.send("r")
+            await carol.wait_for("Reply to")
+            carol.send("Carol here")
+            bob.send("Bob here")
+            await bob.wait_for("Bob here")
+            bob.send("\x13")  # ctrl+s
+
+            async def bob_sent() -> bool:
+                return any(m.text == "Bob here" for m in await store.messages(1))
+
+            assert await poll(bob_sent, limit=20)
+            carol.send("\x13")
+            await carol.wait_for("Not sent — the ticket changed since you started")
+            await carol.wait_for("Bob Builder replied")
+            carol.send("\x13")  # the same key again: sent
+            await carol.wait_for("Reply queued on #1")
             for term in (bob, carol, anyone):
                 await term.close()
             with pytest.raises(asyncssh.PermissionDenied):
