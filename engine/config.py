@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from engine.ssh.settings import SshConfig
+
 
 class ConfigError(Exception):
     """A config file that cannot be used; the message names the file and the key."""
@@ -106,6 +108,8 @@ class Config(_Section):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     ui: UIConfig = Field(default_factory=UIConfig)
+    ssh: SshConfig = Field(default_factory=SshConfig)
+    """The built-in SSH server (``ticketty serve ssh``; engine/ssh/settings.py)."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id → key(s), e.g. ``"ticket.reply" = "R"`` (docs/keys.md)."""
     path: str | None = Field(default=None, exclude=True)

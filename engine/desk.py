@@ -143,6 +143,19 @@ class Desk:
         with acting(self.acting):
             return await self.store.assign_ticket(ticket_id, agent_email, team, self.actor_id)
 
+    async def assign_if(self, ticket_id: int, agent_email: str | None,
+                        expected: int | None) -> bool:
+        """Assign only while the assignee is still ``expected`` (the agent id the caller saw;
+        None: nobody): of two agents taking one ticket at once, one wins and the other gets
+        :class:`engine.store.collision.AssignConflict` naming who has it."""
+        with acting(self.acting):
+            return await self.store.assign_if(ticket_id, agent_email, expected, self.actor_id)
+
+    async def take(self, ticket_id: int) -> bool:
+        """Assign to yourself, only if nobody has it (or you already do)."""
+        actor = self._need_actor()
+        return await self.assign_if(ticket_id, actor.email, None)
+
     async def set_status(self, ticket_id: int, status: str) -> bool:
         with acting(self.acting):
             return await self.store.set_ticket_status(ticket_id, status, self.actor_id)

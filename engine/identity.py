@@ -93,11 +93,14 @@ async def claim_first_admin(store: Store, user: OSUser | None = None) -> Agent |
 
 
 async def resolve(store: Store, requested: str | None = None, *, requested_by: str = "--as",
-                  user: OSUser | None = None) -> Identity:
+                  user: OSUser | None = None, ssh_agent: str | None = None) -> Identity:
     """The identity of this process on ``store``; raises :class:`IdentityError` (one line).
 
     ``requested`` is an agent email from ``--as`` or the config (``requested_by`` names which,
-    for the error message).
+    for the error message). ``ssh_agent`` is the agent of an SSH session, named by the SSH
+    server that authenticated their key (engine/ssh/session.py): honoured, like ``--as``, only
+    when the OS user is an admin (the server's service user), and the session then works *as*
+    that agent — the admin only carried the name over.
     """
     user = user or os_user()
     me = await store.agent_by_os_user(user.login)
@@ -107,6 +110,14 @@ async def resolve(store: Store, requested: str | None = None, *, requested_by: s
               or await store.claim_legacy_agent(user.login, user.default_email))
     if me is None:
         raise IdentityError(not_an_agent(user))
+    if ssh_agent:
+        if me.role != Role.admin:
+            raise IdentityError("--ssh-session is given by `ticketty serve ssh`, which must run"
+                                f" as an admin's OS user ({me.email} is an agent)")
+        agent = await store.agent(normalize_email(ssh_agent))
+        if agent is None:
+            raise IdentityError(f"--ssh-session: no agent with email {ssh_agent!r}")
+        return Identity(me=agent, actor=agent)
     actor = me
     if requested:
         try:

@@ -42,16 +42,19 @@ from engine.config import Config
 from engine.desk import CloseUndo, Desk
 from engine.models import Agent, Event
 from engine.store import Store, StoreError
+from engine.store.collision import UNSEEN
 from themes import DEFAULT_THEME, STYLESHEET, THEMES
 from tui import keymap
 from tui.commands import COMMANDS, Command, CommandProvider, run_command
 from tui.messages import AgentChanged, EngineEvent, EngineReady
+from tui.presence import PresenceHost
 from tui.screens.admin.commands import admin_commands
 from tui.timefmt import system_clock
 
 if TYPE_CHECKING:
     from engine.engine import Engine
     from engine.identity import Identity
+    from engine.presence import PresenceSession
     from tui.host import DeskApp
 
 log = logging.getLogger("ticketty.tui")
@@ -68,7 +71,7 @@ def toast_text(message: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class TickettyApp(App[int]):
+class TickettyApp(PresenceHost, App[int]):
     """The help desk. ``clock`` and ``tz`` are injectable so tests freeze time.
 
     Screens see it through :class:`tui.host.DeskApp`; it builds its ``:`` command table
@@ -102,8 +105,12 @@ class TickettyApp(App[int]):
     def __init__(self, config: Config | None = None, db: str | Path | None = None, *,
                  agent_email: str | None = None, clock: Callable[[], datetime] = system_clock,
                  tz: tzinfo | None = None, run_channels: bool | None = None,
-                 started_at: float | None = None) -> None:
+                 started_at: float | None = None, via: str = "local",
+                 ssh_agent: str | None = None) -> None:
         super().__init__()
+        self.ssh_agent = ssh_agent  # an SSH session's agent, named by the SSH server
+        self.via = via  # how this session reached the desk ("local", "ssh"): shown in :who
+        self.presence: PresenceSession | None = None  # once the engine is open
         self.config = config or Config()
         self.db = db
         self.agent_email = agent_email
@@ -159,6 +166,12 @@ class TickettyApp(App[int]):
     def on_mount(self) -> None:
         from tui.screens.queue import QueueScreen
 
+        if self.via == "ssh":  # the client hung up (engine/ssh/session.py): leave cleanly
+            import signal
+
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP, lambda: self.call_later(self.action_quit))
+
         self.push_screen(QueueScreen())
         self.run_worker(self._run_engine(), name="engine", group="engine", exit_on_error=False)
         self.set_timer(10, gc.enable)  # in case no rows are ever painted (a start-up error)
@@ -174,7 +187,8 @@ class TickettyApp(App[int]):
                 if not requested and self.config.agent.email:
                     requested = self.config.agent.email
                     requested_by = f"[agent] email in {self.config.path}"
-                self.identity = await resolve(engine.store, requested, requested_by=requested_by)
+                self.identity = await resolve(engine.store, requested, requested_by=requested_by,
+                                              ssh_agent=self.ssh_agent)
                 self.engine = engine
                 self.agent = self.identity.actor
                 stored = await engine.store.get_setting("ui.theme")
@@ -184,9 +198,14 @@ class TickettyApp(App[int]):
                 queue = engine.store.subscribe()
                 self.run_worker(self._pump(queue), name="events", group="events",
                                 exit_on_error=False)
-                for screen in self.screen_stack:
-                    screen.post_message(EngineReady())
-                await self._stop.wait()
+                await self._start_presence(engine.store)
+                try:
+                    for screen in self.screen_stack:
+                        screen.post_message(EngineReady())
+                    await self._stop.wait()
+                finally:  # also when cancelled: the presence task must end before the store
+                    if self.presence is not None:
+                        await self.presence.stop()
         except StoreError as exc:  # no identity, or a database it cannot open: one line, exit 1
             self.exit_message = f"ticketty: error: {exc}"  # tui.run prints it, unwrapped
             self.exit(return_code=1)
@@ -197,6 +216,10 @@ class TickettyApp(App[int]):
         """Forward store events to every screen (the current one and those under it)."""
         while True:
             event = await queue.get()
+            if event.kind == "presence.changed":
+                if self.presence is not None:
+                    self.presence.poke()
+                continue
             if event.kind == "agent.updated" and self.agent and event.data.get("agent_id") == self.agent.id:
                 self.run_worker(self._refresh_agent(), group="agent", exclusive=True,
                                 exit_on_error=False)
@@ -338,6 +361,7 @@ class TickettyApp(App[int]):
     def open_ticket(self, ticket_id: int) -> None:
         from tui.screens.ticket import TicketScreen
 
+        self.place(ticket_id, "viewing")  # at once: the others see it while the screen builds
         self.push_screen(TicketScreen(ticket_id))
 
     # ----------------------------------------------------------------- desk ops
@@ -358,8 +382,15 @@ class TickettyApp(App[int]):
 
         return self.run_worker(run(), group="desk", exit_on_error=False)
 
-    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None) -> Worker[Any]:
+    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None, *,
+                  expected: int | None = UNSEEN) -> Worker[Any]:
+        """Assign; with ``expected`` (the assignee id the agent saw, None: nobody) only while
+        that is still so — else the agent is told who has it (engine.store.collision)."""
         who = email or (f"team {team}" if team else None)
+        if expected != UNSEEN and team is None:
+            return self.desk_call(lambda d: d.assign_if(ticket_id, email, expected),
+                                  f"Assigned #{ticket_id} to {who}" if who
+                                  else f"Unassigned #{ticket_id}")
         return self.desk_call(lambda d: d.assign(ticket_id, email, team),
                               f"Assigned #{ticket_id} to {who}" if who else f"Unassigned #{ticket_id}")
 

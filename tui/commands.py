@@ -22,6 +22,7 @@ built and keeps the whole table as ``app.commands``, which :func:`run_command`, 
 | ``:theme <name>`` | switch theme (remembered) |
 | ``:away`` / ``:available`` | your availability |
 | ``:channels`` | the channels screen |
+| ``:who`` | agents: online or not, availability, what they have open (tui.presence) |
 | ``:connect email`` | the connect wizard (admins) |
 | ``:agents`` / ``:teams`` / ``:pipelines`` / ``:canned`` | admin screens (admins) |
 | ``:quarantine`` | input that could not be ingested: show, retry, delete (admins) |
@@ -114,6 +115,22 @@ def _theme(app: DeskApp, args: list[str]) -> None:
     app.theme = name
 
 
+async def _who(app: DeskApp, args: list[str]) -> None:
+    import time
+
+    from tui.presence import WhoScreen, who_lines
+
+    agents = await app.store.agents()
+    everyone = await app.store.presence(time.time())
+    subjects: dict[int, str] = {}
+    for ticket_id in {p.ticket_id for p in everyone if p.ticket_id is not None}:
+        ticket = await app.store.ticket(ticket_id)
+        if ticket is not None:
+            subjects[ticket_id] = ticket.subject
+    me = app.presence.session if app.presence is not None else None
+    app.push_screen(WhoScreen(who_lines(agents, everyone, subjects, me)))
+
+
 COMMANDS: list[Command] = [
     Command("assign", "assign <email|me|none>", "Assign the ticket to an agent", _assign, True),
     Command("team", "team <name>", "Set the ticket's team", _team, True),
@@ -143,6 +160,7 @@ COMMANDS: list[Command] = [
     Command("available", "available", "Set yourself available",
             lambda app, a: app.op_availability("available")),
     Command("channels", "channels", "Connected channels", lambda app, a: app.action_channels()),
+    Command("who", "who", "Who is online and what they have open", _who),
     Command("help", "help", "Keys of this screen", lambda app, a: app.action_help()),
     Command("quit", "quit", "Quit ticketty", lambda app, a: app.call_later(app.action_quit)),
 ]

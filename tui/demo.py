@@ -22,10 +22,12 @@ class DemoApp(TickettyApp):
     """The normal app plus the demo's simulator, run as a worker once the engine is up."""
 
     def __init__(self, world: DemoWorld, *args: Any, seconds: float | None = None,
-                 **kwargs: Any) -> None:
+                 ssh_port: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.world = world
         self.seconds = seconds
+        self.ssh_port = ssh_port  # ``demo --ssh PORT``: also serve the desk over SSH
+        self.ssh: Any = None
 
     def on_mount(self) -> None:
         # Textual calls every on_mount up the class hierarchy: TickettyApp's runs on its own
@@ -39,6 +41,16 @@ class DemoApp(TickettyApp):
             await asyncio.sleep(0.05)
         self.world.engine, self.world.store = self.engine, self.engine.store
         await self.engine.wait_leader(10)
+        if self.ssh_port is not None and self.db is not None:
+            from pathlib import Path
+
+            from engine.ssh.demo import start_demo_ssh
+
+            self.ssh, keys = await start_demo_ssh(self.engine.store, Path(self.db),
+                                                  self.ssh_port, self.world.you[0])
+            self.notify(f"ssh -p {self.ssh.port} omar@localhost (or maya@, diego@ …):"
+                        f" {len(keys)} key(s) from ~/.ssh let in", title="Demo over SSH",
+                        timeout=15, markup=False)
         await self.world.start()
         page = await self.world.chat.page_url()
         chat = f" Chat with the desk from a browser: {page}" if page else ""
@@ -57,4 +69,7 @@ class DemoApp(TickettyApp):
     async def shutdown_engine(self) -> None:
         """Stop the simulated traffic before the engine closes the store under it."""
         await self.world.stop(timeout=STOP_TIMEOUT)
+        if self.ssh is not None:
+            await self.ssh.stop()
+            self.ssh = None
         await super().shutdown_engine()

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from engine.desk import Desk
     from engine.identity import Identity
     from engine.models import Agent
+    from engine.presence import PresenceSession
     from engine.store import Store
+    from engine.store.presence import Presence
     from tui.commands import Command
 
 T = TypeVar("T")
@@ -40,6 +42,9 @@ class DeskApp(Protocol):
     agent: Agent | None
     """The agent this session works as (None until the engine is open)."""
     identity: Identity | None
+    presence: PresenceSession | None
+    """This session's presence (None until the engine is open): ``session`` is its id."""
+    via: str
     clock: Callable[[], datetime]
     tz: tzinfo | None
     theme: str
@@ -67,8 +72,9 @@ class DeskApp(Protocol):
     # ----------------------------------------------------------- ticket actions
     def desk_call(self, call: Callable[[Desk], Awaitable[Any]],
                   done: str | None = None) -> Worker[Any]: ...
-    def op_assign(self, ticket_id: int, email: str | None,
-                  team: str | None = None) -> Worker[Any]: ...
+    def op_assign(self, ticket_id: int, email: str | None, team: str | None = None, *,
+                  expected: int | None = -1) -> Worker[Any]:
+        """Assign; ``expected`` (not -1): only while the assignee id is still that."""
     def op_status(self, ticket_id: int, status: str) -> Worker[Any]: ...
     def op_priority(self, ticket_id: int, priority: str) -> Worker[Any]: ...
     def op_pipeline(self, ticket_id: int, pipeline: str) -> Worker[Any]: ...
@@ -79,6 +85,12 @@ class DeskApp(Protocol):
     def op_retry(self, message_id: int) -> Worker[Any]: ...
     def op_contact_owner(self, contact_id: int, email: str | None) -> Worker[Any]: ...
     def op_availability(self, availability: str) -> Worker[Any]: ...
+
+    # --------------------------------------------------------------- presence
+    def place(self, ticket_id: int | None, state: str = "viewing") -> None:
+        """Publish where this session is (a ticket and viewing/replying; None: the queue)."""
+    def others(self) -> list[Presence]:
+        """The other live sessions (tui.presence renders them)."""
 
     # ------------------------------------------------------------- navigation
     def open_ticket(self, ticket_id: int) -> None: ...

@@ -38,8 +38,8 @@ async def choose_assignee(app: DeskApp, ticket: Ticket) -> None:
     item = await app.push_screen_wait(PickerScreen(
         f"Assign #{ticket.id} to…", agent_items(agents, nobody="nobody (unassign)"),
         current=ticket.assignee_email))
-    if item is not None:
-        app.op_assign(ticket.id, item.value)
+    if item is not None:  # only while the assignee is still the one shown (compare-and-set)
+        app.op_assign(ticket.id, item.value, expected=ticket.assignee_id)
 
 
 async def choose_status(app: DeskApp, ticket: Ticket) -> None:

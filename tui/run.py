@@ -28,7 +28,13 @@ def run_tui(args: argparse.Namespace) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = user_config(getattr(args, "config", None))
     db = default_db(getattr(args, "db", None) or config.database.path)
-    app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None), started_at=started)
+    ssh_agent = getattr(args, "ssh_session", None)
+    if ssh_agent:  # started by `ticketty serve ssh` for the agent whose key logged in
+        app = TickettyApp(config, db, started_at=started, via="ssh", ssh_agent=ssh_agent,
+                          run_channels=False)
+    else:
+        app = TickettyApp(config, db, agent_email=getattr(args, "as_agent", None),
+                          started_at=started)
     app.run()
     if app.exit_message:
         print(app.exit_message, file=sys.stderr)
@@ -46,6 +52,7 @@ def run_demo_tui(args: argparse.Namespace, db: Path, you: tuple[str, str]) -> in
     world = DemoWorld(None, you, rate=getattr(args, "rate", None) or DEFAULT_RATE)
     asyncio.run(seed_workspace(db, world))
     config = demo_config()  # the demo's own: its web front door on a free port, never 8780
-    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None))
+    app = DemoApp(world, config, db, agent_email=you[0], seconds=getattr(args, "seconds", None),
+                  ssh_port=getattr(args, "ssh", None))
     app.run()
     return app.return_code or 0

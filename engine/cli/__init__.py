@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.cli import admin, channels, demo, forms, quarantine, tickets, tokens
+from engine.cli import admin, channels, demo, forms, quarantine, ssh, tickets, tokens
 from engine.cli.common import KNOWN_ERRORS, Context, emit, get_config, open_context
 from engine.cli.errors import FieldError, Parser, UsageError, number_arg, report, wants_json
 from engine.config import ConfigError
@@ -140,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML config file")
     p.add_argument("--as", "--agent", dest="as_agent", metavar="AGENT_EMAIL",
                    help="act as (and, in the TUI, work as) this agent")
+    p.add_argument("--ssh-session", metavar="AGENT_EMAIL", help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     tickets.add_parser(sub, common)
     admin.add_parsers(sub, common)
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="N", help="port of the web front door (default: [engine] http_port,"
                      " 8780; 0: none)")
     demo.add_parser(sub)
+    ssh.add_serve_parser(sub)
     return p
 
 
@@ -190,6 +192,8 @@ def main(argv: list[str] | None = None, ui: UiEntryPoints | None = None) -> int:
             return ui.run_tui(args)
         if args.command == "engine":
             return asyncio.run(cmd_engine(args))
+        if args.command == "serve":
+            return asyncio.run(ssh.cmd_serve_ssh(args))
         if args.command == "demo":
             if ui is None and not args.headless:
                 return report([NO_TUI + " (ticketty demo --headless runs without it)"], 1,

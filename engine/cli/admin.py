@@ -300,6 +300,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
                     help="the OS login this agent runs ticketty as, or 'none' (admins)")
     up.set_defaults(run=cmd_agents_update)
     s.add_parser("list", parents=[common], help="list agents").set_defaults(run=cmd_agents_list)
+    from engine.cli.ssh import add_keys_parser
+
+    add_keys_parser(s, common)  # agents keys add|list|remove: SSH public keys
 
     p = sub.add_parser("teams", help="teams of agents")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -4,7 +4,8 @@ Without ``--db`` the workspace is a fresh temporary directory, removed when the 
 unless ``--keep``; with ``--db`` it is that file, which must be new or an earlier demo (a
 database holding a real help desk is refused). ``--headless`` prints a JSON summary after
 ``--seconds`` (default 20); in the TUI, ``--seconds`` ends the app after that long (handy for
-recordings). ``--rate`` sets how many new customer conversations arrive a minute.
+recordings). ``--rate`` sets how many new customer conversations arrive a minute. ``--ssh PORT``
+also serves the desk over SSH (engine/ssh/demo.py).
 """
 
 from __future__ import annotations
@@ -39,13 +40,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            " colleagues resolve as many as arrive")
     demo.add_argument("--keep", action="store_true",
                       help="keep the temporary workspace when the demo ends (it is removed)")
+    demo.add_argument("--ssh", type=number_arg(int, least=0), metavar="PORT",
+                      help="also serve the demo over SSH on PORT: your ~/.ssh/*.pub keys log in"
+                      " as the demo agent their user name picks (ssh -p PORT omar@localhost)")
     demo.add_argument("--db", dest="demo_db", metavar="PATH",
                       help="keep the workspace in this file (new, or an earlier demo's);"
                            " default: a temporary directory")
 
 
 async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
-                       rate: float = DEFAULT_RATE, pace: float = 1.0) -> dict:
+                       rate: float = DEFAULT_RATE, pace: float = 1.0,
+                       ssh_port: int | None = None) -> dict:
     """Seed (or reuse) the workspace, run the traffic for ``seconds``, return the summary."""
     from engine.demo import DemoWorld, demo_config, seed_workspace
     from engine.engine import Engine
@@ -56,6 +61,13 @@ async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
     async with Engine(config, db) as engine:
         world.engine, world.store = engine, engine.store
         await engine.wait_leader(10)
+        ssh = None
+        if ssh_port is not None:
+            from engine.ssh.demo import start_demo_ssh
+
+            ssh, keys = await start_demo_ssh(engine.store, db, ssh_port, you[0])
+            print(f"demo ssh: ssh -p {ssh.port} omar@localhost (or maya@, diego@ …);"
+                  f" {len(keys)} key(s) from ~/.ssh let in", flush=True)
         await world.start()
         started = time.monotonic()
         task = asyncio.ensure_future(world.run())
@@ -63,6 +75,8 @@ async def run_headless(db: Path, seconds: float, you: tuple[str, str], *,
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(task), seconds)
         finally:
+            if ssh is not None:
+                await ssh.stop()
             await world.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -94,7 +108,7 @@ def run_demo_cli(args: argparse.Namespace,
         check_workspace(db)
         if args.headless:
             summary = asyncio.run(run_headless(db, args.seconds or HEADLESS_SECONDS, you,
-                                               rate=args.rate))
+                                               rate=args.rate, ssh_port=args.ssh))
             summary["db"] = str(db)
             summary["kept"] = keep
             print(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -1,4 +1,4 @@
-"""``ticketty tickets …``: create, list, show, reply, note, assign, status, close, reopen."""
+"""``ticketty tickets …``: create, list, show, reply, note, assign, take, status, close, reopen."""
 
 from __future__ import annotations
 
@@ -138,6 +138,27 @@ async def cmd_note(ctx: Context) -> int:
     return 0
 
 
+async def _agent_id(ctx: Context, who: str) -> int | None:
+    """``--if-assignee``: an agent's id from their email (or me); None for nobody/none."""
+    if who.lower() in ("nobody", "none", "-"):
+        return None
+    email = field_value("--if-assignee", normalize_email, resolve_me(ctx.actor, who))
+    agent = await ctx.store.agent(email)
+    if agent is None:
+        raise CLIError(f"--if-assignee: no agent with email {email!r}")
+    return agent.id
+
+
+async def cmd_take(ctx: Context) -> int:
+    """Assign to yourself only if nobody has it (compare-and-set: of two agents taking it at
+    once, one wins; the other gets one line naming who has it, exit 1)."""
+    await _ticket(ctx, ctx.args.number)
+    await ctx.desk.take(ctx.args.number)
+    ticket = await _ticket(ctx, ctx.args.number)
+    emit(ctx, ticket_json(ticket), f"#{ticket.id} is yours ({ticket.assignee_email})")
+    return 0
+
+
 async def cmd_assign(ctx: Context) -> int:
     a = ctx.args
     await _ticket(ctx, a.number)
@@ -146,7 +167,11 @@ async def cmd_assign(ctx: Context) -> int:
     who = None
     if a.assignee and not a.nobody:
         who = field_value("agent", normalize_email, resolve_me(ctx.actor, a.assignee))
-    await ctx.desk.assign(a.number, who, a.team)
+    if a.if_assignee is not None:
+        expected = await _agent_id(ctx, a.if_assignee)
+        await ctx.desk.assign_if(a.number, who, expected)
+    else:
+        await ctx.desk.assign(a.number, who, a.team)
     ticket = await _ticket(ctx, a.number)
     emit(ctx, ticket_json(ticket),
          f"#{a.number} assigned to {ticket.assignee_email or 'nobody'}"
@@ -220,7 +245,15 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                      help="the agent's email, or me")
     asg.add_argument("--team")
     asg.add_argument("--nobody", action="store_true", help="unassign")
+    asg.add_argument("--if-assignee", metavar="EMAIL|nobody",
+                     help="only if the ticket is still assigned to this agent (or nobody):"
+                     " else exit 1 naming who has it")
     asg.set_defaults(run=cmd_assign)
+
+    tk = ts.add_parser("take", parents=[common],
+                       help="assign to yourself, only if nobody has it yet")
+    tk.add_argument("number", type=int)
+    tk.set_defaults(run=cmd_take)
 
     for verb, helptext in (("close", "close a ticket"), ("reopen", "reopen a ticket")):
         v = ts.add_parser(verb, parents=[common], help=helptext)

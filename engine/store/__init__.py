@@ -8,8 +8,10 @@ the program never gets a connection, a transaction or a row. What only SQLite ha
 
 from __future__ import annotations
 
+from engine.store.agent_keys import AgentKeysMixin
 from engine.store.api_reads import ApiReadsMixin
 from engine.store.chat import ChatMixin
+from engine.store.collision import CollisionMixin
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
@@ -19,6 +21,7 @@ from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
 from engine.store.outbox import OutboxMixin
+from engine.store.presence import PresenceMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
 from engine.store.replies import RepliesMixin
@@ -31,7 +34,8 @@ from engine.store.workflow import WorkflowMixin
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
-            LeasesMixin, RepliesMixin, DemoMixin, FormsMixin, ChatMixin, StoreBase):
+            LeasesMixin, RepliesMixin, DemoMixin, FormsMixin, ChatMixin, PresenceMixin,
+            CollisionMixin, AgentKeysMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

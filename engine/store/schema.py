@@ -236,7 +236,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (agent_id, key)
     );
     """,
-    # the forms channel: form definitions (JSON of engine.form_defs.FormDef) and every
+    # 7: the forms channel: form definitions (JSON of engine.form_defs.FormDef) and every
     # submission with all its fields — hidden ones too — for the contact's timeline
     """
     CREATE TABLE forms (
@@ -259,6 +259,30 @@ MIGRATIONS: list[str] = [
         submitted_at REAL NOT NULL
     );
     CREATE INDEX ix_form_submissions_contact ON form_submissions(contact_id, submitted_at);
+    """,
+    # 8: presence: one row per open TUI session (engine/store/presence.py); a row whose
+    # heartbeat is older than the TTL counts as gone. Public keys for the SSH server.
+    """
+    CREATE TABLE presence (
+        session TEXT PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        ticket_id INTEGER,
+        state TEXT NOT NULL DEFAULT 'online',
+        via TEXT NOT NULL DEFAULT 'local',
+        started_at REAL NOT NULL,
+        seen_at REAL NOT NULL
+    );
+    CREATE INDEX ix_presence_seen ON presence(seen_at);
+    CREATE TABLE agent_keys (
+        id INTEGER PRIMARY KEY,
+        agent_id INTEGER NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        added_at REAL NOT NULL,
+        added_by INTEGER REFERENCES agents(id) ON DELETE SET NULL
+    );
+    CREATE INDEX ix_agent_keys_agent ON agent_keys(agent_id);
     """,
 ]
 

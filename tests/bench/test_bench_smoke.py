@@ -104,3 +104,12 @@ def test_chat_load_small():
     assert r["idle_widgets"] == 20 and r["widgets_open_on_engine"] == 20
     assert r["lines_sent"] > 0 and r["answers"] > 0
     assert r["engine_rss_mb"]["idle_open"] > 0
+
+
+def test_ssh_small():
+    r = bench("ssh", "--agents", "3", "--rounds", "2", "--events", "2", "--batch", "3")
+    assert r["sessions"] == 3 and r["session_pss_mb_median"] > 0
+    assert r["event_missed"] == 0 and r["presence_missed"] == 0
+    for key in ("key_repaint_alone_p99_ms", "event_to_every_screen_p99_ms",
+                "presence_to_every_screen_p99_ms"):
+        assert r[key] > 0, key

@@ -18,7 +18,7 @@ from tui.keymap import RENAMED, upgrade
 
 AREAS = ("app", "queue", "ticket", "thread", "composer", "command_line", "picker", "help",
          "confirm", "channels", "channel_edit", "wizard", "signin", "admin", "form",
-         "quarantine", "quarantine_item", "contact")
+         "quarantine", "quarantine_item", "contact", "who")
 KEYS_MD = Path(__file__).resolve().parents[2] / "docs" / "keys.md"
 
 

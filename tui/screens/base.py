@@ -9,8 +9,10 @@ from textual.screen import Screen
 from engine.models import Event
 from engine.store import StoreError
 from tui.messages import EngineEvent, EngineReady
+from tui.presence import PresenceChanged
 
 if TYPE_CHECKING:
+    from engine.store.presence import Presence
     from tui.host import DeskApp
 
 
@@ -47,6 +49,16 @@ class TickettyScreen(Screen[None]):
 
     def on_engine_event(self, message: EngineEvent) -> None:
         self.engine_event(message.event)
+
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        from tui.widgets.status_bar import StatusBar
+
+        for bar in self.query(StatusBar):
+            bar.refresh()
+        self.presence_changed(message.others)
+
+    def presence_changed(self, others: list[Presence]) -> None:
+        """Other agents came, went or moved (tui.presence); the status bar is redrawn."""
 
     def engine_event(self, event: Event) -> None:
         """A change committed anywhere; reload what depends on it."""

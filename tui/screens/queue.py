@@ -13,6 +13,8 @@
 | ``c`` | close it at once; ``u`` (app-wide ``app.undo``) takes it back for 10 s (``ticket.close``) |
 | ``q`` | quit (``queue.quit``) |
 
+A ticket another agent has open shows their initial in the mark column (tui.presence).
+
 The table's own keys (``queue.down`` …) are in :mod:`tui.widgets.ticket_table`; ``a``, ``A``
 and ``c`` are shared with the ticket screen (:mod:`tui.screens.ticket_actions`).
 """
@@ -27,7 +29,9 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label, Static
 
 from engine.models import Agent, Channel, Event, Ticket
+from engine.presence import open_tickets
 from engine.store import StoreError, TicketQuery
+from engine.store.presence import Presence
 from tui import search
 from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.text import line
@@ -123,6 +127,7 @@ class QueueScreen(TicketActions):
         if self._ready:
             return
         self._ready = True
+        self.table.set_open_by(open_tickets(self.tapp.others()))
         self.table.focus()
         self.load_table()
         self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
@@ -190,6 +195,10 @@ class QueueScreen(TicketActions):
         elif event.kind.startswith(("channel.", "agent.", "pipeline.")) and event.kind != "channel.health":
             self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
                             exit_on_error=False)
+
+    def presence_changed(self, others: list[Presence]) -> None:
+        if self._ready:
+            self.table.set_open_by(open_tickets(others))
 
     @on(TicketTable.RowsPainted)
     def _painted(self, message: TicketTable.RowsPainted) -> None:

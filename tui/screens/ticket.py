@@ -20,6 +20,11 @@
 | ``R`` | retry a failed send (``ticket.retry``) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
+
+Team work: the screen publishes "viewing" (composer open: "replying") for this ticket, shows
+who else is on it in its header ("Sam Lee is replying…"), and holds a reply whose ticket
+changed since the composer opened (a customer's message, another agent's reply, a
+reassignment or a close) until the agent has seen why: ``ctrl+s`` again sends it anyway.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from textual.widgets import Static, TextArea
 from engine.channels.registry import adapter_class, orphan_kinds, pick_reply_channel
 from engine.models import Event, Message, Pipeline, Ticket
 from tui import pickers
+from tui.presence import header
 from tui.screens.base import stored_id
 from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.screens.ticket_live import ChatLive
@@ -48,6 +54,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.widgets.thread import ThreadView
 
 if TYPE_CHECKING:
+    from engine.store.presence import Presence
     from tui.host import DeskApp
 
 #: the keys the properties panel names beside each property and action
@@ -106,6 +113,9 @@ class TicketScreen(TicketActions):
         self._dirty = False
         self._first = True
         self.live = ChatLive()  # a chat ticket's visitor: online, typing (ticket_live.py)
+        self.others: list[Presence] = []
+        self.loaded_event = 0  # the newest event id when the screen last read the ticket
+        self.composer_since = 0  # the newest event the agent had seen when the composer opened
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f"#{self.ticket_id}"), id="ticket-title")
@@ -148,6 +158,24 @@ class TicketScreen(TicketActions):
     def engine_ready(self) -> None:
         self.thread.focus()
         self.request_load()
+        self.others = self.tapp.others()
+        self.tapp.place(self.ticket_id, "viewing")
+
+    def on_screen_resume(self) -> None:
+        if self.ctx is not None:
+            self.tapp.place(self.ticket_id, self._doing())
+
+    def on_unmount(self) -> None:
+        self.tapp.place(None)
+
+    def _doing(self) -> str:
+        composer = self.composer
+        return "replying" if composer.display and composer.kind == "reply" else "viewing"
+
+    def presence_changed(self, others: list[Presence]) -> None:
+        self.others = others
+        if self.ctx is not None:  # composed and loaded (a message can come before that)
+            self._show_title()
 
     def request_load(self) -> None:
         if self._loading:
@@ -159,6 +187,7 @@ class TicketScreen(TicketActions):
     async def _load(self) -> None:
         store = self.tapp.store
         try:
+            seen = await store.last_event_id()  # read first: anything newer counts as unseen
             ticket = await store.ticket(self.ticket_id)
             if ticket is None:
                 self.notify(f"ticket #{self.ticket_id} no longer exists", severity="error")
@@ -176,6 +205,7 @@ class TicketScreen(TicketActions):
             self.messages = messages
             if self._first and channel is not None and channel.kind == "chat":
                 self.live.online = await store.chat_presence(self.ticket_id)
+            self.loaded_event = seen
             self._show({c.id: c.name for c in channels if c.id is not None})
             if ticket.unread and self._first:
                 self.tapp.desk_call(lambda d: d.mark_read(self.ticket_id))
@@ -206,6 +236,10 @@ class TicketScreen(TicketActions):
                 title.append(f" · {self._key('ticket.details')} details", "dim")
             if self.ctx.channel is not None and self.ctx.channel.kind == "chat":
                 title.append_text(self.live.header())
+        here = header(self.others, self.ticket_id)
+        if here:
+            title.append("   ")
+            title.append_text(here)
         self.query_one("#ticket-title", Static).update(title)
 
     # ---------------------------------------------------------------- layout
@@ -281,9 +315,12 @@ class TicketScreen(TicketActions):
             self._key("composer.send") or "ctrl+s", subject=subject, closed=closed,
             statuses=[st.name for st in pipeline.statuses] if pipeline else [],
             send_as=pipeline.reply_status() if pipeline else None)
+        self.composer_since = self.loaded_event
+        self.tapp.place(self.ticket_id, "replying")
 
     def command_note(self, _arg: str) -> None:
         self.composer.open("note", "Internal note", "", self._key("composer.send") or "ctrl+s")
+        self.tapp.place(self.ticket_id, "viewing")
 
     @on(Composer.Send)
     def _send(self, message: Composer.Send) -> None:
@@ -292,16 +329,35 @@ class TicketScreen(TicketActions):
             self.notify("Nothing to send yet.", severity="warning")
             return
         if message.kind == "reply":
-            self.tapp.op_reply(self.ticket_id, body, message.status)
-        else:
-            self.tapp.op_note(self.ticket_id, body)
+            self.run_worker(self._send_reply(body, message.status), group="send",
+                            exclusive=True, exit_on_error=False)
+            return
+        self.tapp.op_note(self.ticket_id, body)
+        self._sent()
+
+    async def _send_reply(self, body: str, status: str | None) -> None:
+        """Send, unless the ticket changed since the composer opened: then hold it and say
+        what changed; the next send (nothing new since) goes out."""
+        agent = self.tapp.agent
+        changes, now = await self.tapp.store.ticket_changes_since(
+            self.ticket_id, self.composer_since, agent.id if agent else None)
+        self.composer_since = now
+        if changes:
+            self.composer.hold(changes)
+            return
+        self.tapp.op_reply(self.ticket_id, body, status)
+        self._sent()
+
+    def _sent(self) -> None:
         self.composer.clear()
         self.composer.display = False
         self.thread.focus()
+        self.tapp.place(self.ticket_id, "viewing")
 
     @on(Composer.Cancelled)
     def _cancelled(self) -> None:
         self.thread.focus()
+        self.tapp.place(self.ticket_id, "viewing")
 
     @on(Composer.CannedWanted)
     def _canned(self) -> None:

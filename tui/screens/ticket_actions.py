@@ -42,10 +42,12 @@ class TicketActions(TickettyScreen):
                             exit_on_error=False)
 
     def action_take(self) -> None:
-        ticket_id = self.current_ticket_id()
+        """Take it — only while its assignee is still who this screen shows (compare-and-set:
+        of two agents taking it at once, one gets it and the other is told who has it)."""
+        ticket = self.acted_ticket()
         agent = self.tapp.agent
-        if ticket_id is not None and agent is not None:
-            self.tapp.op_assign(ticket_id, agent.email)
+        if ticket is not None and ticket.id is not None and agent is not None:
+            self.tapp.op_assign(ticket.id, agent.email, expected=ticket.assignee_id)
 
     def action_close_ticket(self) -> None:
         ticket_id = self.current_ticket_id()

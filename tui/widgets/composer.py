@@ -9,6 +9,10 @@ is sent — "send as: pending" — which ``ctrl+o`` cycles through the pipeline'
 Keys (ids): ``ctrl+s`` send (``composer.send``), ``ctrl+r`` insert a canned reply
 (``composer.canned``), ``ctrl+o`` next send-as status (``composer.send_as``), ``escape`` put
 the draft away (``composer.cancel``; the draft is kept until sent).
+
+A reply whose ticket changed since the composer opened (a customer's message, another
+agent's reply, a reassignment or close) is held: :meth:`Composer.hold` lists what changed, and
+the send key again sends it anyway (the ticket screen decides; see tui/screens/ticket.py).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class Composer(Vertical):
     Composer TextArea, Composer TextArea:focus { height: 8; border: none; padding: 0; }
     Composer #composer-signature { color: $text-muted; max-height: 6; }
     Composer #composer-send-as { color: $text-muted; }
+    Composer #composer-held { color: $warning; text-style: bold; }
     """
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", id="composer.send"),
@@ -80,6 +85,9 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="composer-title")
         yield Static(Text(""), id="composer-subject")
+        held = Static(Text(""), id="composer-held")
+        held.display = False
+        yield held
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
         yield Static(Text(""), id="composer-signature")
         yield Static(Text(""), id="composer-send-as")
@@ -118,6 +126,7 @@ class Composer(Vertical):
             self.statuses = list(statuses or [])
             self.send_as = send_as
         self._show_send_as()
+        self.release()
         self.text_area.text = self.drafts.get(kind, "")
         self.display = True
         self.text_area.focus()
@@ -149,6 +158,28 @@ class Composer(Vertical):
     def clear(self) -> None:
         self.drafts[self.kind] = ""
         self.text_area.text = ""
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        """Whether a send is held because the ticket changed (see :meth:`hold`)."""
+        return bool(self.query_one("#composer-held", Static).display)
+
+    def hold(self, changes: list[str]) -> None:
+        """Hold the send: say what changed on the ticket since the composer opened; the send
+        key again sends anyway (or the agent edits first)."""
+        text = Text("Not sent — the ticket changed since you started:\n")
+        for change in changes:
+            text.append(f"  • {line(change)}\n")
+        text.append(f"{self.keys['send']} again sends anyway, or edit first.")
+        held = self.query_one("#composer-held", Static)
+        held.update(text)
+        held.display = True
+        self.text_area.focus()
+
+    def release(self) -> None:
+        """Nothing held any more (sent, or the composer opened afresh)."""
+        self.query_one("#composer-held", Static).display = False
 
     def action_send(self) -> None:
         status = self.send_as if self.kind == "reply" else None

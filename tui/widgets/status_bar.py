@@ -1,4 +1,5 @@
-"""The bottom line: who you are, your availability, and what the screen shows."""
+"""The bottom line: who you are, your availability, who else is online, and what the screen
+shows."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from engine.presence import online_names
 from tui.text import line
 
 
@@ -38,6 +40,12 @@ class StatusBar(Widget):
             left.append(line(agent.name), self.get_component_rich_style("status-bar--me"))
             left.append(f" <{agent.email}> · ")
             left.append(state, self.get_component_rich_style(f"status-bar--{state}"))
+            others = getattr(self.app, "others", None)
+            names = online_names(others()) if others is not None else []
+            if names:
+                left.append(" · online: ")
+                left.append(", ".join(line(n) for n in names),
+                            self.get_component_rich_style("status-bar--me"))
         right = Text(f"{self.info} ", no_wrap=True)
         gap = max(1, self.size.width - left.cell_len - right.cell_len)
         return Text.assemble(left, " " * gap, right)

@@ -79,6 +79,7 @@ class TicketTable(ScrollView, can_focus=True):
         background: $block-cursor-background; color: $block-cursor-foreground;
     }
     TicketTable > .ticket-table--unread { text-style: bold; }
+    TicketTable > .ticket-table--open-by { color: $accent; text-style: bold; }
     TicketTable > .ticket-table--closed { color: $text-muted; }
     TicketTable > .ticket-table--urgent { color: $error; text-style: bold; }
     TicketTable > .ticket-table--high { color: $warning; }
@@ -87,6 +88,7 @@ class TicketTable(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {
         "ticket-table--header", "ticket-table--cursor", "ticket-table--unread",
+        "ticket-table--open-by",
         "ticket-table--closed", "ticket-table--urgent", "ticket-table--high",
         "ticket-table--placeholder", "ticket-table--empty",
     }
@@ -158,6 +160,7 @@ class TicketTable(ScrollView, can_focus=True):
         self._pages: LRUCache[int, list[Ticket]] = LRUCache(MAX_PAGES)
         self._inflight: set[tuple[int, int]] = set()
         self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(MAX_STRIPS)
+        self.open_by: dict[int, str] = {}  # ticket id → another agent who has it open
         self._styles: dict[str, Style] | None = None
         self._layout_width = -1
         self._columns: list[tuple[str, str, int]] = []
@@ -402,6 +405,13 @@ class TicketTable(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def set_open_by(self, open_by: dict[int, str]) -> None:
+        """Mark the tickets other agents have open (the mark column gets their initial)."""
+        if open_by != self.open_by:
+            self.open_by = dict(open_by)
+            self._strips.clear()
+            self.refresh()
+
     def refresh_times(self) -> None:
         """Relative times age: drop the rendered rows (cheap: the pages stay)."""
         self._strips.clear()
@@ -489,6 +499,11 @@ class TicketTable(ScrollView, can_focus=True):
         now = self.clock()
         cells = [cell(ticket, key, now) for key, _, _ in columns]
         styles: dict[int, Style] = {}
+        other = self.open_by.get(ticket.id) if ticket.id is not None else None
+        if other and columns and columns[0][0] == "mark":
+            cells[0] = cells[0][:1] + (other.strip()[:1].upper() or "?")
+            if not is_cursor:
+                styles[0] = style + self._style("ticket-table--open-by")
         if not is_cursor and ticket.priority.value in ("urgent", "high"):
             index = next(i for i, c in enumerate(columns) if c[0] in ("priority", "subject"))
             for i, c in enumerate(columns):
