@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from engine.channels.messaging_impl import StoreMessaging
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
@@ -121,8 +122,9 @@ def spool_dir_for(db_path: str | Path | None) -> Path:
         else Path(tempfile.gettempdir()) / "ticketty-spool"
 
 
-class StoreChannelHost:
-    """The host of one channel on a :class:`~engine.store.Store` (the engine, CLI, wizards)."""
+class StoreChannelHost(StoreMessaging):
+    """The host of one channel on a :class:`~engine.store.Store` (the engine, CLI, wizards);
+    messaging channels' members come from :class:`StoreMessaging`."""
 
     def __init__(self, store: Store, channel_id: int | None, *, kind: str = "",
                  services: HostServices | None = None,
@@ -177,3 +179,4 @@ class StoreChannelHost:
 
     async def ticket_count(self) -> int:
         return await self._store.count_channel_tickets(self._need_id())
+

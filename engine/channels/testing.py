@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.channels.host import SendLimit, WorkBudget, WorkerPool
+from engine.channels.messaging_impl import MemoryMessaging
 from engine.models import InboundMessage, IngestResult
 
 
@@ -47,8 +48,9 @@ class Quarantined:
     raw: bytes
 
 
-class MemoryChannelHost:
-    """A :class:`~engine.channels.host.ChannelHost` that keeps everything in memory."""
+class MemoryChannelHost(MemoryMessaging):
+    """A :class:`~engine.channels.host.ChannelHost` that keeps everything in memory (and the
+    messaging channels' members, :class:`MemoryMessaging`)."""
 
     def __init__(self, channel_id: int | None = 1, *, agents: Iterable[str] = (),
                  now: float = 1_767_225_600.0, spool_dir: Path | None = None,

@@ -16,6 +16,7 @@ from engine.store.directory import DirectoryMixin
 from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
+from engine.store.messaging import MessagingMixin
 from engine.store.outbox import OutboxMixin
 from engine.store.quarantine import QuarantineMixin
 from engine.store.queries import TicketQuery
@@ -29,7 +30,7 @@ from engine.store.workflow import WorkflowMixin
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
-            LeasesMixin, RepliesMixin, DemoMixin, StoreBase):
+            LeasesMixin, RepliesMixin, DemoMixin, MessagingMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -1,0 +1,172 @@
+"""Messenger through the real HTTP server: handshake, signatures, the inbox, redelivery,
+receipts, media, consent, and Graph errors in words (the Graph stand-in answers the sends)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from engine.sandbox.graph import messenger_event
+from tests.channels.meta_helpers import PAGE, VERIFY, meta_desk, signature, until_async
+
+
+def _event(text: str, mid: str, psid: str = "PSID-42", **more: object) -> dict:
+    return messenger_event(PAGE, psid, text=text, mid=mid,
+                           timestamp_ms=int(time.time() * 1000), **more)
+
+
+async def test_the_handshake_echoes_the_challenge_only_for_the_right_token(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger") as m:
+        async with httpx.AsyncClient() as client:
+            good = await client.get(m.hook, params={"hub.mode": "subscribe",
+                                                    "hub.verify_token": VERIFY,
+                                                    "hub.challenge": "1158201444"})
+            wrong = await client.get(m.hook, params={"hub.mode": "subscribe",
+                                                     "hub.verify_token": "nope",
+                                                     "hub.challenge": "1"})
+            mode = await client.get(m.hook, params={"hub.mode": "unsubscribe",
+                                                    "hub.verify_token": VERIFY,
+                                                    "hub.challenge": "1"})
+        assert (good.status_code, good.text) == (200, "1158201444")
+        assert wrong.status_code == 403 and mode.status_code == 403
+
+
+async def test_the_webhook_url_is_what_channels_show_gives(db_path: Path) -> None:
+    from engine.channels.messenger import MessengerAdapter
+
+    async with meta_desk(db_path, "messenger") as m:
+        links = MessengerAdapter.public_links(m.channel, m.desk.url)
+        assert links == {"webhook_url": m.hook}
+
+
+async def test_a_signed_message_becomes_a_ticket_named_from_the_profile(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger") as m:
+        m.graph.profiles["PSID-42"] = {"first_name": "Ana", "last_name": "Lima"}
+        r = await m.post(_event("My order never arrived — ä", "m_AbC1"))
+        assert (r.status_code, r.text) == (200, "EVENT_RECEIVED")
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        [msg] = await m.store.messages(ticket.id)
+        assert msg.text == "My order never arrived — ä" and msg.external_id == "m_AbC1"
+        assert ticket.contact_name == "Ana Lima"
+        contact = await m.store.contact_id_by_identity("psid", "PSID-42")
+        assert contact == ticket.contact_id
+
+
+async def _count(m, n: int) -> bool:  # noqa: ANN001
+    return len(await m.tickets()) >= n
+
+
+async def test_missing_wrong_or_altered_signatures_are_refused_and_counted(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger") as m:
+        body = b'{"object":"page","entry":[]}'
+        missing = await m.post(body, sign=None)
+        wrong = await m.post(body, sign=signature(body, "another-secret"))
+        altered = await m.post(body, sign=signature(body + b" "))
+        sha1_only = await m.post(body, sign=None, headers={"X-Hub-Signature": "sha1=00"})
+        assert [r.status_code for r in (missing, wrong, altered, sha1_only)] == [403] * 4
+        await until_async(lambda: _refused(m, 4), what="the refusals counted in health")
+        channel = await m.store.channel(m.channel.id)
+        assert channel.health["last_refusal"] == "missing signature"
+        assert await m.store.inbox_counts(m.channel.id) == {}  # nothing was kept
+
+
+async def _refused(m, n: int) -> bool:  # noqa: ANN001
+    channel = await m.store.channel(m.channel.id)
+    return channel.health.get("refused_signatures") == n
+
+
+async def test_a_redelivered_mid_changes_nothing(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger") as m:
+        event = _event("Where is it?", "m_same")
+        for _ in range(3):
+            assert (await m.post(event)).status_code == 200
+        await until_async(lambda: _inbox_done(m, 3), what="three deliveries processed")
+        [ticket] = await m.tickets()
+        assert len(await m.store.messages(ticket.id)) == 1
+
+
+async def _inbox_done(m, n: int) -> bool:  # noqa: ANN001
+    return (await m.store.inbox_counts(m.channel.id)).get("done", 0) >= n
+
+
+async def test_a_reply_goes_out_and_receipts_move_it_to_delivered_then_read(
+        db_path: Path) -> None:
+    from engine.desk import Desk
+
+    async with meta_desk(db_path, "messenger") as m:
+        await m.post(_event("Hello?", "m_in1"))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        mid, _ = await Desk(m.store, m.desk.admin).reply(ticket.id, "Checking now.")
+        await until_async(lambda: _state(m, ticket.id, mid, "sent"), what="the reply sent")
+        [sent] = m.graph.sent(PAGE)
+        assert sent.body["recipient"] == {"id": "PSID-42"}
+        assert sent.body["messaging_type"] == "RESPONSE" and "tag" not in sent.body
+        assert sent.body["message"] == {"text": "Checking now."}
+        out = next(x for x in await m.store.messages(ticket.id) if x.id == mid)
+        assert out.external_id and out.external_id.startswith("m_standin")
+        delivery = {"object": "page", "entry": [{"id": PAGE, "messaging": [
+            {"sender": {"id": "PSID-42"}, "recipient": {"id": PAGE},
+             "timestamp": int(time.time() * 1000),
+             "delivery": {"mids": [out.external_id], "watermark": 1}}]}]}
+        await m.post(delivery)
+        await until_async(lambda: _state(m, ticket.id, mid, "delivered"), what="delivered")
+        read = {"object": "page", "entry": [{"id": PAGE, "messaging": [
+            {"sender": {"id": "PSID-42"}, "recipient": {"id": PAGE},
+             "timestamp": int(time.time() * 1000) + 1000,
+             "read": {"watermark": int(time.time() * 1000) + 1000}}]}]}
+        await m.post(read)
+        await until_async(lambda: _state(m, ticket.id, mid, "read"), what="read")
+        await m.post(delivery)  # a late delivery receipt does not move it back
+        await until_async(lambda: _inbox_done(m, 4), what="the late receipt processed")
+        assert await _state(m, ticket.id, mid, "read")
+
+
+async def _state(m, ticket_id: int, mid: int, state: str) -> bool:  # noqa: ANN001
+    msg = next(x for x in await m.store.messages(ticket_id) if x.id == mid)
+    return msg.delivery_state.value == state
+
+
+async def test_an_expired_token_fails_the_reply_in_words_without_retrying(db_path: Path) -> None:
+    from engine.desk import Desk
+
+    async with meta_desk(db_path, "messenger") as m:
+        await m.post(_event("Hello?", "m_in1"))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        m.graph.fail_next(190, "Error validating access token: Session has expired",
+                          status=401)
+        mid, oid = await Desk(m.store, m.desk.admin).reply(ticket.id, "Checking now.")
+        await until_async(lambda: _state(m, ticket.id, mid, "failed"), what="the failure")
+        out = next(x for x in await m.store.messages(ticket.id) if x.id == mid)
+        assert out.delivery_error == "token expired — reconnect the page"
+        item = await m.store.outbox_item(oid)
+        assert item.state == "failed" and item.attempts == 1
+
+
+async def test_an_image_is_downloaded_into_an_attachment(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger") as m:
+        png = b"\x89PNG\r\n\x1a\n" + b"x" * 2000
+        url = m.graph.add_file("photo.png", png, "image/png")
+        await m.post(_event("Here is the box", "m_img",
+                            attachments=[{"type": "image", "payload": {"url": url}}]))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        [msg] = await m.store.messages(ticket.id)
+        [att] = msg.attachments
+        assert (att.filename, att.content_type, att.size) == ("image-1.png", "image/png", len(png))
+        assert (await m.store.attachment_path(att.sha256)).read_bytes() == png
+
+
+async def test_media_over_the_limit_is_a_note_not_a_failure(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger", max_media_mb=1) as m:
+        url = m.graph.add_file("big.mp4", b"v" * (1024 * 1024 + 1), "video/mp4")
+        await m.post(_event("", "m_vid", attachments=[{"type": "video",
+                                                      "payload": {"url": url}}]))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        [msg] = await m.store.messages(ticket.id)
+        assert msg.attachments == [] and "video-1: too large to keep" in msg.text
