@@ -138,7 +138,9 @@ class MessengerAdapter(MetaAdapter):
         agreed = (message.get("quick_reply") or {}).get("payload") == AGREE_PAYLOAD
         held = json.dumps({"object": "page", "entry": [
             {"id": self.settings.page_id, "messaging": [ev]}]}).encode()
-        if not await self.admitted(psid, held, agreed):
+        ts = ev.get("timestamp")
+        at = float(ts) / 1000 if ts else self.now()
+        if not await self.admitted(psid, held, agreed, at):
             return None
         lines = [str(message.get("text") or "")]
         attachments: list[InboundAttachment] = []
@@ -158,7 +160,6 @@ class MessengerAdapter(MetaAdapter):
             earlier = await self.mhost.message_text(str(quoted))
             lines.insert(0, f"↪ replying to: «{excerpt(earlier)}»" if earlier
                          else "↪ replying to an earlier message")
-        ts = ev.get("timestamp")
         msg = InboundMessage(
             channel_id=self.host.channel_id, key=str(message.get("mid") or
                                                      f"{psid}:{ts}"),
@@ -168,7 +169,7 @@ class MessengerAdapter(MetaAdapter):
             **({"received_at": datetime.fromtimestamp(float(ts) / 1000, UTC)} if ts else {}))
         result = await self.host.ingest(msg)
         if not result.duplicate and self.settings.instant_reply:
-            await self.automatic(psid, self.settings.instant_reply, f"instant:{psid}")
+            await self.automatic(psid, self.settings.instant_reply, f"instant:{psid}", at=at)
         return result
 
     async def profile_name(self, psid: str) -> str:
@@ -188,8 +189,7 @@ class MessengerAdapter(MetaAdapter):
         p = item.payload
         to = str(p["to"])
         automated = bool(p.get("automated")) or item.kind != "reply"
-        last = await self.mhost.customer_last_wrote("psid", to)
-        window = messenger(last, self.now(), automated=automated)
+        window = messenger(await self.last_wrote(item), self.now(), automated=automated)
         if not window.allowed:
             raise PermanentError(window.reason)
         base: dict[str, Any] = {"recipient": {"id": to}}

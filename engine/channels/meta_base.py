@@ -187,7 +187,7 @@ class MetaAdapter(ChannelAdapter):
         raise NotImplementedError
 
     # ----------------------------------------------------------------- consent
-    async def admitted(self, who: str, event_body: bytes, agreed: bool) -> bool:
+    async def admitted(self, who: str, event_body: bytes, agreed: bool, at: float) -> bool:
         """Whether an event from ``who`` may be ingested now (the channel's ``gdpr``): explicit
         consent holds it until they agree (then releases what was held); implicit records
         the consent and shows the text once."""
@@ -200,7 +200,7 @@ class MetaAdapter(ChannelAdapter):
             return not agreed  # a second "I agree" is no message
         if mode == "implicit":
             await host.record_consent(self.identity, who, "implicit", text)
-            await self.automatic(who, text, f"consent-notice:{who}")
+            await self.automatic(who, text, f"consent-notice:{who}", at=at)
             return True
         if agreed:
             await host.record_consent(self.identity, who, "explicit", text)
@@ -209,12 +209,14 @@ class MetaAdapter(ChannelAdapter):
             return False
         await host.inbox_hold(event_body, who)
         day = int(self.host.clock() // 86400)
-        await self.automatic(who, text, f"consent-ask:{who}:{day}", agree=True)
+        await self.automatic(who, text, f"consent-ask:{who}:{day}", at=at, agree=True)
         return False
 
-    async def automatic(self, to: str, text: str, key: str, *, agree: bool = False) -> None:
-        """Queue an automated message (consent text, instant reply) once per ``key``."""
-        payload: dict[str, Any] = {"to": to, "text": text, "automated": True}
+    async def automatic(self, to: str, text: str, key: str, *, at: float,
+                        agree: bool = False) -> None:
+        """Queue an automated message (consent text, instant reply) once per ``key``; ``at``:
+        when the person wrote (their messages may be held, so the store does not know yet)."""
+        payload: dict[str, Any] = {"to": to, "text": text, "automated": True, "wrote_at": at}
         if agree:
             payload["agree"] = True
         await self.host.enqueue("autoreply", ticket_id=None, payload=payload,
@@ -255,3 +257,12 @@ class MetaAdapter(ChannelAdapter):
 
     def now(self) -> float:
         return self.host.clock() if self.host is not None else time.time()
+
+    async def last_wrote(self, item: OutboxItem) -> float | None:
+        """When the person last wrote: the store's latest, or what an automated message
+        answering a held message carries."""
+        last = await self.mhost.customer_last_wrote(self.identity, str(item.payload["to"]))
+        carried = item.payload.get("wrote_at")
+        if isinstance(carried, int | float):
+            return max(last or 0.0, float(carried))
+        return last

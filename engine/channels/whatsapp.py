@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.channels.contract import ComposerSpec, ReplyWindow
+from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan, ReplyWindow
 from engine.channels.messenger import excerpt
 from engine.channels.meta_base import AGREE_PAYLOAD, AGREE_TITLE, MetaAdapter
 from engine.channels.meta_graph import GraphClient, error_words
@@ -75,7 +76,8 @@ class WhatsAppAdapter(MetaAdapter):
         approved = [t for t in got.get("data") or [] if t.get("status") == "APPROVED"]
         state = await self.host.state()
         await self.host.set_state({**state, "templates": approved})
-        await self.host.health(templates=len(approved), last_sync_at=self.host.clock())
+        await self.host.health(templates=len(approved), template_list=template_list(approved),
+                               last_sync_at=self.host.clock())
         return approved
 
     async def sync_once(self) -> dict[str, Any]:
@@ -143,7 +145,9 @@ class WhatsAppAdapter(MetaAdapter):
                            "changes": [{"field": "messages", "value": {
                                "metadata": value.get("metadata"),
                                "contacts": value.get("contacts") or [], "messages": [m]}}]}]})
-        if not await self.admitted(phone, held.encode(), agreed):
+        ts = m.get("timestamp")
+        at = float(ts) if ts else self.now()
+        if not await self.admitted(phone, held.encode(), agreed, at):
             return None
         lines, attachments = await self.content(kind, m)
         quoted = (m.get("context") or {}).get("id")
@@ -151,7 +155,6 @@ class WhatsAppAdapter(MetaAdapter):
             earlier = await self.mhost.message_text(str(quoted))
             lines.insert(0, f"↪ replying to: «{excerpt(earlier)}»" if earlier
                          else "↪ replying to an earlier message")
-        ts = m.get("timestamp")
         msg = InboundMessage(
             channel_id=self.host.channel_id, key=str(m.get("id") or f"{phone}:{ts}"),
             sender_kind="phone", sender=phone, sender_name=names.get(str(m.get("from")), ""),
@@ -211,8 +214,7 @@ class WhatsAppAdapter(MetaAdapter):
         if item.ticket_id is not None:
             base["biz_opaque_callback_data"] = f"ticket-{item.ticket_id}"
         template = p.get("template")
-        last = await self.mhost.customer_last_wrote("phone", to)
-        window = whatsapp(last, self.now(), template=bool(template))
+        window = whatsapp(await self.last_wrote(item), self.now(), template=bool(template))
         if not window.allowed:
             raise PermanentError(window.reason)
         if template:
@@ -258,11 +260,63 @@ class WhatsAppAdapter(MetaAdapter):
 
     # ------------------------------------------------------------ pure hooks
     @classmethod
+    def prepare_reply(cls, ctx: ReplyContext) -> ReplyPlan:
+        """A reply; ``/template NAME value | value`` as its body sends that approved template
+        with those values (what the composer offers when the window is closed)."""
+        plan = super().prepare_reply(ctx)
+        picked = parse_template(ctx.body, ctx.channel)
+        if picked is not None:
+            return ReplyPlan(payload={**plan.payload, "template": picked})
+        return plan
+
+    @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         wrote = ticket.customer_wrote_at
         if wrote is None:
             return ComposerSpec(attachments=True)
         window = whatsapp(wrote.timestamp(), time.time())
         closes = datetime.fromtimestamp(window.closes_at, UTC) if window.closes_at else None
-        return ComposerSpec(attachments=True,
-                            window=ReplyWindow(window.allowed, window.reason, closes))
+        reason = window.reason
+        if not window.allowed:
+            reason += ". " + template_menu(channel, ticket)
+        return ComposerSpec(attachments=True, window=ReplyWindow(window.allowed, reason, closes))
+
+
+def template_list(approved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the composer needs of each approved template: name, language, body text, and
+    how many values it takes (``{{1}}`` …), kept in the channel's health when synced."""
+    out = []
+    for t in approved:
+        body = next((str(c.get("text") or "") for c in t.get("components") or []
+                     if str(c.get("type", "")).upper() == "BODY"), "")
+        out.append({"name": t.get("name"), "language": t.get("language") or "en_US",
+                    "text": body, "params": len(set(re.findall(r"\{\{(\d+)\}\}", body)))})
+    return out
+
+
+def template_menu(channel: Channel | None, ticket: Ticket) -> str:
+    """The templates the agent may send, as a line to type (values filled in where the
+    template's body says ``{{1}}`` is the ticket: its number)."""
+    known = list((channel.health.get("template_list") if channel else None) or [])
+    if not known:
+        return "No approved templates synced yet (ticketty channels sync NAME)."
+    offers = []
+    for t in known:
+        values = " | ".join(f"#{ticket.id}" if i == 0 else f"value {i + 1}"
+                            for i in range(int(t.get("params") or 0)))
+        offers.append(f"/template {t['name']}{' ' + values if values else ''}"
+                      f"  — “{t.get('text', '')}”")
+    return "Send a template by typing one of: " + "; ".join(offers)
+
+
+def parse_template(body: str, channel: Channel | None) -> dict[str, Any] | None:
+    """``/template NAME v1 | v2`` → the template payload (None: the body is plain text)."""
+    text = body.strip()
+    if not text.startswith("/template "):
+        return None
+    name, _, rest = text[len("/template "):].strip().partition(" ")
+    known = {t.get("name"): t for t in (channel.health.get("template_list") if channel
+                                          else None) or []}
+    language = str((known.get(name) or {}).get("language") or "en_US")
+    params = [v.strip() for v in rest.split("|")] if rest.strip() else []
+    return {"name": name, "language": language, "params": params}

@@ -170,3 +170,61 @@ async def test_media_over_the_limit_is_a_note_not_a_failure(db_path: Path) -> No
         [ticket] = await m.tickets()
         [msg] = await m.store.messages(ticket.id)
         assert msg.attachments == [] and "video-1: too large to keep" in msg.text
+
+
+async def test_explicit_consent_through_the_server_holds_then_releases(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger", gdpr="explicit",
+                         consent_text="We store this chat to help you.",
+                         instant_reply="Thanks! We answer within a day.") as m:
+        await m.post(_event("My parcel is lost", "m_h1"))
+        await until_async(lambda: _asked(m), what="the consent question sent")
+        [ask] = m.graph.sent(PAGE)
+        assert ask.body["message"]["quick_replies"] == [
+            {"content_type": "text", "title": "I agree", "payload": "GDPR_AGREE"}]
+        assert ask.body["message"]["text"] == "We store this chat to help you."
+        assert await m.tickets() == []
+        await m.post(_event("I agree", "m_h2", quick_reply="GDPR_AGREE"))
+        await until_async(lambda: _count(m, 1), what="the held message released")
+        [ticket] = await m.tickets()
+        assert [x.text for x in await m.store.messages(ticket.id)] == ["My parcel is lost"]
+        [record] = await m.store.consent_records(ticket.contact_id)
+        assert (record.kind, record.text) == ("explicit", "We store this chat to help you.")
+        # the instant reply follows the first accepted message, once
+        await m.post(_event("Any news?", "m_h3"))
+        await until_async(lambda: _sent_texts(m, "Thanks! We answer within a day."),
+                          what="the instant reply")
+        await m.wait_messages(ticket.id, 2)
+        assert [s.body["message"]["text"] for s in m.graph.sent(PAGE)].count(
+            "Thanks! We answer within a day.") == 1
+
+
+async def _asked(m) -> bool:  # noqa: ANN001
+    return len(m.graph.sent(PAGE)) >= 1
+
+
+async def _sent_texts(m, text: str) -> bool:  # noqa: ANN001
+    return any(s.body["message"].get("text") == text for s in m.graph.sent(PAGE))
+
+
+async def test_the_greeting_is_set_on_the_page_when_the_channel_starts(db_path: Path) -> None:
+    async with meta_desk(db_path, "messenger", greeting="Hi {{user_first_name}}!") as m:
+        await until_async(lambda: _greeted(m), what="the greeting")
+        assert m.graph.greetings[PAGE]["greeting"] == [
+            {"locale": "default", "text": "Hi {{user_first_name}}!"}]
+
+
+async def _greeted(m) -> bool:  # noqa: ANN001
+    return PAGE in m.graph.greetings
+
+
+async def test_a_closed_ticket_is_not_reopened_a_new_one_starts(db_path: Path) -> None:
+    from engine.desk import Desk
+
+    async with meta_desk(db_path, "messenger") as m:
+        await m.post(_event("first", "m_c1"))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [first] = await m.tickets()
+        await Desk(m.store, m.desk.admin).close(first.id)
+        await m.post(_event("again", "m_c2"))
+        await until_async(lambda: _count(m, 2), what="a second ticket")
+        assert not (await m.store.ticket(first.id)).is_open
