@@ -359,6 +359,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     co.add_argument("contact", metavar="CONTACT_EMAIL")
     co.add_argument("owner", metavar="AGENT_EMAIL|me|none")
     co.set_defaults(run=cmd_contacts_owner)
+    from engine.cli import contacts_merge
+
+    contacts_merge.add_parser(s, common)
 
     p = sub.add_parser("workspace", help="settings of the whole help desk")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")
