@@ -1,6 +1,6 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
-NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``. Each prints a table (or one JSON
+NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``, ``webhooks``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -17,6 +17,7 @@ BENCHES = {
     "queue": "queue screen first paint, key -> repaint, RSS at N tickets",
     "startup": "process start -> first rows of the queue in tmux at N tickets",
     "api": "sustained POST /api/v1/tickets through the real front door: rate and p99",
+    "webhooks": "sustained signed Messenger/WhatsApp webhooks: rate, p99, nothing lost",
 }
 
 

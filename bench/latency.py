@@ -18,7 +18,7 @@ kind ``html2text`` needs seconds for) at the start, and the small mails keep com
 ticket is in the queue; the figures for the small mails sent meanwhile are reported apart
 (``during_heavy``), with how long the heavy mail took.
 
-Webhook arrivals: not yet (no HTTP channel exists).
+``--channel messenger|whatsapp``: a signed webhook instead of a mail (:mod:`bench.meta_latency`).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
+    p.add_argument("--channel", choices=["email", "messenger", "whatsapp"], default="email",
+                   help="what arrives: a forwarded mail, or a signed webhook")
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
     p.add_argument("--send", type=int, help=argparse.SUPPRESS)  # internal: the small mails' sender
 
@@ -260,6 +262,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.send:
         asyncio.run(_send(args.send, args.n))
         return {}
-    result = run(args)
+    if args.channel in ("messenger", "whatsapp"):
+        from bench import meta_latency
+
+        result = meta_latency.run(args)
+    else:
+        result = run(args)
     emit("latency", result, args.json)
     return result

@@ -84,3 +84,18 @@ def test_api_small():
     assert r["tickets_per_s"] > 0 and r["engine_exit"] == 0
     # every 201 is one ticket in the database, and nothing else made one
     assert r["tickets_in_db"] == r["plain"]["answered"] + r["idempotent"]["answered"]
+
+
+@pytest.mark.parametrize("channel", ["messenger", "whatsapp"])
+def test_latency_of_meta_webhooks_small(channel: str) -> None:
+    r = bench("latency", "--channel", channel, "--n", "5")
+    assert r["channel"] == channel and r["n"] == 5 and r["missing"] == 0
+    assert r["p99_ms"] >= r["p50_ms"] > 0 and r["webhook_answer_p50_ms"] > 0
+
+
+def test_webhooks_small() -> None:
+    r = bench("webhooks", "--seconds", "1", "--warmup", "0.2", "--concurrency", "4",
+              timeout=120)
+    assert r["errors"] == {} and r["answered_200"] > 0
+    assert r["messages_stored"] == r["answered_200"] and r["lost"] == 0
+    assert r["p99_ms"] >= r["p50_ms"] > 0
