@@ -107,6 +107,9 @@ class DemoWorld:
         self._loops: list[asyncio.Task[Any]] = []
         self._follow_ups: set[asyncio.Task[Any]] = set()  # customers about to write back
         self._sending: set[asyncio.Task[Any]] = set()  # … and those whose mail is on its way
+        from engine.demo_meta import MetaDemo
+
+        self.meta = MetaDemo(self)  # Messenger and WhatsApp customers (engine/demo_meta.py)
 
     @property
     def interval(self) -> float:
@@ -118,6 +121,8 @@ class DemoWorld:
         self.sink.port = _free_port()
         self.agents = await seed_world(self.store, self.you, self.sink.port, self.rng,
                                        self.customers, self.past_tickets)
+        support = await self.store.channel(CHANNEL_NAMES["support"])
+        await self.meta.seed(support.routing if support else None)
 
     # ------------------------------------------------------------------ traffic
     async def listener_port(self, name: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
@@ -296,6 +301,8 @@ class DemoWorld:
         """Before traffic: the sink, the directory, and where the counting starts."""
         if self.sink._server is None:
             await self.start_sink()
+        if self.meta.graph is None:
+            await self.meta.start()
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
         self.open_at_start = await self.store.open_ticket_count()
@@ -309,6 +316,8 @@ class DemoWorld:
             asyncio.ensure_future(self._loop(self.interval, self.customer_mail, 0.3 * self.pace)),
             asyncio.ensure_future(self._loop(self.interval / COLLEAGUE_SPEED, self.colleague_turn,
                                              self.interval / 2)),
+            asyncio.ensure_future(self._loop(self.interval * 2, self.meta.customer_message,
+                                             0.5 * self.pace)),
         ]
         try:
             await asyncio.gather(*self._loops)
@@ -328,6 +337,7 @@ class DemoWorld:
             for task in late:
                 task.cancel()
         await self.sink.stop()
+        await self.meta.stop()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the outbox has sent every queued reply (bounded)."""
@@ -360,7 +370,7 @@ class DemoWorld:
             "colleagues": {"replies": c.colleague_replies, "resolved": c.resolved, "taken": c.taken},
             "replies_sent": total("replies_sent"), "replies_waiting": total("replies_waiting"),
             "replies_failed": total("replies_failed"), "notifications_sent": seen["notifications_sent"],
-            "delivered_to_sandbox": len(self.sink.messages),
+            "delivered_to_sandbox": len(self.sink.messages) + self.meta.replies_delivered,
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
         }

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from engine.outbox import OutboxItem
 
 AGREE_PAYLOAD = "GDPR_AGREE"
+START_RETRY_MIN, START_RETRY_MAX = 2.0, 300.0  # seconds between start-up sync attempts
 AGREE_TITLE = "I agree"
 
 
@@ -131,16 +132,19 @@ class MetaAdapter(ChannelAdapter):
 
     # ----------------------------------------------------------------- receive
     async def run(self) -> None:
-        """Process the inbox until cancelled; push the greeting / sync templates first."""
-        try:
-            await self.on_start()
-        except Exception as exc:  # noqa: BLE001 - a bad token must not stop receiving
-            self.host.log.warning("%s %r: start-up sync failed: %s", self.kind, self.channel.name,
-                                  exc)
-            await self.host.health(last_error=str(exc), last_error_at=self.host.clock())
+        """Process the inbox until cancelled; push the greeting / sync templates first (tried
+        again with backoff while Graph cannot be reached: receiving never waits for it)."""
+        retry_at: float | None = 0.0
+        delay = START_RETRY_MIN
         await self.host.health(connected=True, listening=f"{self.prefix_of(self.channel)}/webhook")
         try:
             while True:
+                if retry_at is not None and time.monotonic() >= retry_at:
+                    if await self.start_sync():
+                        retry_at = None
+                    else:
+                        retry_at, delay = time.monotonic() + delay, \
+                            min(START_RETRY_MAX, delay * 2)
                 self._wake.clear()
                 while await self.process_pending():
                     pass
@@ -150,6 +154,18 @@ class MetaAdapter(ChannelAdapter):
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.host.health(connected=False))
+
+    async def start_sync(self) -> bool:
+        """:meth:`on_start`, its failure in the health and the log; whether it worked."""
+        try:
+            await self.on_start()
+        except Exception as exc:  # noqa: BLE001 - a bad token must not stop receiving
+            self.host.log.warning("%s %r: start-up sync failed: %s", self.kind, self.channel.name,
+                                  exc)
+            await self.host.health(last_error=f"start-up sync: {exc}",
+                                   last_error_at=self.host.clock())
+            return False
+        return True
 
     async def process_pending(self) -> int:
         """Process what waits in the inbox; returns how many deliveries were taken."""

@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,9 @@ class GraphStandIn:
     expired: set[str] = field(default_factory=set)  # tokens Meta no longer takes
     requests: list[Recorded] = field(default_factory=list)
     greetings: dict[str, Any] = field(default_factory=dict)
+    #: called with each send it accepted and the message id it answered (the demo's customers)
+    on_send: Callable[[Recorded, str], Awaitable[None]] | None = None
+    _callbacks: set[asyncio.Task[None]] = field(default_factory=set)
     _failures: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _task: asyncio.Task[None] | None = None
@@ -121,6 +125,8 @@ class GraphStandIn:
         return self
 
     async def stop(self) -> None:
+        for task in list(self._callbacks):
+            task.cancel()
         if self._server is not None:
             self._server.should_exit = True
         if self._task is not None:
@@ -135,6 +141,12 @@ class GraphStandIn:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def _sent_hook(self, rec: Recorded, message_id: str) -> None:
+        if self.on_send is not None:
+            task = asyncio.ensure_future(self.on_send(rec, message_id))
+            self._callbacks.add(task)
+            task.add_done_callback(self._callbacks.discard)
 
     # ---------------------------------------------------------------- webhooks
     async def deliver(self, url: str, payload: dict[str, Any] | bytes, app_secret: str
@@ -242,6 +254,7 @@ class GraphStandIn:
                 recipient = rec.body.get("recipient") if isinstance(rec.body, dict) else None
                 if isinstance(recipient, str):
                     recipient = json.loads(recipient)
+                self._sent_hook(rec, f"m_standin{n}")
                 return JSONResponse({"recipient_id": (recipient or {}).get("id"),
                                      "message_id": f"m_standin{n}"})
             to = str((rec.body or {}).get("to") or "")
@@ -249,6 +262,7 @@ class GraphStandIn:
                 return JSONResponse({"error": {"message": "Message undeliverable", "code": 131026,
                                                "error_data": {"details": "not on WhatsApp"}}},
                                     status_code=400)
+            self._sent_hook(rec, f"wamid.standin{n}=")
             return JSONResponse({"messaging_product": "whatsapp",
                                  "contacts": [{"input": to, "wa_id": to}],
                                  "messages": [{"id": f"wamid.standin{n}="}]})
