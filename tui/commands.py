@@ -130,6 +130,8 @@ COMMANDS: list[Command] = [
             "ticket"),
     Command("note", "note", "Write an internal note", partial(_screen_action, "note"), True,
             "ticket"),
+    Command("attach", "attach <file>", "Send a file with the reply (Messenger, WhatsApp)",
+            partial(_screen_action, "attach"), True, "ticket"),
     Command("open", "open <number>", "Open a ticket by number", _open),
     Command("view", "view <unassigned|mine|open|closed|all|channel>", "Switch the queue view",
             partial(_screen_action, "view"), screen="queue"),

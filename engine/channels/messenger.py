@@ -197,11 +197,12 @@ class MessengerAdapter(MetaAdapter):
             base.update(messaging_type="MESSAGE_TAG", tag=window.tag)
         else:
             base["messaging_type"] = "RESPONSE"
+        last: str | None = None
         for att in p.get("attachments") or []:
-            await self.send_file(base, att)
+            last = await self.send_file(base, att) or last
         text = str(p.get("text") or "")
         if not text.strip():
-            return None
+            return last
         message: dict[str, Any] = {"text": text}
         if p.get("agree"):
             message["quick_replies"] = [{"content_type": "text", "title": AGREE_TITLE,

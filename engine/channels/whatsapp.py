@@ -228,11 +228,12 @@ class WhatsAppAdapter(MetaAdapter):
                 "action": {"buttons": [{"type": "reply", "reply": {
                     "id": AGREE_PAYLOAD, "title": AGREE_TITLE}}]}}}
         else:
+            last: str | None = None
             for att in p.get("attachments") or []:
-                await self.send_file(base, att)
+                last = await self.send_file(base, att) or last
             text = str(p.get("text") or "")
             if not text.strip():
-                return None
+                return last
             body = {**base, "type": "text", "text": {"body": text, "preview_url": False}}
         sent = await self.graph.post(f"{self.settings.phone_number_id}/messages", body)
         ids = [str(x.get("id")) for x in sent.get("messages") or [] if x.get("id")]

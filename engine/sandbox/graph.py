@@ -175,14 +175,9 @@ class GraphStandIn:
             body: Any = None
             files: dict[str, bytes] = {}
             if request.method == "POST":
-                if request.headers.get("content-type", "").startswith("multipart/"):
-                    form = await request.form()
-                    body = {}
-                    for k, v in form.multi_items():
-                        if hasattr(v, "read"):
-                            files[k] = await v.read()
-                        else:
-                            body[k] = v
+                ctype = request.headers.get("content-type", "")
+                if ctype.startswith("multipart/"):
+                    body, files = _multipart(ctype, await request.body())
                 else:
                     raw = await request.body()
                     body = json.loads(raw) if raw else None
@@ -301,6 +296,27 @@ class GraphStandIn:
             Route("/{node}/media", upload, methods=["POST"]),
             Route("/{node}", node_get, methods=["GET"]),
         ])
+
+
+def _multipart(ctype: str, raw: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A ``multipart/form-data`` body's fields and files (the stdlib's MIME parser: the
+    stand-in needs no form library)."""
+    import email
+    import email.policy
+
+    msg = email.message_from_bytes(f"Content-Type: {ctype}\r\n\r\n".encode() + raw,
+                                   policy=email.policy.HTTP)
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in msg.iter_parts():
+        name = str(part.get_param("name", header="content-disposition") or "")
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        if part.get_filename() is not None:
+            files[name] = data
+        else:
+            fields[name] = data.decode()
+    return fields, files
 
 
 # ---------------------------------------------------------------- payloads

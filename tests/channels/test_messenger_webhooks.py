@@ -3,10 +3,12 @@ receipts, media, consent, and Graph errors in words (the Graph stand-in answers 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from engine.sandbox.graph import messenger_event
 from tests.channels.meta_helpers import PAGE, VERIFY, meta_desk, signature, until_async
@@ -228,3 +230,27 @@ async def test_a_closed_ticket_is_not_reopened_a_new_one_starts(db_path: Path) -
         await m.post(_event("again", "m_c2"))
         await until_async(lambda: _count(m, 2), what="a second ticket")
         assert not (await m.store.ticket(first.id)).is_open
+
+
+async def test_an_agent_attaches_a_file_to_a_reply(db_path: Path, tmp_path: Path) -> None:
+    from engine.desk import Desk
+    from engine.store import StoreError
+
+    async with meta_desk(db_path, "messenger") as m:
+        await m.post(_event("Can I have the invoice?", "m_f1"))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        invoice = tmp_path / "invoice.pdf"
+        invoice.write_bytes(b"%PDF-1.4 invoice 981")
+        desk = Desk(m.store, m.desk.admin)
+        mid, _ = await desk.reply(ticket.id, "Here it is.", attachments=[invoice])
+        await until_async(lambda: _state(m, ticket.id, mid, "sent"), what="the reply sent")
+        upload, text = m.graph.sent(PAGE)
+        assert upload.files == {"filedata": b"%PDF-1.4 invoice 981"}
+        assert json.loads(upload.body["recipient"]) == {"id": "PSID-42"}
+        assert json.loads(upload.body["message"])["attachment"]["type"] == "file"
+        assert text.body["message"] == {"text": "Here it is."}
+        out = next(x for x in await m.store.messages(ticket.id) if x.id == mid)
+        assert [(a.filename, a.size) for a in out.attachments] == [("invoice.pdf", 20)]
+        with pytest.raises(StoreError, match=r"cannot attach '.*missing.pdf': No such file"):
+            await desk.reply(ticket.id, "again", attachments=[tmp_path / "missing.pdf"])

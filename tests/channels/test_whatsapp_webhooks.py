@@ -173,3 +173,21 @@ async def test_templates_are_synced_when_the_channel_starts(db_path: Path) -> No
         assert report["templates"] == 1
         state = await m.store.channel_state(m.channel.id)
         assert [t["name"] for t in state["templates"]] == ["ticket_update"]
+
+
+async def test_an_attached_file_is_uploaded_then_sent_as_a_document(db_path: Path,
+                                                                   tmp_path: Path) -> None:
+    async with meta_desk(db_path, "whatsapp") as m:
+        await m.post(_delivery(_msg("wamid.A1=", text={"body": "Send the manual?"})))
+        await until_async(lambda: _tickets(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        manual = tmp_path / "manual.pdf"
+        manual.write_bytes(b"%PDF manual")
+        mid, _ = await Desk(m.store, m.desk.admin).reply(ticket.id, "", attachments=[manual])
+        await until_async(lambda: _state(m, ticket.id, mid, "sent"), what="sent")
+        [upload] = [r for r in m.graph.requests if r.path == f"/{NUMBER}/media"]
+        assert upload.files == {"file": b"%PDF manual"}
+        [sent] = m.graph.sent(NUMBER)
+        media_id = sent.body["document"]["id"]
+        assert sent.body["type"] == "document" and sent.body["document"]["filename"] == \
+            "manual.pdf" and m.graph.media[media_id][0] == b"%PDF manual"

@@ -25,6 +25,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -198,7 +200,28 @@ class TicketScreen(TicketActions):
             if self.has_class("-folded"):  # the panel is away: the essentials go up here
                 title.append(f" · {line(t.assignee_name) or 'nobody'}", "dim")
                 title.append(f" · {self._key('ticket.details')} details", "dim")
+            window = self._reply_window()
+            if window is not None:
+                title.append(f" · {window}", "bold")
         self.query_one("#ticket-title", Static).update(title)
+
+    def _reply_window(self) -> str | None:
+        """The reply window in words, for kinds that have one (messaging apps): the time left,
+        or that it is closed; None for kinds without one."""
+        ctx = self.ctx
+        if ctx is None or ctx.reply_channel is None or not ctx.ticket.is_open:
+            return None
+        window = adapter_class(ctx.reply_channel.kind).composer_spec(
+            ctx.reply_channel, ctx.ticket).window
+        if not window.open:
+            return "reply window closed"
+        if window.closes_at is None:
+            return None
+        seconds = max(0, int((window.closes_at - datetime.now(UTC)).total_seconds()))
+        days, rest = divmod(seconds, 86400)
+        hours, minutes = rest // 3600, rest % 3600 // 60
+        span = f"{days} d {hours} h" if days else f"{hours} h {minutes} min"
+        return f"{span} left to reply"
 
     # ---------------------------------------------------------------- layout
     def on_resize(self) -> None:
@@ -258,17 +281,37 @@ class TicketScreen(TicketActions):
             statuses=[st.name for st in pipeline.statuses] if pipeline else [],
             send_as=pipeline.reply_status() if pipeline else None)
 
+    def command_attach(self, arg: str) -> None:
+        """``:attach FILE``: send a file with the reply being written (kinds that take them)."""
+        path = Path(arg.strip()).expanduser()
+        if not arg.strip():
+            self.notify("Which file? :attach PATH", severity="warning")
+            return
+        ctx = self.ctx
+        reply = ctx.reply_channel if ctx is not None else None
+        if ctx is None or reply is None or not adapter_class(reply.kind).composer_spec(
+                reply, ctx.ticket).attachments:
+            self.notify("Files cannot be attached to replies on this ticket's channel.",
+                        severity="warning")
+            return
+        if not path.is_file():
+            self.notify(f"No file {str(path)!r}.", severity="error", markup=False)
+            return
+        if not self.composer.display or self.composer.kind != "reply":
+            self.command_reply("")
+        self.composer.attach(path)
+
     def command_note(self, _arg: str) -> None:
         self.composer.open("note", "Internal note", "", self._key("composer.send") or "ctrl+s")
 
     @on(Composer.Send)
     def _send(self, message: Composer.Send) -> None:
         body = message.body
-        if not body.strip():
+        if not body.strip() and not message.attachments:
             self.notify("Nothing to send yet.", severity="warning")
             return
         if message.kind == "reply":
-            self.tapp.op_reply(self.ticket_id, body, message.status)
+            self.tapp.op_reply(self.ticket_id, body, message.status, message.attachments)
         else:
             self.tapp.op_note(self.ticket_id, body)
         self.composer.clear()
