@@ -38,6 +38,10 @@ class MessagingHost(ChannelHost, Protocol):
     async def inbox_release(self, held_for: str) -> int:
         ...
 
+    async def inbox_prune(self, before: float) -> int:
+        """Forget processed deliveries kept before ``before`` (the raw audit trail's age)."""
+        ...
+
     async def record_consent(self, identity_kind: str, value: str, kind: str, text: str) -> None:
         ...
 

@@ -38,6 +38,9 @@ class StoreMessaging:
     async def inbox_release(self, held_for: str) -> int:
         return await self._store.inbox_release(self._need_id(), held_for)
 
+    async def inbox_prune(self, before: float) -> int:
+        return await self._store.inbox_prune(self._need_id(), before)
+
     async def record_consent(self, identity_kind: str, value: str, kind: str, text: str) -> None:
         await self._store.record_consent(self._need_id(), identity_kind, value, kind, text)
 
@@ -95,7 +98,8 @@ class MemoryMessaging:
     async def inbox_add(self, body: bytes, state: str = "new", held_for: str | None = None) -> int:
         box = self._messaging()
         box["next"] += 1
-        box["inbox"][box["next"]] = {"body": bytes(body), "state": state, "held_for": held_for}
+        box["inbox"][box["next"]] = {"body": bytes(body), "state": state, "held_for": held_for,
+                                     "at": self.now}
         return int(box["next"])
 
     async def inbox_pending(self, limit: int = 50) -> list[tuple[int, bytes]]:
@@ -114,6 +118,13 @@ class MemoryMessaging:
         for r in rows:
             r.update(state="new", held_for=None)
         return len(rows)
+
+    async def inbox_prune(self, before: float) -> int:
+        gone = [i for i, r in self.inbox.items()
+                if r["state"] in ("done", "failed") and r["at"] < before]
+        for i in gone:
+            del self.inbox[i]
+        return len(gone)
 
     async def record_consent(self, identity_kind: str, value: str, kind: str, text: str) -> None:
         self.consents.append(MemoryConsent(identity_kind, identity(identity_kind).normalize(value),

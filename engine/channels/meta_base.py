@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 AGREE_PAYLOAD = "GDPR_AGREE"
 START_RETRY_MIN, START_RETRY_MAX = 2.0, 300.0  # seconds between start-up sync attempts
+INBOX_KEEP = 30 * 86400.0  # processed deliveries are kept raw this long (the audit trail)
 AGREE_TITLE = "I agree"
 
 
@@ -135,6 +136,7 @@ class MetaAdapter(ChannelAdapter):
         """Process the inbox until cancelled; push the greeting / sync templates first (tried
         again with backoff while Graph cannot be reached: receiving never waits for it)."""
         retry_at: float | None = 0.0
+        prune_at = 0.0
         delay = START_RETRY_MIN
         await self.host.health(connected=True, listening=f"{self.prefix_of(self.channel)}/webhook")
         try:
@@ -145,6 +147,9 @@ class MetaAdapter(ChannelAdapter):
                     else:
                         retry_at, delay = time.monotonic() + delay, \
                             min(START_RETRY_MAX, delay * 2)
+                if time.monotonic() >= prune_at:
+                    prune_at = time.monotonic() + 3600
+                    await self.mhost.inbox_prune(self.host.clock() - INBOX_KEEP)
                 self._wake.clear()
                 while await self.process_pending():
                     pass

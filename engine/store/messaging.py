@@ -66,6 +66,13 @@ def inbox_release(tx: Tx, channel_id: int, held_for: str) -> int:
                       " AND state='held' AND held_for=?", (channel_id, held_for)).rowcount
 
 
+def inbox_prune(tx: Tx, channel_id: int, before: float) -> int:
+    """Forget processed deliveries received before ``before`` (failed ones are also in
+    quarantine with their bytes; held ones wait for consent and stay)."""
+    return tx.execute("DELETE FROM webhook_inbox WHERE channel_id=? AND state IN ('done',"
+                      " 'failed') AND received_at < ?", (channel_id, before)).rowcount
+
+
 def inbox_counts(conn: sqlite3.Connection, channel_id: int) -> dict[str, int]:
     return {r[0]: r[1] for r in conn.execute(
         "SELECT state, count(*) FROM webhook_inbox WHERE channel_id=? GROUP BY state",
@@ -186,6 +193,9 @@ class MessagingMixin:
 
     async def inbox_done(self, row_id: int, error: str | None = None) -> None:
         await self.write(inbox_done, row_id, error)  # type: ignore[attr-defined]
+
+    async def inbox_prune(self, channel_id: int, before: float) -> int:
+        return await self.write(inbox_prune, channel_id, before)  # type: ignore[attr-defined]
 
     async def inbox_counts(self, channel_id: int) -> dict[str, int]:
         """How many deliveries are in each state (new, done, held, failed)."""

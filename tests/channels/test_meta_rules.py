@@ -182,3 +182,20 @@ def test_messenger_composer_says_why_the_window_is_closed() -> None:
     assert MessengerAdapter.composer_spec(channel, _ticket(now - 3 * DAY)).window.open
     closed = MessengerAdapter.composer_spec(channel, _ticket(now - 8 * DAY)).window
     assert not closed.open and "7 days" in closed.reason
+
+
+async def test_processed_deliveries_are_kept_30_days_then_pruned(store) -> None:  # noqa: ANN001
+    from engine.models import Channel as Ch
+
+    channel = await store.add_channel(Ch(kind="whatsapp", name="wa", settings={
+        "phone_number_id": "P", "access_token": "t", "app_secret": "s"}))
+    old = await store.inbox_add(channel.id, b"{}")
+    await store.inbox_done(old)
+    held = await store.inbox_hold(channel.id, b"{}", "+4915112345678")
+    waiting = await store.inbox_add(channel.id, b"{}")
+    import time
+
+    assert await store.inbox_prune(channel.id, time.time() - 1) == 0  # younger than that
+    assert await store.inbox_prune(channel.id, time.time() + 1) == 1
+    assert await store.inbox_counts(channel.id) == {"held": 1, "new": 1}
+    assert [i for i, _ in await store.inbox_pending(channel.id)] == [waiting] and held
