@@ -132,6 +132,8 @@ COMMANDS: list[Command] = [
             "ticket"),
     Command("attach", "attach <file>", "Send a file with the reply (Messenger, WhatsApp)",
             partial(_screen_action, "attach"), True, "ticket"),
+    Command("template", "template", "Send an approved template (WhatsApp, window closed)",
+            partial(_screen_action, "template"), True, "ticket"),
     Command("open", "open <number>", "Open a ticket by number", _open),
     Command("view", "view <unassigned|mine|open|closed|all|channel>", "Switch the queue view",
             partial(_screen_action, "view"), screen="queue"),

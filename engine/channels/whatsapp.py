@@ -271,6 +271,13 @@ class WhatsAppAdapter(MetaAdapter):
         return plan
 
     @classmethod
+    def reply_templates(cls, channel: Channel, ticket: Ticket,
+                        customer_name: str = "") -> list[tuple[str, str]]:
+        """The synced templates as ``/template NAME values…`` lines, filled in."""
+        return [(f"{t['name']} — “{t.get('text', '')}”", template_line(t, ticket, customer_name))
+                for t in channel.health.get("template_list") or []]
+
+    @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         wrote = ticket.customer_wrote_at
         if wrote is None:
@@ -301,13 +308,20 @@ def template_menu(channel: Channel | None, ticket: Ticket) -> str:
     known = list((channel.health.get("template_list") if channel else None) or [])
     if not known:
         return "No approved templates synced yet (ticketty channels sync NAME)."
-    offers = []
-    for t in known:
-        values = " | ".join(f"#{ticket.id}" if i == 0 else f"value {i + 1}"
-                            for i in range(int(t.get("params") or 0)))
-        offers.append(f"/template {t['name']}{' ' + values if values else ''}"
-                      f"  — “{t.get('text', '')}”")
+    offers = [f"{template_line(t, ticket)}  — “{t.get('text', '')}”" for t in known]
     return "Send a template by typing one of: " + "; ".join(offers)
+
+
+def template_line(template: dict[str, Any], ticket: Ticket, customer_name: str = "") -> str:
+    """``/template NAME v1 | v2``: ``{{1}}`` is the ticket (``#981``), ``{{2}}`` the customer's
+    first name when known, the rest to fill in."""
+    first = customer_name.split()[0] if customer_name.split() else ""
+    values = []
+    for i in range(int(template.get("params") or 0)):
+        values.append(f"#{ticket.id}" if i == 0 else first if i == 1 and first
+                      else f"value {i + 1}")
+    joined = " | ".join(values)
+    return f"/template {template['name']}{' ' + joined if joined else ''}"
 
 
 def parse_template(body: str, channel: Channel | None) -> dict[str, Any] | None:

@@ -71,3 +71,45 @@ async def test_the_header_shows_the_window_and_attach_sends_a_file(seeded, tmp_p
         await settle(pilot)
         closed = widget_text(screen.query_one("#composer-signature"))
         assert "the Messenger window closed on" in closed and "7 days" in closed
+
+
+async def test_outside_the_whatsapp_window_the_composer_offers_templates(seeded) -> None:  # noqa: ANN001
+    from tui.screens.picker import PickerScreen
+
+    db, _ = seeded
+    async with Store(db) as store:
+        channel = await store.add_channel(Channel(kind="whatsapp", name="wa", settings={
+            "phone_number_id": "P", "access_token": "t", "app_secret": "s"}))
+        await store.set_channel_health(channel.id, template_list=[
+            {"name": "ticket_update", "language": "en_US", "params": 2,
+             "text": "Hi {{2}}, your request {{1}} was updated."}])
+        result = await store.ingest(InboundMessage(
+            channel_id=channel.id, key="wamid.1", sender_kind="phone", sender="+4915112345678",
+            sender_name="Ana Lima", text="Hello?", conversation_key="+4915112345678",
+            received_at=datetime.now(UTC) - timedelta(hours=30)))
+    tid = result.ticket_id
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(pilot, tid)
+        assert "reply window closed" in widget_text(screen.query_one("#ticket-title"))
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, PickerScreen), "the template picker")
+        await pilot.press("enter")
+        await _until(pilot, lambda: screen.composer.text_area.text, "the template's line")
+        assert screen.composer.text_area.text == f"/template ticket_update #{tid} | Ana"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    async with Store(db) as store:
+        [out] = [m for m in await store.messages(tid) if m.direction.value == "outbound"]
+        items = [await store.outbox_item(i) for i in range(1, 5)]
+        [reply] = [i for i in items if i is not None and i.message_id == out.id]
+        assert reply.payload["template"] == {"name": "ticket_update", "language": "en_US",
+                                             "params": [f"#{tid}", "Ana"]}
+
+
+async def _until(pilot, cond, what: str) -> None:  # noqa: ANN001
+    for _ in range(300):
+        if cond():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

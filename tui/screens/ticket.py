@@ -261,6 +261,7 @@ class TicketScreen(TicketActions):
         reply = ctx.reply_channel if ctx is not None else None
         kinds = " or ".join(orphan_kinds()) or "sending"
         signature: str | None = None
+        offer_templates = False
         subject, closed = "", f"No {kinds} channel: this reply cannot be sent."
         name = reply.kind if reply is not None else next(iter(orphan_kinds()), None)
         if ctx is not None and name is not None:
@@ -271,6 +272,7 @@ class TicketScreen(TicketActions):
                 signature = kind.signature_preview(reply, agent.name if agent else "")
             elif reply is not None:
                 closed = spec.window.reason
+                offer_templates = bool(kind.reply_templates(reply, ctx.ticket))
         to = line(ctx.ticket.contact_email) if ctx else ""
         pipeline = self.pipeline
         self.composer.keys["send_as"] = self._key("composer.send_as") or "ctrl+o"
@@ -280,6 +282,29 @@ class TicketScreen(TicketActions):
             self._key("composer.send") or "ctrl+s", subject=subject, closed=closed,
             statuses=[st.name for st in pipeline.statuses] if pipeline else [],
             send_as=pipeline.reply_status() if pipeline else None)
+        if offer_templates and not self.composer.text_area.text.strip():
+            self.command_template("")  # outside the window only a template goes: offer them
+
+    def command_template(self, _arg: str) -> None:
+        """``:template``: pick an approved template (WhatsApp outside its 24-hour window); its
+        line, values filled in, becomes the reply's text."""
+        ctx = self.ctx
+        reply = ctx.reply_channel if ctx is not None else None
+        offers = adapter_class(reply.kind).reply_templates(
+            reply, ctx.ticket, ctx.ticket.contact_name or "") if ctx and reply else []
+        if not offers:
+            self.notify("No approved templates for this ticket's channel (synced with"
+                        " ticketty channels sync NAME).", severity="warning", markup=False)
+            return
+
+        async def pick() -> None:
+            text = await pickers.choose_template(self.tapp, offers)
+            if text is not None:
+                if not self.composer.display or self.composer.kind != "reply":
+                    self.command_reply("")
+                self.composer.text_area.text = text
+
+        self.run_worker(pick(), group="pick", exit_on_error=False)
 
     def command_attach(self, arg: str) -> None:
         """``:attach FILE``: send a file with the reply being written (kinds that take them)."""
