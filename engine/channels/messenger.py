@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.channels.contract import ComposerSpec, ReplyWindow
 from engine.channels.meta_base import AGREE_PAYLOAD, AGREE_TITLE, MetaAdapter
 from engine.channels.meta_graph import GraphClient
 from engine.channels.meta_settings import MessengerSettings
-from engine.channels.meta_windows import messenger
+from engine.channels.meta_windows import Window, messenger
 from engine.channels.registry import MESSENGER
-from engine.models import Channel, InboundAttachment, InboundMessage, IngestResult, Ticket
+from engine.models import Channel, InboundAttachment, InboundMessage, IngestResult
 from engine.outbox import OutboxItem, PermanentError
 
 MEDIA_TYPES = ("image", "audio", "video", "file")
@@ -229,11 +227,5 @@ class MessengerAdapter(MetaAdapter):
 
     # ------------------------------------------------------------ pure hooks
     @classmethod
-    def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
-        wrote = ticket.customer_wrote_at
-        if wrote is None:
-            return ComposerSpec(attachments=True)
-        window = messenger(wrote.timestamp(), time.time())
-        closes = datetime.fromtimestamp(window.closes_at, UTC) if window.closes_at else None
-        return ComposerSpec(attachments=True,
-                            window=ReplyWindow(window.allowed, window.reason, closes))
+    def window_at(cls, last: float, now: float) -> Window:
+        return messenger(last, now)

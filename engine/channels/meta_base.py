@@ -16,17 +16,20 @@ import asyncio
 import contextlib
 import json
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from engine.channels.base import ChannelAdapter
+from engine.channels.contract import ComposerSpec, ReplyWindow
 from engine.channels.meta_graph import GraphClient, GraphError, TooLarge, handshake, signature_ok
 from engine.channels.meta_settings import MessengerSettings, WhatsAppSettings
+from engine.channels.meta_windows import Window
 from engine.models import InboundAttachment, IngestResult
 from engine.outbox import PermanentError
 
 if TYPE_CHECKING:
     from engine.channels.messaging_host import MessagingHost
-    from engine.models import Channel
+    from engine.models import Channel, Ticket
     from engine.outbox import OutboxItem
 
 AGREE_PAYLOAD = "GDPR_AGREE"
@@ -275,6 +278,23 @@ class MetaAdapter(ChannelAdapter):
 
     async def deliver(self, item: OutboxItem) -> str | None:
         raise NotImplementedError
+
+    # ------------------------------------------------------------ pure hooks
+    @classmethod
+    def window_at(cls, last: float, now: float) -> Window:
+        """The kind's reply window for a person who last wrote at ``last``."""
+        raise NotImplementedError
+
+    @classmethod
+    def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
+        """Files may go along; the window from when the customer last wrote (unknown: open)."""
+        wrote = ticket.customer_wrote_at
+        if wrote is None:
+            return ComposerSpec(attachments=True)
+        window = cls.window_at(wrote.timestamp(), time.time())
+        closes = datetime.fromtimestamp(window.closes_at, UTC) if window.closes_at else None
+        return ComposerSpec(attachments=True,
+                            window=ReplyWindow(window.allowed, window.reason, closes))
 
     def now(self) -> float:
         return self.host.clock() if self.host is not None else time.time()

@@ -17,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan, ReplyWindow
+from engine.channels.contract import ComposerSpec, ReplyContext, ReplyPlan
 from engine.channels.messenger import excerpt
 from engine.channels.meta_base import AGREE_PAYLOAD, AGREE_TITLE, MetaAdapter
 from engine.channels.meta_graph import GraphClient, error_words
 from engine.channels.meta_settings import WhatsAppSettings
-from engine.channels.meta_windows import whatsapp
+from engine.channels.meta_windows import Window, whatsapp
 from engine.channels.registry import WHATSAPP
 from engine.models import Channel, InboundAttachment, InboundMessage, IngestResult, Ticket
 from engine.outbox import OutboxItem, PermanentError
@@ -235,6 +235,10 @@ class WhatsAppAdapter(MetaAdapter):
             if not text.strip():
                 return last
             body = {**base, "type": "text", "text": {"body": text, "preview_url": False}}
+        return await self.post_message(body)
+
+    async def post_message(self, body: dict[str, Any]) -> str | None:
+        """Send one message; the wamid Meta accepted it under."""
         sent = await self.graph.post(f"{self.settings.phone_number_id}/messages", body)
         ids = [str(x.get("id")) for x in sent.get("messages") or [] if x.get("id")]
         return ids[0] if ids else None
@@ -254,10 +258,7 @@ class WhatsAppAdapter(MetaAdapter):
         media: dict[str, Any] = {"id": up.get("id")}
         if kind == "document":
             media["filename"] = name
-        sent = await self.graph.post(f"{self.settings.phone_number_id}/messages",
-                                     {**base, "type": kind, kind: media})
-        ids = [str(x.get("id")) for x in sent.get("messages") or [] if x.get("id")]
-        return ids[0] if ids else None
+        return await self.post_message({**base, "type": kind, kind: media})
 
     # ------------------------------------------------------------ pure hooks
     @classmethod
@@ -278,16 +279,16 @@ class WhatsAppAdapter(MetaAdapter):
                 for t in channel.health.get("template_list") or []]
 
     @classmethod
+    def window_at(cls, last: float, now: float) -> Window:
+        return whatsapp(last, now)
+
+    @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
-        wrote = ticket.customer_wrote_at
-        if wrote is None:
-            return ComposerSpec(attachments=True)
-        window = whatsapp(wrote.timestamp(), time.time())
-        closes = datetime.fromtimestamp(window.closes_at, UTC) if window.closes_at else None
-        reason = window.reason
-        if not window.allowed:
-            reason += ". " + template_menu(channel, ticket)
-        return ComposerSpec(attachments=True, window=ReplyWindow(window.allowed, reason, closes))
+        spec = super().composer_spec(channel, ticket)
+        if spec.window.open:
+            return spec
+        reason = f"{spec.window.reason}. {template_menu(channel, ticket)}"
+        return replace(spec, window=replace(spec.window, reason=reason))
 
 
 def template_list(approved: list[dict[str, Any]]) -> list[dict[str, Any]]:
