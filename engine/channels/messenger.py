@@ -92,6 +92,10 @@ class MessengerAdapter(MetaAdapter):
             return [f"Graph: {exc}"]
         if str(page.get("id")) != self.settings.page_id:
             return [f"Graph: the token belongs to Page {page.get('id')}, not {self.settings.page_id}"]
+        try:  # `channels add --test` sets the greeting at once, as the engine does at start
+            await self.push_greeting()
+        except Exception as exc:  # noqa: BLE001 - the problem, in words
+            return [f"Graph: the greeting could not be set: {exc}"]
         return []
 
     # --------------------------------------------------------------- receive

@@ -85,10 +85,21 @@ class WhatsAppAdapter(MetaAdapter):
         return {"templates": len(templates), "processed": await self.process_pending()}
 
     async def test_connection(self) -> list[str]:
+        """The token reaches the number, and the account's templates can be read (synced
+        now when the channel is saved, as the engine does at start)."""
         try:
             await number_of(self.settings)
         except Exception as exc:  # noqa: BLE001 - the problem, in words
             return [f"Graph: {exc}"]
+        if self.settings.waba_id:
+            try:
+                if self.host.channel_id is not None:
+                    await self.sync_templates()
+                else:
+                    await self.graph.get(f"{self.settings.waba_id}/message_templates",
+                                         fields="name", limit=1)
+            except Exception as exc:  # noqa: BLE001 - the problem, in words
+                return [f"Graph: the templates could not be read: {exc}"]
         return []
 
     # --------------------------------------------------------------- receive

@@ -30,6 +30,19 @@ async def test_add_show_and_sync_a_messenger_channel(db_path: Path) -> None:
                     "--set", "greeting=Hello!", "--set", "instant_reply=Thanks!",
                     "--set", "consent_text=We keep this.")
         assert added["kind"] == "messenger" and graph.requests == []
+        tested = await _ok(db_path, "channels", "add", "messenger", "--name", "fb2", "--test",
+                           "--set", "page_id=1111", "--set", "page_access_token=page-Token-1",
+                           "--set", "app_secret=app-Secret-1", "--set", "greeting=Now!",
+                           "--set", f"graph_base_url={graph.base_url}")
+        assert tested["name"] == "fb2" and graph.greetings["1111"]["greeting"][0]["text"] == "Now!"
+        graph.expired.add("page-Token-1")
+        refused = await asyncio.to_thread(run_cli, db_path, "channels", "add", "messenger",
+                                          "--name", "fb3", "--test", "--set", "page_id=1111",
+                                          "--set", "page_access_token=page-Token-1",
+                                          "--set", f"graph_base_url={graph.base_url}")
+        assert refused.returncode == 1
+        assert "token expired — reconnect the page" in refused.stderr
+        graph.expired.clear()
         shown = await _ok(db_path, "channels", "show", "fb")
         assert shown["webhook_url"].endswith(f"/messenger/{added['id']}/webhook")
         assert shown["settings"]["verify_token"] != ""  # generated, shown masked
