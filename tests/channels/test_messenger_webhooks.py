@@ -254,3 +254,27 @@ async def test_an_agent_attaches_a_file_to_a_reply(db_path: Path, tmp_path: Path
         assert [(a.filename, a.size) for a in out.attachments] == [("invoice.pdf", 20)]
         with pytest.raises(StoreError, match=r"cannot attach '.*missing.pdf': No such file"):
             await desk.reply(ticket.id, "again", attachments=[tmp_path / "missing.pdf"])
+
+
+async def test_a_rate_limit_is_retried_with_backoff_then_sent(db_path: Path) -> None:
+    from engine.desk import Desk
+
+    async with meta_desk(db_path, "messenger") as m:
+        await m.post(_event("Hello?", "m_r1"))
+        await until_async(lambda: _count(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        m.graph.fail_next(613, "Calls to this api have exceeded the rate limit.")
+        mid, oid = await Desk(m.store, m.desk.admin).reply(ticket.id, "One moment.")
+        await until_async(lambda: _error(m, ticket.id, mid), what="the first attempt")
+        out = next(x for x in await m.store.messages(ticket.id) if x.id == mid)
+        assert out.delivery_state.value == "queued"
+        assert "Meta's rate limit: sending again shortly" in out.delivery_error
+        await until_async(lambda: _state(m, ticket.id, mid, "sent"), seconds=20,
+                          what="the retry")
+        item = await m.store.outbox_item(oid)
+        assert item.attempts == 2 and len(m.graph.sent(PAGE)) == 2  # refused, then taken
+
+
+async def _error(m, ticket_id: int, mid: int) -> bool:  # noqa: ANN001
+    msg = next(x for x in await m.store.messages(ticket_id) if x.id == mid)
+    return bool(msg.delivery_error)

@@ -191,3 +191,20 @@ async def test_an_attached_file_is_uploaded_then_sent_as_a_document(db_path: Pat
         media_id = sent.body["document"]["id"]
         assert sent.body["type"] == "document" and sent.body["document"]["filename"] == \
             "manual.pdf" and m.graph.media[media_id][0] == b"%PDF manual"
+
+
+async def test_outside_the_window_an_approved_template_is_sent(db_path: Path) -> None:
+    async with meta_desk(db_path, "whatsapp") as m:
+        old = time.time() - 30 * 3600
+        await m.post(_delivery(_msg("wamid.A1=", at=old, text={"body": "Hi"})))
+        await until_async(lambda: _tickets(m, 1), what="the ticket")
+        [ticket] = await m.tickets()
+        mid, _ = await Desk(m.store, m.desk.admin).reply(
+            ticket.id, f"/template ticket_update #{ticket.id} | Ana")
+        await until_async(lambda: _state(m, ticket.id, mid, "sent"), what="the template sent")
+        [sent] = m.graph.sent(NUMBER)
+        assert sent.body["type"] == "template" and sent.body["to"] == ANA
+        assert sent.body["template"] == {
+            "name": "ticket_update", "language": {"code": "en_US"},
+            "components": [{"type": "body", "parameters": [
+                {"type": "text", "text": f"#{ticket.id}"}, {"type": "text", "text": "Ana"}]}]}
