@@ -61,5 +61,9 @@ class MessagingHost(ChannelHost, Protocol):
     async def message_text(self, external_id: str) -> str | None:
         ...
 
+    async def name_contact(self, identity_kind: str, value: str, name: str) -> None:
+        """Name the contact of an identity that has no name yet."""
+        ...
+
 
 __all__ = ["MemoryMessaging", "MessagingHost", "StoreMessaging"]

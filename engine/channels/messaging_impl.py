@@ -60,6 +60,9 @@ class StoreMessaging:
     async def message_text(self, external_id: str) -> str | None:
         return await self._store.message_text(self._need_id(), external_id)
 
+    async def name_contact(self, identity_kind: str, value: str, name: str) -> None:
+        await self._store.name_contact(identity_kind, value, name)
+
 
 @dataclass
 class MemoryConsent:
@@ -151,3 +154,6 @@ class MemoryMessaging:
 
     async def message_text(self, external_id: str) -> str | None:
         return next((m.text for m in self.messages if m.key == external_id), None)
+
+    async def name_contact(self, identity_kind: str, value: str, name: str) -> None:
+        self._messaging().setdefault("names", {})[(identity_kind, value)] = name

@@ -165,11 +165,15 @@ class MessengerAdapter(MetaAdapter):
         msg = InboundMessage(
             channel_id=self.host.channel_id, key=str(message.get("mid") or
                                                      f"{psid}:{ts}"),
-            sender_kind="psid", sender=psid, sender_name=await self.profile_name(psid),
+            sender_kind="psid", sender=psid, sender_name=self._names.get(psid, ""),
             text="\n".join(line for line in lines if line).strip(), attachments=attachments,
             conversation_key=psid, extra={"new_after_close": True},
             **({"received_at": datetime.fromtimestamp(float(ts) / 1000, UTC)} if ts else {}))
         result = await self.host.ingest(msg)
+        if psid not in self._names:  # after the ticket is in: a Graph call never delays it
+            name = await self.profile_name(psid)
+            if name:
+                await self.mhost.name_contact("psid", psid, name)
         if not result.duplicate and self.settings.instant_reply:
             await self.automatic(psid, self.settings.instant_reply, f"instant:{psid}", at=at)
         return result

@@ -149,6 +149,18 @@ def customer_last_wrote(conn: sqlite3.Connection, channel_id: int, kind_of_id: s
     return row[0] if row and row[0] is not None else None
 
 
+def name_contact(tx: Tx, kind_of_id: str, value: str, name: str) -> int | None:
+    """Give the contact of an identity ``name`` unless they have one; their id if named."""
+    row = tx.one("SELECT c.id FROM contacts c JOIN contact_identities ci ON ci.contact_id = c.id"
+                 " WHERE ci.kind=? AND ci.value=? AND c.name=''", (kind_of_id,
+                                                                    _norm(kind_of_id, value)))
+    if row is None or not name:
+        return None
+    tx.execute("UPDATE contacts SET name=? WHERE id=?", (name, row[0]))
+    tx.event("contact.updated", contact_id=row[0])
+    return int(row[0])
+
+
 def message_text(conn: sqlite3.Connection, channel_id: int, external_id: str) -> str | None:
     row = conn.execute("SELECT text FROM messages WHERE external_id=? AND channel_id=? LIMIT 1",
                        (external_id, channel_id)).fetchone()
@@ -228,6 +240,11 @@ class MessagingMixin:
         """When the person last wrote on this channel (epoch seconds), None: never."""
         return await self.read(  # type: ignore[attr-defined]
             customer_last_wrote, channel_id, identity_kind, value)
+
+    async def name_contact(self, identity_kind: str, value: str, name: str) -> int | None:
+        """Name the contact of an identity when they have no name yet (a profile look-up)."""
+        return await self.write(  # type: ignore[attr-defined]
+            name_contact, identity_kind, value, name)
 
     async def message_text(self, channel_id: int, external_id: str) -> str | None:
         return await self.read(message_text, channel_id, external_id)  # type: ignore[attr-defined]

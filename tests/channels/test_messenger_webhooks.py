@@ -52,9 +52,14 @@ async def test_a_signed_message_becomes_a_ticket_named_from_the_profile(db_path:
         [ticket] = await m.tickets()
         [msg] = await m.store.messages(ticket.id)
         assert msg.text == "My order never arrived — ä" and msg.external_id == "m_AbC1"
-        assert ticket.contact_name == "Ana Lima"
+        # named from the profile API right after the ticket is in (Graph never delays it)
+        await until_async(lambda: _named(m, ticket.id, "Ana Lima"), what="the profile name")
         contact = await m.store.contact_id_by_identity("psid", "PSID-42")
         assert contact == ticket.contact_id
+
+
+async def _named(m, ticket_id: int, name: str) -> bool:  # noqa: ANN001
+    return (await m.store.ticket(ticket_id)).contact_name == name
 
 
 async def _count(m, n: int) -> bool:  # noqa: ANN001
