@@ -1,7 +1,7 @@
 """``python -m bench NAME [--json] [options]`` — the benchmarks of DESIGN.md's Targets table.
 
 NAME is one of ``ingest``, ``search``, ``latency``, ``queue``, ``startup``, ``api``,
-``chat-load``, ``ssh``. Each prints a table (or one JSON
+``chat-load``, ``ssh``, ``webhooks``. Each prints a table (or one JSON
 object with ``--json``) that includes the anchors measured in the same run and the machine.
 """
 
@@ -21,6 +21,7 @@ BENCHES = {
     "chat-load": "1,000 idle chat widgets + 50 live conversations: engine RSS and p99",
     "ssh": "N agents over the built-in SSH server: memory per session, key -> repaint,"
            " event and presence -> every other screen",
+    "webhooks": "sustained signed Messenger/WhatsApp webhooks: rate, p99, nothing lost",
 }
 
 

@@ -21,6 +21,7 @@ ticket is in the queue; the figures for the small mails sent meanwhile are repor
 
 ``--channel forms``: a form POST through the real front door instead of mail
 (:mod:`bench.latency_forms`).
+``--channel messenger|whatsapp``: a signed webhook instead of a mail (:mod:`bench.meta_latency`).
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
-    p.add_argument("--channel", choices=["email", "chat"], default="email",
-                   help="email: forwarded mail; chat: the website chat both ways"
-                        " (bench/chat_latency.py)")
+    p.add_argument("--channel", choices=["email", "chat", "forms", "messenger", "whatsapp"],
+                   default="email",
+                   help="what arrives: a forwarded mail (email), the website chat both ways"
+                        " (chat), a form POST (forms) or a signed webhook (messenger,"
+                        " whatsapp)")
     p.add_argument("--role", help=argparse.SUPPRESS)  # internal: a chat bench process
     p.add_argument("--target", help=argparse.SUPPRESS)  # internal: its database or URL
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
@@ -290,6 +293,10 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         from bench.latency_forms import run as run_forms
 
         result = run_forms(args.n)
+    elif args.channel in ("messenger", "whatsapp"):
+        from bench import meta_latency
+
+        result = meta_latency.run(args)
     else:
         result = run(args)
     emit("latency", result, args.json)

@@ -114,6 +114,9 @@ class DemoWorld:
         self.forms = FormVisitor(self.rng, pace)  # customers using the contact form
         self.chat = ChatVisitors(self, self.rng, pace=pace,
                                  follow_up=self._next_follow_up)  # engine/demo_chat.py
+        from engine.demo_meta import MetaDemo
+
+        self.meta = MetaDemo(self)  # Messenger and WhatsApp customers (engine/demo_meta.py)
 
     @property
     def interval(self) -> float:
@@ -125,6 +128,8 @@ class DemoWorld:
         self.sink.port = _free_port()
         self.agents = await seed_world(self.store, self.you, self.sink.port, self.rng,
                                        self.customers, self.past_tickets)
+        support = await self.store.channel(CHANNEL_NAMES["support"])
+        await self.meta.seed(support.routing if support else None)
 
     # ------------------------------------------------------------------ traffic
     async def listener_port(self, name: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
@@ -312,6 +317,8 @@ class DemoWorld:
         if self.sink._server is None:
             await self.start_sink()
         await seed_forms(self.store)  # the contact form (also in a workspace seeded before it)
+        if self.meta.graph is None:
+            await self.meta.start()
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
         self.open_at_start = await self.store.open_ticket_count()
@@ -328,6 +335,8 @@ class DemoWorld:
             asyncio.ensure_future(self._loop(self.interval * 1.5, self.chat.visit,
                                              0.5 * self.pace)),
             asyncio.ensure_future(self._loop(2.0 * self.pace, self.chat.agent_turn, self.pace)),
+            asyncio.ensure_future(self._loop(self.interval * 2, self.meta.customer_message,
+                                             0.5 * self.pace)),
         ]
         try:
             await asyncio.gather(*self._loops)
@@ -348,6 +357,7 @@ class DemoWorld:
                 task.cancel()
         await self.chat.stop()
         await self.sink.stop()
+        await self.meta.stop()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the outbox has sent every queued reply (bounded)."""
@@ -364,8 +374,9 @@ class DemoWorld:
         seen = await self.store.demo_traffic_since(self.mark)
         channels = seen["channels"]
 
-        # the demo's customers write mail and fill in the contact form; chat is counted apart
-        def total(key: str, kinds: tuple[str, ...] = (*mail_kinds(), "forms")) -> int:
+        # the demo's customers write mail, fill in the contact form and message on Messenger
+        # and WhatsApp; the chat's visitors (engine/demo_chat.py) are counted apart
+        def total(key: str, kinds: tuple[str, ...] = CUSTOMER_KINDS) -> int:
             return sum(c[key] for c in channels.values() if c["kind"] in kinds)
 
         c = self.counters
@@ -382,7 +393,7 @@ class DemoWorld:
             "colleagues": {"replies": c.colleague_replies, "resolved": c.resolved, "taken": c.taken},
             "replies_sent": total("replies_sent"), "replies_waiting": total("replies_waiting"),
             "replies_failed": total("replies_failed"), "notifications_sent": seen["notifications_sent"],
-            "delivered_to_sandbox": len(self.sink.messages),
+            "delivered_to_sandbox": len(self.sink.messages) + self.meta.replies_delivered,
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
             "contact_form": {"url": self.form_url(), "submissions": self.forms.sent},
@@ -403,6 +414,10 @@ def _follow_up(subject: str, last_in: str | None) -> Any:
     """The follow-up a customer of ``subject``'s scenario would write after ``last_in``."""
     scenario = scenario_for(subject)
     return scenario.follow_up(last_in or "") if scenario is not None else None
+
+
+#: the kinds whose traffic the demo's customers make (the summary's customer counters)
+CUSTOMER_KINDS = ("email", "forms", "messenger", "whatsapp")
 
 
 def _free_port() -> int:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from engine.channels import registry
 from engine.channels.contract import ReplyContext, ReplyPlan
@@ -45,6 +47,36 @@ def fill_canned(text: str, *, customer_name: str, customer_email: str | None, ag
     values = {"first_name": full.split(" ", 1)[0], "full_name": full,
               "agent_name": " ".join(agent_name.split()), "ticket_id": str(ticket_id)}
     return _CANNED_RE.sub(lambda m: values[m.group(1)], text)
+
+
+MAX_REPLY_FILE = 25 * 1024 * 1024
+
+
+async def reply_files(store: Store, ticket_id: int, paths: Sequence[Path]
+                      ) -> list[tuple[str, str, bytes]]:
+    """``(filename, content type, bytes)`` of files an agent attaches to a reply on
+    ``ticket_id``; refused in words when the ticket's channel takes no attachments, a file is
+    missing or larger than 25 MB."""
+    import asyncio
+    import mimetypes
+
+    ticket = await store.ticket(ticket_id)
+    channel = await store.channel(ticket.channel_id) if ticket and ticket.channel_id else None
+    if ticket is None or channel is None or not registry.adapter_class(
+            channel.kind).composer_spec(channel, ticket).attachments:
+        kind = channel.kind if channel else "this"
+        raise StoreError(f"files cannot be attached to replies on {_a(kind)} ticket")
+    out = []
+    for path in paths:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise StoreError(f"cannot attach {str(path)!r}: {exc.strerror or exc}") from None
+        if size > MAX_REPLY_FILE:
+            raise StoreError(f"cannot attach {path.name!r}: {size / 1e6:.1f} MB is more than 25 MB")
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        out.append((path.name, ctype, await asyncio.to_thread(path.read_bytes)))
+    return out
 
 
 def _a(word: str) -> str:
@@ -100,7 +132,8 @@ class Desk:
 
     # --------------------------------------------------------------- replying
     async def reply(self, ticket_id: int, body: str, html: str | None = None, *,
-                    status: str | None = None) -> tuple[int, int | None]:
+                    status: str | None = None,
+                    attachments: Sequence[Path] = ()) -> tuple[int, int | None]:
         """Queue a reply to the customer; returns ``(message_id, outbox_id)``.
 
         In the same transaction the ticket takes ``status`` ("send as"; default: its
@@ -109,14 +142,17 @@ class Desk:
         the agent who replied. The channel is the ticket's own, or the registry's choice for
         tickets without a sending channel (:func:`engine.channels.registry.pick_reply_channel`);
         its kind plans the reply (``prepare_reply``: ids, recipient, subject).
+        ``attachments``: files sent with it, where the kind's composer takes them
+        (:func:`reply_files` checks that and their size).
         """
-        if not body.strip():
+        if not body.strip() and not attachments:
             raise StoreError("a reply needs a body")
         actor = self._need_actor()
         orphans = registry.orphan_kinds()
+        files = await reply_files(self.store, ticket_id, attachments) if attachments else []
         with acting(self.acting):
             return await self.store.queue_reply(
-                ticket_id, actor, body, html, status=status, kinds=orphans,
+                ticket_id, actor, body, html, status=status, kinds=orphans, attachments=files,
                 pick=registry.pick_reply_channel, plan=_plan_reply, unsendable=(
                     "no channel to send this reply through"
                     + (f" (connect {_a(' or '.join(orphans))} channel)" if orphans else "")))

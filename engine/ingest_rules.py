@@ -61,9 +61,11 @@ def thread_key(chan_key: int, msg: InboundMessage) -> str | None:
     return f"{chan_key}:{msg.conversation_key}" if msg.conversation_key else None
 
 
-def conversation_continues(is_open: bool, activity_at: float, now: float) -> bool:
-    """Whether a message under a known conversation key joins its last ticket."""
-    return bool(is_open) or now - activity_at < REOPEN_WINDOW.total_seconds()
+def conversation_continues(is_open: bool, activity_at: float, now: float,
+                           reopen: bool = True) -> bool:
+    """Whether a message under a known conversation key joins its last ticket. ``reopen``
+    False (messaging apps: one open ticket per person): a closed ticket is never continued."""
+    return bool(is_open) or (reopen and now - activity_at < REOPEN_WINDOW.total_seconds())
 
 
 def first_line(text: str) -> str:

@@ -75,6 +75,8 @@ class DeliveryState(StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    delivered = "delivered"  # messaging apps' receipts (WhatsApp statuses, Messenger delivery)
+    read = "read"
 
 
 class Source(StrEnum):
@@ -359,6 +361,9 @@ class Ticket(BaseModel):
     updated_at: datetime
     last_activity_at: datetime
     closed_at: datetime | None = None
+    #: when the customer last wrote on this ticket (one ticket read; lists leave it None):
+    #: messaging channels' reply windows are counted from it
+    customer_wrote_at: datetime | None = None
 
 
 class WorkspaceSettings(BaseModel):

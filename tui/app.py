@@ -27,7 +27,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -445,11 +445,14 @@ class TickettyApp(PresenceHost, App[int]):
     def op_note(self, ticket_id: int, body: str) -> Worker[Any]:
         return self.desk_call(lambda d: d.note(ticket_id, body), f"Note added to #{ticket_id}")
 
-    def op_reply(self, ticket_id: int, body: str, status: str | None = None) -> Worker[Any]:
-        """Queue a reply sent as ``status`` (None: the pipeline's status after a reply)."""
+    def op_reply(self, ticket_id: int, body: str, status: str | None = None,
+                 attachments: Sequence[Path] = ()) -> Worker[Any]:
+        """Queue a reply sent as ``status`` (None: the pipeline's status after a reply), with
+        ``attachments`` (files)."""
 
         async def call(desk: Desk) -> Any:
-            message_id, outbox_id = await desk.reply(ticket_id, body, status=status)
+            message_id, outbox_id = await desk.reply(ticket_id, body, status=status,
+                                                     attachments=attachments)
             ticket = await desk.store.ticket(ticket_id)
             now = f" as {ticket.status}" if ticket else ""
             if outbox_id is None:

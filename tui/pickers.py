@@ -103,3 +103,10 @@ async def choose_canned(app: DeskApp) -> int | None:
     items = [PickItem(str(r.id), Text(line(r.title)), f"{r.title} {r.body[:200]}") for r in replies]
     item = await app.push_screen_wait(PickerScreen("Insert canned reply", items))
     return int(item.value) if item is not None and item.value else None
+
+
+async def choose_template(app: DeskApp, offers: list[tuple[str, str]]) -> str | None:
+    """The text of the approved message (a WhatsApp template) the agent picks."""
+    items = [PickItem(text, Text(line(label)), label) for label, text in offers]
+    item = await app.push_screen_wait(PickerScreen("Send an approved template", items))
+    return str(item.value) if item is not None and item.value else None

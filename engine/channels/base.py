@@ -141,6 +141,13 @@ class ChannelAdapter:
         return ""
 
     @classmethod
+    def reply_templates(cls, channel: Channel, ticket: Ticket,
+                        customer_name: str = "") -> list[tuple[str, str]]:
+        """Approved messages the composer offers (WhatsApp templates outside its window):
+        ``(label, text to send)`` pairs, their values filled in for ``ticket``. Pure."""
+        return []
+
+    @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         """How the composer looks for a reply on ``ticket`` through ``channel`` (None: there
         is no channel to send it yet; this kind would answer it)."""

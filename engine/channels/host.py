@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.channels.live_store import StoreLiveMixin
+from engine.channels.messaging_impl import StoreMessaging
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
@@ -132,9 +133,10 @@ def spool_dir_for(db_path: str | Path | None) -> Path:
         else Path(tempfile.gettempdir()) / "ticketty-spool"
 
 
-class StoreChannelHost(StoreLiveMixin):
+class StoreChannelHost(StoreLiveMixin, StoreMessaging):
     """The host of one channel on a :class:`~engine.store.Store` (the engine, CLI, wizards);
-    it also has the live members (:class:`engine.channels.live.LiveHost`)."""
+    it also has the live members (:class:`engine.channels.live.LiveHost`) and the messaging
+    channels' members (:class:`StoreMessaging`)."""
 
     def __init__(self, store: Store, channel_id: int | None, *, kind: str = "",
                  services: HostServices | None = None,

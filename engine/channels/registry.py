@@ -121,8 +121,28 @@ FORMS = ChannelKind(
     form_first=("form", "reply_channel"),
 )
 
+#: Meta's two messaging channels (engine/channels/meta_*.py share the Graph parts)
+_META = frozenset({Ability.receive, Ability.send, Ability.sync_now, Ability.test_connection,
+                   Ability.web_routes})
+MESSENGER = ChannelKind(
+    kind="messenger", label="Facebook Messenger",
+    adapter="engine.channels.messenger:MessengerAdapter",
+    settings_model="engine.channels.meta_settings:MessengerSettings",
+    wizard="tui.screens.wizard.meta:MessengerWizard", abilities=_META, identity_kind="psid",
+    form_first=("page_id", "page_access_token", "app_secret", "verify_token", "greeting",
+                "instant_reply", "gdpr", "consent_text"),
+)
+WHATSAPP = ChannelKind(
+    kind="whatsapp", label="WhatsApp Business",
+    adapter="engine.channels.whatsapp:WhatsAppAdapter",
+    settings_model="engine.channels.meta_settings:WhatsAppSettings",
+    wizard="tui.screens.wizard.meta:WhatsAppWizard", abilities=_META, identity_kind="phone",
+    form_first=("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"),
+)
+
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
-REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, CHAT, FORMS)}
+REGISTRY: dict[str, ChannelKind] = {
+    entry.kind: entry for entry in (EMAIL, CHAT, FORMS, MESSENGER, WHATSAPP)}
 
 
 def entry(kind: str) -> ChannelKind:

@@ -25,6 +25,7 @@ from typing import Any
 
 from engine.channels.host import SendLimit, WorkBudget, WorkerPool
 from engine.channels.live_memory import MemoryLiveMixin
+from engine.channels.messaging_impl import MemoryMessaging
 from engine.form_defs import FormDef
 from engine.models import InboundMessage, IngestResult
 
@@ -49,8 +50,9 @@ class Quarantined:
     raw: bytes
 
 
-class MemoryChannelHost(MemoryLiveMixin):
-    """A :class:`~engine.channels.host.ChannelHost` that keeps everything in memory."""
+class MemoryChannelHost(MemoryLiveMixin, MemoryMessaging):
+    """A :class:`~engine.channels.host.ChannelHost` that keeps everything in memory (and the
+    live and messaging channels' members)."""
 
     def __init__(self, channel_id: int | None = 1, *, agents: Iterable[str] = (),
                  now: float = 1_767_225_600.0, spool_dir: Path | None = None,

@@ -367,6 +367,9 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     from engine.cli.forms import add_contact_show
 
     add_contact_show(s, common)
+    from engine.cli import contacts_merge
+
+    contacts_merge.add_parser(s, common)
 
     p = sub.add_parser("workspace", help="settings of the whole help desk")
     s = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -109,7 +109,10 @@ async def cmd_show(ctx: Context) -> int:
 async def cmd_reply(ctx: Context) -> int:
     a = ctx.args
     await _ticket(ctx, a.number)
-    message_id, outbox_id = await ctx.desk.reply(a.number, a.body, status=a.status)
+    from pathlib import Path
+
+    message_id, outbox_id = await ctx.desk.reply(
+        a.number, a.body, status=a.status, attachments=[Path(p) for p in a.attach or []])
     state = "failed"
     error: str | None = "no channel to send this reply through"
     if outbox_id is not None:
@@ -232,6 +235,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     r.add_argument("--body", required=True)
     r.add_argument("--status", help="send as this status (default: the pipeline's status after"
                                     " an agent reply, e.g. pending)")
+    r.add_argument("--attach", action="append", metavar="FILE",
+                   help="send a file with the reply (again for more; Messenger, WhatsApp)")
     r.set_defaults(run=cmd_reply)
 
     n = ts.add_parser("note", parents=[common], help="add an internal note")

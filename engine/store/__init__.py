@@ -20,6 +20,7 @@ from engine.store.forms import FormsMixin
 from engine.store.identity import IdentityMixin
 from engine.store.ingest import IngestMixin
 from engine.store.leases import LeasesMixin
+from engine.store.messaging import MessagingMixin
 from engine.store.outbox import OutboxMixin
 from engine.store.presence import PresenceMixin
 from engine.store.quarantine import QuarantineMixin
@@ -35,7 +36,7 @@ from engine.store.workflow import WorkflowMixin
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
             LeasesMixin, RepliesMixin, DemoMixin, FormsMixin, ChatMixin, PresenceMixin,
-            CollisionMixin, AgentKeysMixin, StoreBase):
+            CollisionMixin, AgentKeysMixin, MessagingMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

@@ -88,6 +88,14 @@ def contact_timeline(conn: sqlite3.Connection, email: str) -> dict[str, Any] | N
             (contact.id,)):
         items.append({"type": "consent", "at": _iso(c["at"]), "kind": c["kind"],
                       "granted": bool(c["granted"]), "channel": c["channel"]})
+    for r in conn.execute(  # consent given on a messaging channel, kept by its identity
+            "SELECT r.kind, r.text, r.at, r.identity_kind, r.identity_value, ch.name AS channel"
+            " FROM consent_records r JOIN contact_identities ci ON ci.kind = r.identity_kind"
+            " AND ci.value = r.identity_value LEFT JOIN channels ch ON ch.id = r.channel_id"
+            " WHERE ci.contact_id=?", (contact.id,)):
+        items.append({"type": "consent", "at": _iso(r["at"]), "kind": r["kind"],
+                      "granted": True, "channel": r["channel"], "text": r["text"],
+                      "identity": f"{r['identity_kind']}:{r['identity_value']}"})
     items.sort(key=lambda i: i["at"] or "", reverse=True)
     return {"id": contact.id, "name": contact.name, "emails": contact.emails,
             "phones": contact.phones, "identities": contact.identities,

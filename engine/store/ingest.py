@@ -131,7 +131,8 @@ def _find_thread(tx: Tx, msg: InboundMessage, contact_id: int, key: str | None) 
             "SELECT id, is_open, activity_at FROM tickets WHERE thread_key=? ORDER BY id DESC LIMIT 1",
             (key,),
         )
-        if row and conversation_continues(row["is_open"], row["activity_at"], tx.now):
+        if row and conversation_continues(row["is_open"], row["activity_at"], tx.now,
+                                          not msg.extra.get("new_after_close")):
             return row["id"]
     return None
 

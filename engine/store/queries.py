@@ -201,7 +201,11 @@ def read_window(conn: sqlite3.Connection, q: TicketQuery, keep: int | None, curs
 
 def get_ticket(conn: sqlite3.Connection, ticket_id: int) -> Ticket | None:
     row = conn.execute(f"{TICKET_SELECT} WHERE t.id = ?", (ticket_id,)).fetchone()
-    return ticket_from_row(row) if row else None
+    if row is None:
+        return None
+    wrote = conn.execute("SELECT max(created_at) FROM messages WHERE ticket_id=?"
+                         " AND direction='inbound'", (ticket_id,)).fetchone()[0]
+    return ticket_from_row(row).model_copy(update={"customer_wrote_at": dt(wrote)})
 
 
 def load_messages(conn: sqlite3.Connection, ticket_id: int) -> list[Message]:

@@ -14,6 +14,7 @@ in the same transaction) and reads ``Store.count_channel_tickets``.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -85,7 +86,8 @@ def reply_context(tx: Tx, ticket: sqlite3.Row, *, message_id: int, key: str,
 
 def queue_reply(tx: Tx, ticket: sqlite3.Row, agent: Agent, body: str, html: str | None, *,
                 kinds: Sequence[str], pick: PickChannel, plan: PlanReply,
-                unsendable: str) -> tuple[int, int | None]:
+                unsendable: str, attachments: Sequence[tuple[str, str, bytes]] = ()
+                ) -> tuple[int, int | None]:
     """The outbound message and its outbox row, with the kind's ids fixed at queue time.
     Without a channel the message is marked failed with ``unsendable`` as the reason."""
     ticket_id = ticket["id"]
@@ -94,6 +96,7 @@ def queue_reply(tx: Tx, ticket: sqlite3.Row, agent: Agent, body: str, html: str 
         tx, ticket_id, direction=Direction.outbound, text=body, html=html,
         author_name=agent.name, author_email=agent.email, agent_id=agent.id,
         channel_id=channel.id if channel else None, delivery_state=DeliveryState.queued,
+        attachments=list(attachments),
     )
     tx.execute("UPDATE tickets SET unread=0 WHERE id=?", (ticket_id,))
     key = f"reply:{mid}"
@@ -110,7 +113,14 @@ def queue_reply(tx: Tx, ticket: sqlite3.Row, agent: Agent, body: str, html: str 
         tx.execute("UPDATE messages SET delivery_state='failed', delivery_error=? WHERE id=?",
                    (unsendable, mid))
         return mid, None
-    oid = rows.insert(tx, kind="reply", payload=planned.payload, channel_id=channel.id,
+    payload = planned.payload
+    if attachments:  # the sender reads them from the blob store (written just above)
+        payload = {**payload, "attachments": [
+            {"filename": name, "content_type": ctype,
+             "path": str(tx.blob_dir / digest[:2] / digest)}
+            for name, ctype, data in attachments
+            for digest in (hashlib.sha256(data).hexdigest(),)]}
+    oid = rows.insert(tx, kind="reply", payload=payload, channel_id=channel.id,
                       ticket_id=ticket_id, message_id=mid, key=key)
     return mid, oid
 
@@ -120,7 +130,9 @@ class RepliesMixin:
 
     async def queue_reply(self, ticket_id: int, agent: Agent, body: str, html: str | None, *,
                           status: str | None, kinds: Sequence[str], pick: PickChannel,
-                          plan: PlanReply, unsendable: str) -> tuple[int, int | None]:
+                          plan: PlanReply, unsendable: str,
+                          attachments: Sequence[tuple[str, str, bytes]] = ()
+                          ) -> tuple[int, int | None]:
         """Queue an agent's reply in one transaction (see the module docstring); returns
         ``(message_id, outbox_id)`` — no outbox row when there is no channel to send through."""
 
@@ -128,7 +140,7 @@ class RepliesMixin:
             ticket = T.require_ticket(tx, ticket_id)
             target = send_as(tx, ticket, status)
             mid, oid = queue_reply(tx, ticket, agent, body, html, kinds=kinds, pick=pick,
-                                   plan=plan, unsendable=unsendable)
+                                   plan=plan, unsendable=unsendable, attachments=attachments)
             if target is not None and target != ticket["status"]:
                 T.set_status(tx, ticket_id, target, agent.id)
             if ticket["assignee_id"] is None and agent.seat \

@@ -284,6 +284,31 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ix_agent_keys_agent ON agent_keys(agent_id);
     """,
+    # 9: webhook inbox (Messenger, WhatsApp): deliveries kept raw, processed after the 200;
+    # consent records (GDPR on messaging channels), kept by the identity that gave them
+    """
+    CREATE TABLE webhook_inbox (
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        received_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        held_for TEXT,
+        error TEXT,
+        done_at REAL
+    );
+    CREATE INDEX ix_webhook_inbox_state ON webhook_inbox(channel_id, state, id);
+    CREATE TABLE consent_records (
+        id INTEGER PRIMARY KEY,
+        identity_kind TEXT NOT NULL,
+        identity_value TEXT NOT NULL,
+        channel_id INTEGER,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL DEFAULT '',
+        at REAL NOT NULL
+    );
+    CREATE INDEX ix_consent_records_identity ON consent_records(identity_kind, identity_value);
+    """,
 ]
 
 

@@ -113,3 +113,18 @@ def test_ssh_small():
     for key in ("key_repaint_alone_p99_ms", "event_to_every_screen_p99_ms",
                 "presence_to_every_screen_p99_ms"):
         assert r[key] > 0, key
+
+
+@pytest.mark.parametrize("channel", ["messenger", "whatsapp"])
+def test_latency_of_meta_webhooks_small(channel: str) -> None:
+    r = bench("latency", "--channel", channel, "--n", "5")
+    assert r["channel"] == channel and r["n"] == 5 and r["missing"] == 0
+    assert r["p99_ms"] >= r["p50_ms"] > 0 and r["webhook_answer_p50_ms"] > 0
+
+
+def test_webhooks_small() -> None:
+    r = bench("webhooks", "--seconds", "1", "--warmup", "0.2", "--concurrency", "4",
+              timeout=120)
+    assert r["errors"] == {} and r["answered_200"] > 0
+    assert r["messages_stored"] == r["answered_200"] and r["lost"] == 0
+    assert r["p99_ms"] >= r["p50_ms"] > 0

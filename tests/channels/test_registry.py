@@ -61,7 +61,8 @@ def test_a_channel_naming_its_reply_channel_answers_through_that_one():
 def test_the_registry_knows_email_and_names_unknown_kinds():
     assert orphan_kinds() == ["email"] and mail_kinds() == ["email"]
     assert [e.kind for e in able(Ability.notify_agents)] == ["email"]
-    with pytest.raises(UnknownKind, match=r"unknown channel kind 'fax' \(known: [a-z, ]*email"):
+    known = ", ".join(sorted(REGISTRY))  # email first; every kind named
+    with pytest.raises(UnknownKind, match=rf"unknown channel kind 'fax' \(known: {known}\)"):
         entry("fax")
 
 
@@ -71,8 +72,9 @@ def test_what_a_kind_cannot_do_is_said_in_words():
     # no kind signs in but email: the sentence names it
     assert str(NotSupported("chat", Ability.sign_in)) == \
         "a chat channel cannot sign in instead of using passwords (email channels can)"
-    said = str(NotSupported("email", Ability.web_routes))
-    assert "cannot serve web routes" in said and "chat" in said and "forms" in said
+    web = " or ".join(e.kind for e in able(Ability.web_routes))
+    assert str(NotSupported("chat", Ability.web_routes)) == \
+        f"a chat channel cannot serve web routes ({web} channels can)"
 
 
 def test_the_engine_never_imports_the_wizards_it_names():

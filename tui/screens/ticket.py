@@ -30,6 +30,8 @@ reassignment or a close) until the agent has seen why: ``ctrl+s`` again sends it
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -236,11 +238,32 @@ class TicketScreen(TicketActions):
                 title.append(f" · {self._key('ticket.details')} details", "dim")
             if self.ctx.channel is not None and self.ctx.channel.kind == "chat":
                 title.append_text(self.live.header())
+            window = self._reply_window()
+            if window is not None:
+                title.append(f" · {window}", "bold")
         here = header(self.others, self.ticket_id)
         if here:
             title.append("   ")
             title.append_text(here)
         self.query_one("#ticket-title", Static).update(title)
+
+    def _reply_window(self) -> str | None:
+        """The reply window in words, for kinds that have one (messaging apps): the time left,
+        or that it is closed; None for kinds without one."""
+        ctx = self.ctx
+        if ctx is None or ctx.reply_channel is None or not ctx.ticket.is_open:
+            return None
+        window = adapter_class(ctx.reply_channel.kind).composer_spec(
+            ctx.reply_channel, ctx.ticket).window
+        if not window.open:
+            return "reply window closed"
+        if window.closes_at is None:
+            return None
+        seconds = max(0, int((window.closes_at - datetime.now(UTC)).total_seconds()))
+        days, rest = divmod(seconds, 86400)
+        hours, minutes = rest // 3600, rest % 3600 // 60
+        span = f"{days} d {hours} h" if days else f"{hours} h {minutes} min"
+        return f"{span} left to reply"
 
     # ---------------------------------------------------------------- layout
     def on_resize(self) -> None:
@@ -296,6 +319,7 @@ class TicketScreen(TicketActions):
         reply = ctx.reply_channel if ctx is not None else None
         kinds = " or ".join(orphan_kinds()) or "sending"
         signature: str | None = None
+        offer_templates = False
         subject, closed = "", f"No {kinds} channel: this reply cannot be sent."
         name = reply.kind if reply is not None else next(iter(orphan_kinds()), None)
         if ctx is not None and name is not None:
@@ -306,6 +330,7 @@ class TicketScreen(TicketActions):
                 signature = kind.signature_preview(reply, agent.name if agent else "")
             elif reply is not None:
                 closed = spec.window.reason
+                offer_templates = bool(kind.reply_templates(reply, ctx.ticket))
         to = line(ctx.ticket.contact_email) if ctx else ""
         pipeline = self.pipeline
         self.composer.keys["send_as"] = self._key("composer.send_as") or "ctrl+o"
@@ -317,6 +342,49 @@ class TicketScreen(TicketActions):
             send_as=pipeline.reply_status() if pipeline else None)
         self.composer_since = self.loaded_event
         self.tapp.place(self.ticket_id, "replying")
+        if offer_templates and not self.composer.text_area.text.strip():
+            self.command_template("")  # outside the window only a template goes: offer them
+
+    def command_template(self, _arg: str) -> None:
+        """``:template``: pick an approved template (WhatsApp outside its 24-hour window); its
+        line, values filled in, becomes the reply's text."""
+        ctx = self.ctx
+        reply = ctx.reply_channel if ctx is not None else None
+        offers = adapter_class(reply.kind).reply_templates(
+            reply, ctx.ticket, ctx.ticket.contact_name or "") if ctx and reply else []
+        if not offers:
+            self.notify("No approved templates for this ticket's channel (synced with"
+                        " ticketty channels sync NAME).", severity="warning", markup=False)
+            return
+
+        async def pick() -> None:
+            text = await pickers.choose_template(self.tapp, offers)
+            if text is not None:
+                if not self.composer.display or self.composer.kind != "reply":
+                    self.command_reply("")
+                self.composer.text_area.text = text
+
+        self.run_worker(pick(), group="pick", exit_on_error=False)
+
+    def command_attach(self, arg: str) -> None:
+        """``:attach FILE``: send a file with the reply being written (kinds that take them)."""
+        path = Path(arg.strip()).expanduser()
+        if not arg.strip():
+            self.notify("Which file? :attach PATH", severity="warning")
+            return
+        ctx = self.ctx
+        reply = ctx.reply_channel if ctx is not None else None
+        if ctx is None or reply is None or not adapter_class(reply.kind).composer_spec(
+                reply, ctx.ticket).attachments:
+            self.notify("Files cannot be attached to replies on this ticket's channel.",
+                        severity="warning")
+            return
+        if not path.is_file():
+            self.notify(f"No file {str(path)!r}.", severity="error", markup=False)
+            return
+        if not self.composer.display or self.composer.kind != "reply":
+            self.command_reply("")
+        self.composer.attach(path)
 
     def command_note(self, _arg: str) -> None:
         self.composer.open("note", "Internal note", "", self._key("composer.send") or "ctrl+s")
@@ -325,17 +393,19 @@ class TicketScreen(TicketActions):
     @on(Composer.Send)
     def _send(self, message: Composer.Send) -> None:
         body = message.body
-        if not body.strip():
+        if not body.strip() and not message.attachments:
             self.notify("Nothing to send yet.", severity="warning")
             return
         if message.kind == "reply":
-            self.run_worker(self._send_reply(body, message.status), group="send",
+            self.run_worker(self._send_reply(body, message.status, message.attachments),
+                            group="send",
                             exclusive=True, exit_on_error=False)
             return
         self.tapp.op_note(self.ticket_id, body)
         self._sent()
 
-    async def _send_reply(self, body: str, status: str | None) -> None:
+    async def _send_reply(self, body: str, status: str | None,
+                          attachments: tuple[Path, ...]) -> None:
         """Send, unless the ticket changed since the composer opened: then hold it and say
         what changed; the next send (nothing new since) goes out."""
         agent = self.tapp.agent
@@ -345,7 +415,7 @@ class TicketScreen(TicketActions):
         if changes:
             self.composer.hold(changes)
             return
-        self.tapp.op_reply(self.ticket_id, body, status)
+        self.tapp.op_reply(self.ticket_id, body, status, attachments)
         self._sent()
 
     def _sent(self) -> None:

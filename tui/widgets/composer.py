@@ -17,6 +17,8 @@ the send key again sends it anyway (the ticket screen decides; see tui/screens/t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -62,11 +64,13 @@ class Composer(Vertical):
     ]
 
     class Send(Message):
-        def __init__(self, kind: str, body: str, status: str | None = None) -> None:
+        def __init__(self, kind: str, body: str, status: str | None = None,
+                     attachments: tuple[Path, ...] = ()) -> None:
             super().__init__()
             self.kind = kind
             self.body = body
             self.status = status
+            self.attachments = attachments
 
     class Cancelled(Message):
         pass
@@ -78,6 +82,7 @@ class Composer(Vertical):
         super().__init__(id=id)
         self.kind = "reply"
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
+        self.attachments: list[Path] = []  # files sent with the reply (:attach FILE)
         self.statuses: list[str] = []
         self.send_as: str | None = None
         self.keys = {"send": "ctrl+s", "canned": "ctrl+r", "send_as": "ctrl+o"}
@@ -89,6 +94,7 @@ class Composer(Vertical):
         held.display = False
         yield held
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False)
+        yield Static(Text(""), id="composer-files")
         yield Static(Text(""), id="composer-signature")
         yield Static(Text(""), id="composer-send-as")
 
@@ -127,6 +133,7 @@ class Composer(Vertical):
             self.send_as = send_as
         self._show_send_as()
         self.release()
+        self._show_files()
         self.text_area.text = self.drafts.get(kind, "")
         self.display = True
         self.text_area.focus()
@@ -159,6 +166,8 @@ class Composer(Vertical):
         self.drafts[self.kind] = ""
         self.text_area.text = ""
         self.release()
+        self.attachments = []
+        self._show_files()
 
     @property
     def held(self) -> bool:
@@ -181,9 +190,21 @@ class Composer(Vertical):
         """Nothing held any more (sent, or the composer opened afresh)."""
         self.query_one("#composer-held", Static).display = False
 
+    def attach(self, path: Path) -> None:
+        """Send ``path`` with the reply (``:attach FILE``); shown under the text."""
+        if path not in self.attachments:
+            self.attachments.append(path)
+        self._show_files()
+
+    def _show_files(self) -> None:
+        files = self.query_one("#composer-files", Static)
+        files.display = self.kind == "reply" and bool(self.attachments)
+        files.update(Text("  ".join(f"📎 {line(p.name)}" for p in self.attachments)))
+
     def action_send(self) -> None:
         status = self.send_as if self.kind == "reply" else None
-        self.post_message(self.Send(self.kind, self.text_area.text, status))
+        files = tuple(self.attachments) if self.kind == "reply" else ()
+        self.post_message(self.Send(self.kind, self.text_area.text, status, files))
 
     def action_send_as(self) -> None:
         if self.kind != "reply" or not self.statuses:

@@ -180,6 +180,8 @@ class ThreadView(ScrollView, can_focus=True):
                               self.get_component_rich_style("thread--failed"))
             elif state == "sent":
                 status.append("✓ sent", self.get_component_rich_style("thread--sent"))
+            elif state in ("delivered", "read"):  # messaging apps' receipts
+                status.append("✓✓ " + state, self.get_component_rich_style("thread--sent"))
             else:
                 status.append(f"… {state}", self.get_component_rich_style("thread--pending"))
             parts.append(status)
