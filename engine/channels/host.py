@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
+    from engine.channels.calls_book import CallBook
     from engine.store import Store
     from engine.workers import WorkerProcess
 
@@ -48,6 +49,9 @@ class HostServices:
 
     workers: WorkerPool | None = None
     budget: WorkBudget = field(default_factory=WorkBudget)
+    #: the engine's public base URL (``[engine] public_url`` or where it listens): webhook
+    #: URLs and their signatures are built from it
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,8 @@ class ChannelHost(Protocol):
     #: the engine's shared worker processes (None: the adapter starts its own)
     workers: WorkerPool | None
     budget: WorkBudget
+    #: the engine's public base URL, no trailing slash (None: not known here)
+    public_url: str | None
 
     async def ingest(self, msg: InboundMessage) -> IngestResult:
         """Run one message through the ingest pipeline (idempotent by its key)."""
@@ -114,6 +120,10 @@ class ChannelHost(Protocol):
         """How many tickets this channel has opened (sync reports)."""
         ...
 
+    def call_book(self) -> CallBook:
+        """The calling channel's calls (:mod:`engine.channels.calls_book`)."""
+        ...
+
 
 def spool_dir_for(db_path: str | Path | None) -> Path:
     """Where inbound bytes wait: next to the database, else in the temporary directory."""
@@ -134,6 +144,7 @@ class StoreChannelHost:
         self.spool_dir = spool_dir_for(getattr(store, "path", None))
         self.workers = services.workers
         self.budget = services.budget
+        self.public_url = services.public_url.rstrip("/") if services.public_url else None
         self._clock = clock
 
     def _need_id(self) -> int:
@@ -177,3 +188,8 @@ class StoreChannelHost:
 
     async def ticket_count(self) -> int:
         return await self._store.count_channel_tickets(self._need_id())
+
+    def call_book(self) -> CallBook:
+        from engine.channels.calls_book import StoreCallBook
+
+        return StoreCallBook(self._store, self._need_id())

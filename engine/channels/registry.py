@@ -88,8 +88,20 @@ EMAIL = ChannelKind(
     form_first=("from_name_mode", "company_name", "address", "signature", "use_original_sender"),
 )
 
+CALLS = ChannelKind(
+    kind="calls",
+    label="Phone calls",
+    adapter="engine.channels.calls:CallsAdapter",
+    settings_model="engine.channels.calls_settings:CallsSettings",
+    wizard="tui.screens.wizard.calls:CallsWizard",
+    abilities=frozenset({Ability.receive, Ability.web_routes, Ability.test_connection}),
+    identity_kind="phone",
+    form_first=("phone_number", "account_sid", "auth_token", "api_base_url", "office_hours",
+                "ring_strategy", "ring_timeout"),
+)
+
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
-REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL,)}
+REGISTRY: dict[str, ChannelKind] = {entry.kind: entry for entry in (EMAIL, CALLS)}
 
 
 def entry(kind: str) -> ChannelKind:

@@ -9,6 +9,7 @@ the program never gets a connection, a transaction or a row. What only SQLite ha
 from __future__ import annotations
 
 from engine.store.api_reads import ApiReadsMixin
+from engine.store.calls import CallsMixin
 from engine.store.db import StoreBase, StoreError, Tx
 from engine.store.demo import DemoMixin
 from engine.store.desk import DeskMixin
@@ -29,7 +30,7 @@ from engine.store.workflow import WorkflowMixin
 
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
-            LeasesMixin, RepliesMixin, DemoMixin, StoreBase):
+            LeasesMixin, RepliesMixin, DemoMixin, CallsMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 
