@@ -19,9 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 Params = Sequence[tuple[str, str]]
 
 
-def signature(token: str, url: str, params: Params = ()) -> str:
-    """The signature Twilio sends for ``url`` with form ``params``."""
-    text = url + "".join(name + value for name, value in sorted(params))
+def signature(token: str, url: str, params: Params = (), *, dedupe: bool = False) -> str:
+    """The signature Twilio sends for ``url`` with form ``params``. ``dedupe``: a repeated
+    identical pair counts once (how twilio-python's validator builds the string; twilio-node
+    keeps every pair) — :func:`valid` accepts either."""
+    pairs = sorted(set(params)) if dedupe else sorted(params)
+    text = url + "".join(name + value for name, value in pairs)
     digest = hmac.new(token.encode(), text.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -55,6 +58,8 @@ def valid(token: str, urls: Iterable[str], params: Params, given: str | None) ->
             if variant in tried:
                 continue
             tried.add(variant)
-            if hmac.compare_digest(signature(token, variant, params).encode(), given.encode()):
-                return True
+            for dedupe in (False, True) if len(set(params)) < len(params) else (False,):
+                mine = signature(token, variant, params, dedupe=dedupe)
+                if hmac.compare_digest(mine.encode(), given.encode()):
+                    return True
     return False

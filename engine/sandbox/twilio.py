@@ -116,12 +116,14 @@ class TwilioStandIn:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # ------------------------------------------------------------------ webhooks
-    async def post(self, url: str, params: list[tuple[str, str]], *,
-                   sign: bool = True, token: str | None = None) -> Webhook:
-        """POST a form webhook to ``url`` signed as Twilio signs it."""
+    async def post(self, url: str, params: list[tuple[str, str]], *, sign: bool = True,
+                   token: str | None = None, signed_url: str | None = None) -> Webhook:
+        """POST a form webhook to ``url`` signed as Twilio signs it (``signed_url``: the URL
+        Twilio requested when a proxy in front of the engine forwards it to ``url``)."""
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if sign:
-            headers["X-Twilio-Signature"] = signature(token or self.auth_token, url, params)
+            headers["X-Twilio-Signature"] = signature(token or self.auth_token,
+                                                      signed_url or url, params)
             headers["I-Twilio-Idempotency-Token"] = secrets.token_hex(16)
         async with httpx.AsyncClient(timeout=20) as client:
             answer = await client.post(url, content=urlencode(params), headers=headers)

@@ -74,11 +74,13 @@ async def wait_mounted(calls: CallsDesk) -> None:
 
 
 @contextlib.asynccontextmanager
-async def calls_desk(db: Path, **settings: Any) -> AsyncIterator[CallsDesk]:
-    """An engine serving a calls channel (``settings``: more channel settings) on the Twilio
-    stand-in; Ada and Cy have phones, Bob (the desk's agent) has none; routing: all three."""
-    async with TwilioStandIn() as twilio, web_desk(db, http_ip_rate=0,
-                                                   http_visitor_rate=0) as desk:
+async def calls_desk(db: Path, engine: dict[str, Any] | None = None,
+                     **settings: Any) -> AsyncIterator[CallsDesk]:
+    """An engine serving a calls channel (``settings``: more channel settings; ``engine``: more
+    ``[engine]`` keys) on the Twilio stand-in; Ada and Cy have phones, Bob (the desk's agent)
+    has none; routing: all three."""
+    async with TwilioStandIn() as twilio, web_desk(db, http_ip_rate=0, http_visitor_rate=0,
+                                                   **(engine or {})) as desk:
         store = desk.engine.store
         ada = await store.add_agent(Agent(email="ada@example.com", name="Ada Agent",
                                           phone=ADA_PHONE))

@@ -168,3 +168,21 @@ async def test_a_failed_transcription_says_so(db_path: Path) -> None:
         assert len(messages) == 1
         assert "Transcript: transcription failed" in messages[0].text
 
+
+
+async def test_behind_a_proxy_the_url_is_rebuilt_from_public_url(db_path: Path) -> None:
+    public = "https://desk.example.com"
+    async with calls_desk(db_path, engine={"public_url": public}) as calls:
+        public_voice = f"{public}/calls/{calls.channel.id}/voice"
+        base = [("CallSid", "CAproxy"), ("From", CUSTOMER), ("To", "+14155550100")]
+        # the proxy forwards https://desk.example.com/… to the engine's own address
+        hook = await calls.twilio.post(calls.url("/voice"), base, signed_url=public_voice)
+        assert hook.status == 200
+        dial = parse(hook.body).find("Dial")
+        assert dial is not None and dial.get("action", "").startswith(f"{public}/calls/")
+        with_port = await calls.twilio.post(calls.url("/voice"), base,
+                                            signed_url=public_voice.replace(".com/", ".com:443/"))
+        assert with_port.status == 200
+        elsewhere = await calls.twilio.post(calls.url("/voice"), base,
+                                            signed_url="https://evil.example/calls/1/voice")
+        assert elsewhere.status == 403
