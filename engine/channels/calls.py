@@ -140,6 +140,7 @@ class CallsAdapter(ChannelAdapter):
         if answer.status_code == 429 or answer.status_code >= 500:
             raise RuntimeError(f"the API answered {answer.status_code}: {_error(answer)}")
         if answer.status_code >= 400:
+            await self.book.update_call(int(call_id), f"refused:{call_id}", status="failed")
             raise PermanentError(f"the API refused the call ({answer.status_code}): "
                                  f"{_error(answer)}")
         body = answer.json()
@@ -189,7 +190,7 @@ class CallsAdapter(ChannelAdapter):
     @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         return ComposerSpec(window=ReplyWindow(
-            False, "a phone call: call the customer back with c (or :call)"))
+            False, "a phone call: call the customer back with C (or :call)"))
 
 
 def _error(answer: Any) -> str:

@@ -26,6 +26,7 @@ import contextlib
 import itertools
 import json
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,8 @@ class TwilioStandIn:
     requests: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
     webhooks: list[Webhook] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
+    #: (method, path, params, monotonic time) of every request, for pacing checks
+    timed: list[tuple[str, str, list[tuple[str, str]], float]] = field(default_factory=list)
     _server: asyncio.base_events.Server | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -271,6 +274,7 @@ class TwilioStandIn:
             if method == "POST":
                 params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             self.requests.append((method, url.path, params))
+            self.timed.append((method, url.path, params, time.monotonic()))
             status, ctype, payload = self._route(method, url.path, params, headers)
         except (asyncio.IncompleteReadError, TimeoutError, ValueError):
             status, ctype, payload = 400, "application/json", b'{"message": "bad request"}'
