@@ -32,6 +32,7 @@ from email.message import EmailMessage
 from email.policy import compat32
 from typing import Any
 
+from engine.demo_calls import DemoCalls
 from engine.demo_data import (
     CHANNEL_NAMES,
     DEFAULT_RATE,
@@ -107,6 +108,7 @@ class DemoWorld:
         self._loops: list[asyncio.Task[Any]] = []
         self._follow_ups: set[asyncio.Task[Any]] = set()  # customers about to write back
         self._sending: set[asyncio.Task[Any]] = set()  # … and those whose mail is on its way
+        self.calls = DemoCalls(self.rng)  # the phone line (engine/demo_calls.py)
 
     @property
     def interval(self) -> float:
@@ -118,6 +120,7 @@ class DemoWorld:
         self.sink.port = _free_port()
         self.agents = await seed_world(self.store, self.you, self.sink.port, self.rng,
                                        self.customers, self.past_tickets)
+        await self.calls.seed(self.store, DOMAIN, self.you[0])
 
     # ------------------------------------------------------------------ traffic
     async def listener_port(self, name: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
@@ -296,6 +299,7 @@ class DemoWorld:
         """Before traffic: the sink, the directory, and where the counting starts."""
         if self.sink._server is None:
             await self.start_sink()
+        await self.calls.start(self.store)
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
         self.open_at_start = await self.store.open_ticket_count()
@@ -309,6 +313,10 @@ class DemoWorld:
             asyncio.ensure_future(self._loop(self.interval, self.customer_mail, 0.3 * self.pace)),
             asyncio.ensure_future(self._loop(self.interval / COLLEAGUE_SPEED, self.colleague_turn,
                                              self.interval / 2)),
+            asyncio.ensure_future(self._loop(self.interval * 1.5, self.phone_call,
+                                             0.6 * self.pace)),
+            asyncio.ensure_future(self._loop(self.interval * 4, self.call_back,
+                                             self.interval * 2)),
         ]
         try:
             await asyncio.gather(*self._loops)
@@ -328,6 +336,7 @@ class DemoWorld:
             for task in late:
                 task.cancel()
         await self.sink.stop()
+        await self.calls.stop()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the outbox has sent every queued reply (bounded)."""
@@ -363,7 +372,14 @@ class DemoWorld:
             "delivered_to_sandbox": len(self.sink.messages),
             "open_tickets": {"at_start": self.open_at_start, "at_end": seen["open_tickets"]},
             "channels": channels,
+            "calls": self.calls.summary(),
         }
+
+    async def phone_call(self) -> None:
+        await self.calls.turn(self.engine, self.store)
+
+    async def call_back(self) -> None:
+        await self.calls.call_back(self.store, self.agents, self.you[0])
 
 
 def _free_port() -> int:

@@ -153,8 +153,8 @@ class TwilioStandIn:
                             answer: str | None = None, voicemail: str | None = None,
                             transcription_fails: bool = False, status_url: str | None = None,
                             duration: int = 42, caller_name: str = "") -> Outcome:
-        """A caller rings the number. ``answer``: the agent number that picks up (None:
-        nobody); ``voicemail``: what the caller says to voicemail (None: hangs up without
+        """A caller rings the number. ``answer``: the agent number that picks up (``"first"``:
+        the first one rung; None: nobody); ``voicemail``: what the caller says to voicemail (None: hangs up without
         one). ``status_url``: the number's status callback URL."""
         sid = "CA" + secrets.token_hex(16)
         to = to or self.numbers[0]
@@ -183,7 +183,8 @@ class TwilioStandIn:
 
     async def _dial(self, dial: ET.Element, base: list[tuple[str, str]], numbers: list[str],
                     answer: str | None, outcome: Outcome, duration: int) -> str:
-        taker = answer if answer in numbers else None
+        taker = numbers[0] if answer == "first" and numbers else (
+            answer if answer in numbers else None)
         if taker is not None:
             leg = "CA" + secrets.token_hex(16)
             callback = next((n.get("statusCallback") for n in dial.findall("Number")

@@ -258,6 +258,22 @@ class CallsMixin:
 
         return await self.write(fn)  # type: ignore[attr-defined]
 
+    async def missed_call_tickets(self, channel_id: int, limit: int = 20) -> list[int]:
+        """Open tickets of ``channel_id`` whose latest inbound call nobody took and nobody has
+        called back since, the most recent first (the demo's call-backs, a "call back" list)."""
+        def fn(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute(
+                "SELECT c.ticket_id, max(c.id) AS last FROM calls c"
+                " JOIN tickets t ON t.id=c.ticket_id AND t.is_open=1"
+                " WHERE c.channel_id=? AND c.direction='inbound' AND c.answered_by IS NULL"
+                " AND (c.voicemail=1 OR c.status IN ('busy','no-answer','failed','canceled'))"
+                " AND NOT EXISTS (SELECT 1 FROM calls o WHERE o.ticket_id=c.ticket_id"
+                "                 AND o.direction='outbound' AND o.id > c.id)"
+                " GROUP BY c.ticket_id ORDER BY last DESC LIMIT ?", (channel_id, limit))
+            return [r[0] for r in rows]
+
+        return await self.read(fn)  # type: ignore[attr-defined]
+
     async def ticket_calls(self, ticket_id: int) -> list[CallRecord]:
         def fn(conn: sqlite3.Connection) -> list[CallRecord]:
             return [call_from_row(r) for r in conn.execute(
