@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
+    p.add_argument("--channel", choices=["email", "calls"], default="email",
+                   help="what arrives: forwarded mail, or calls' voice webhooks "
+                        "(bench/latency_calls.py)")
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
     p.add_argument("--send", type=int, help=argparse.SUPPRESS)  # internal: the small mails' sender
 
@@ -260,6 +263,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.send:
         asyncio.run(_send(args.send, args.n))
         return {}
-    result = run(args)
+    if args.channel == "calls":
+        from bench.latency_calls import run as run_calls
+
+        result = run_calls(args)
+    else:
+        result = run(args)
     emit("latency", result, args.json)
     return result

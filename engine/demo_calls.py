@@ -112,10 +112,9 @@ class DemoCalls:
             outcome = await self.twilio.incoming_call(
                 f"{base}/voice", caller, answer="first", status_url=f"{base}/status",
                 duration=self.rng.randint(40, 400), caller_name=name)
-            if outcome.answered_by is None:  # nobody was rung: it went to voicemail
-                outcome = None
-            self.counters.answered += outcome is not None
-            self.counters.hung_up += outcome is None
+            taken = outcome.answered_by is not None  # else nobody was rung: voicemail, hung up
+            self.counters.answered += taken
+            self.counters.hung_up += not taken
             return
         said = self.rng.choice(MESSAGES) if roll < 0.85 else None
         await self.twilio.incoming_call(f"{base}/voice", caller, answer=None, voicemail=said,
