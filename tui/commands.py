@@ -15,6 +15,7 @@ built and keeps the whole table as ``app.commands``, which :func:`run_command`, 
 | ``:pipeline <name>`` | move it to another pipeline |
 | ``:close`` / ``:reopen`` | close / reopen it |
 | ``:reply`` / ``:note`` | open the composer on it |
+| ``:call`` | call its customer back (calls channel; your phone rings first) |
 | ``:open <number>`` | open ticket #number |
 | ``:view unassigned|mine|open|closed|all|<channel>`` | switch the queue view |
 | ``:search <words key:value…>`` | search the queue (``:search`` alone clears) |
