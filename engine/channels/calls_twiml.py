@@ -23,8 +23,7 @@ NO_MESSAGE = "We did not receive a message. Goodbye."
 
 
 def _doc(root: ET.Element) -> str:
-    return ET.tostring(root, encoding="unicode", xml_declaration=False).join(
-        ('<?xml version="1.0" encoding="UTF-8"?>', ""))
+    return '<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="unicode")
 
 
 def _say(parent: ET.Element, text: str) -> None:
@@ -44,6 +43,7 @@ class DialPlan:
     timeout: int
     caller_id: str | None = None
     record: bool = False
+    recording_callback: str | None = None
 
 
 def ring(plan: DialPlan, greeting: str = "", notice: bool = False) -> str:
@@ -55,6 +55,8 @@ def ring(plan: DialPlan, greeting: str = "", notice: bool = False) -> str:
         attrs["callerId"] = plan.caller_id
     if plan.record:
         attrs["record"] = "record-from-answer"
+        if plan.recording_callback:
+            attrs["recordingStatusCallback"] = plan.recording_callback
     dial = ET.SubElement(root, "Dial", attrs)
     for number in plan.numbers:
         ET.SubElement(dial, "Number", {"statusCallbackEvent": "answered completed",

@@ -143,7 +143,7 @@ class CallsWebhooks:
             numbers = numbers[turn:turn + 1]
         plan = twiml.DialPlan(numbers=numbers, action=self.url(f"/dial?turn={turn + 1}"),
                               leg_callback=self.url("/leg"), timeout=s.ring_timeout,
-                              record=s.recording)
+                              record=s.recording, recording_callback=self.url("/recording"))
         return twiml.ring(plan, s.greeting if greet else "", notice=greet and s.recording)
 
     def _voicemail(self) -> str:

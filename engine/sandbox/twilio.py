@@ -71,6 +71,8 @@ class TwilioStandIn:
     answer_outbound: bool = True
     #: HTTP status the ``Calls`` resource answers with (201; 400/429 to test refusals)
     calls_status: int = 201
+    #: what every recording's URL serves
+    recording: bytes = FAKE_MP3
     requests: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
     webhooks: list[Webhook] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
@@ -305,7 +307,7 @@ class TwilioStandIn:
         if method == "POST" and path == f"{account}/Calls.json":
             return js(*self._create_call(params))
         if method == "GET" and path.startswith("/recordings/"):
-            return 200, "audio/mpeg", FAKE_MP3
+            return 200, "audio/mpeg", self.recording
         return js(404, {"code": 20404, "message": "not found", "status": 404})
 
     def _create_call(self, params: list[tuple[str, str]]) -> tuple[int, Any]:

@@ -57,6 +57,7 @@ async def test_open_with_agents_rings_those_with_a_phone_and_logs_who_answered(
         assert dial is not None and dial.get("timeout") == "20"
         assert dial.get("action", "").startswith(calls.url("/dial"))
         assert dial.get("record") == "record-from-answer"
+        assert dial.get("recordingStatusCallback") == calls.url("/recording")
         # Bob has no phone: never rung; Ada and Cy at once
         assert [n.text for n in dial.findall("Number")] == [ADA_PHONE, CY_PHONE]
         calls_rows = await calls.store.ticket_calls(1)
@@ -186,3 +187,17 @@ async def test_behind_a_proxy_the_url_is_rebuilt_from_public_url(db_path: Path) 
         elsewhere = await calls.twilio.post(calls.url("/voice"), base,
                                             signed_url="https://evil.example/calls/1/voice")
         assert elsewhere.status == 403
+
+
+async def test_a_recording_over_the_size_limit_is_not_kept_and_says_so(db_path: Path) -> None:
+    async with calls_desk(db_path, office_hours="mon 00:00-00:01 Pacific/Kiritimati",
+                          recording_max_bytes=1000) as calls:
+        calls.twilio.recording = b"\xff\xfb" * 4000
+        await calls.twilio.incoming_call(calls.url("/voice"), CUSTOMER, voicemail="hello there")
+        (call,) = await calls.store.ticket_calls(1)
+        assert call.recording_file is None and "larger than 1000 bytes" in call.recording_error
+        first = (await calls.store.messages(1))[0]
+        assert first.attachments == []
+        assert "Recording: the recording could not be downloaded (larger than 1000 bytes)" \
+            in first.text
+        assert "Transcript: hello there" in first.text  # the transcript still arrives
