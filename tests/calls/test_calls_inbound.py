@@ -201,3 +201,20 @@ async def test_a_recording_over_the_size_limit_is_not_kept_and_says_so(db_path: 
         assert "Recording: the recording could not be downloaded (larger than 1000 bytes)" \
             in first.text
         assert "Transcript: hello there" in first.text  # the transcript still arrives
+
+
+async def test_the_caller_is_the_same_contact_as_their_whatsapp(db_path: Path) -> None:
+    from engine.models import InboundMessage
+
+    async with calls_desk(db_path) as calls:
+        # what the WhatsApp kind hands to ingest: the sender's number as a phone identity
+        chat = await calls.store.ingest(InboundMessage(
+            channel_id=None, key="wamid.1", sender_kind="phone", sender=CUSTOMER,
+            sender_name="Carla", text="hi on WhatsApp"))
+        await calls.twilio.incoming_call(calls.url("/voice"), "+1 415-555-0199",
+                                         answer=ADA_PHONE)
+        (call,) = await calls.store.ticket_calls(2)
+        assert call.ticket_id != chat.ticket_id  # a new ticket on the calls channel …
+        ours = await calls.store.ticket(call.ticket_id)
+        theirs = await calls.store.ticket(chat.ticket_id)
+        assert ours.contact_id == theirs.contact_id  # … for the same contact
