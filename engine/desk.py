@@ -137,7 +137,7 @@ class Desk:
         """Call the ticket's customer back: queued on the calls channel's outbox (the engine
         places it under the account's calls-per-second limit), ringing this agent's
         ``phone`` first, then the customer with the channel's number as caller id; logged on
-        the ticket like an inbound call. ``:call``, ``C`` on a ticket, ``tickets call``."""
+        the ticket like an inbound call. ``:call``, ``V`` on a ticket, ``tickets call``."""
         actor = self._need_actor()
         with acting(self.acting):
             return await self.store.queue_call_back(ticket_id, actor.id or 0)

@@ -190,7 +190,7 @@ class CallsAdapter(ChannelAdapter):
     @classmethod
     def composer_spec(cls, channel: Channel | None, ticket: Ticket) -> ComposerSpec:
         return ComposerSpec(window=ReplyWindow(
-            False, "a phone call: call the customer back with C (or :call)"))
+            False, "a phone call: call the customer back with V (or :call)"))
 
 
 def _error(answer: Any) -> str:

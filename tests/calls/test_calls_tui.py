@@ -1,4 +1,4 @@
-"""The calling channel in the TUI: ``C`` and ``:call`` on a call's ticket queue a call-back
+"""The calling channel in the TUI: ``V`` and ``:call`` on a call's ticket queue a call-back
 (the engine places it through the Twilio stand-in), and the connect wizard's first steps."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ async def _call_ticket(db: Path, twilio: TwilioStandIn) -> tuple[int, str]:
         return result[1].ticket_id or 0, me.email
 
 
-async def test_C_and_call_queue_a_call_back_placed_by_the_engine(db_path: Path) -> None:
+async def test_V_and_call_queue_a_call_back_placed_by_the_engine(db_path: Path) -> None:
     from engine.config import Config, EngineConfig
 
     async with TwilioStandIn(answer_outbound=False) as twilio:
@@ -52,7 +52,7 @@ async def test_C_and_call_queue_a_call_back_placed_by_the_engine(db_path: Path) 
             await ready(pilot)
             app.open_ticket(ticket_id)
             await ready(pilot)
-            await pilot.press("C")
+            await pilot.press("V")
             await settle(pilot)
             for _ in range(200):
                 if twilio.calls:

@@ -18,7 +18,7 @@
 | ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``ticket.close`` /
   ``ticket.reopen``) |
 | ``R`` | retry a failed send (``ticket.retry``) |
-| ``C`` | call the customer back: your phone rings first (``ticket.call``; calls channel) |
+| ``V`` | (voice) call the customer back: your phone rings first (``ticket.call``; calls channel) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
 """
@@ -89,7 +89,7 @@ class TicketScreen(TicketActions):
                 tooltip="Reopen the ticket"),
         Binding("R", "retry", "Retry failed send", show=False, id="ticket.retry",
                 tooltip="Retry the failed send"),
-        Binding("C", "call_back", "Call back", show=False, id="ticket.call",
+        Binding("V", "call_back", "Call back", show=False, id="ticket.call",
                 tooltip="Call the customer back (your phone rings first)"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
