@@ -110,6 +110,10 @@ async def test_the_wizard_checks_the_token_with_the_api(db_path: Path) -> None:
                 await pilot.pause(0.05)
             assert isinstance(app.screen, AnsweringStep)
             answering = app.screen
+            saved = await app.store.channel("Second line")  # saved, disabled, so it has URLs
+            assert saved is not None and not saved.enabled
+            links = str(answering.query_one("#calls-links").render())
+            assert f"/calls/{saved.id}/voice" in links and f"/calls/{saved.id}/status" in links
             answering.query_one("#answer-form", SettingsForm).set_value("ring_strategy",
                                                                         "in_turn")
             await pilot.press("ctrl+n")

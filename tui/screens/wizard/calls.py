@@ -2,6 +2,7 @@
 
 1. Account — the channel's name, the account SID, auth token, the number (E.164) and the API's
    base URL (Twilio or a compatible provider); Next checks the token with a real API call.
+   The channel is saved (disabled) once the check passes, so that it has its URLs.
 2. Answering — office hours, greeting and voicemail texts, recording on/off, ring strategy
    and timeout; shows the voice webhook URL and the status callback URL to set on the number.
 3. Ticket properties — 4. Routing (who is rung: the routed agents with a phone) — 5. Connect:
@@ -35,6 +36,7 @@ ACCOUNT_FIELDS = ["account_sid", "auth_token", "phone_number", "api_base_url"]
 ANSWER_FIELDS = ["office_hours", "greeting", "voicemail_greeting", "recording", "ring_strategy",
                  "ring_timeout", "voicemail_max_length"]
 NO_NAME = "give the channel a name"
+LABELS = {"account_sid": "Account SID", "api_base_url": "API base URL"}
 
 
 def merged(wizard: Wizard) -> dict[str, Any]:
@@ -54,8 +56,8 @@ class AccountStep(WizardStep):
                                       "A short name for the queue and the channels list.",
                                       placeholder="phones")], {"name": w.name}, id="name-form",
                            check=lambda v: {} if line(v["name"]) else {"name": NO_NAME})
-        yield SettingsForm(specs_from_model(CallsSettings, ACCOUNT_FIELDS), merged(w),
-                           id="account-form")
+        yield SettingsForm(specs_from_model(CallsSettings, ACCOUNT_FIELDS, labels=LABELS),
+                           merged(w), id="account-form")
         yield Static("", id="test-result")
 
     async def check(self) -> bool:
@@ -82,6 +84,7 @@ class AccountStep(WizardStep):
             self.say("The API check failed; fix what is wrong and try again.")
             return False
         result.update(Text("✓ The API accepted the account and the number.", style="green"))
+        await w.save(enabled=False)  # saved (disabled) now: the next step shows its URLs
         return True
 
 
@@ -123,8 +126,7 @@ class AnsweringStep(WizardStep):
         if form.show_errors(bad):
             return False
         w.values.update(values)
-        await w.save(enabled=False)  # saved (disabled) so the links have the channel's id
-        self.query_one("#calls-links", Static).update(self.links())
+        await w.save(enabled=False)
         return True
 
 
