@@ -218,3 +218,18 @@ async def test_the_caller_is_the_same_contact_as_their_whatsapp(db_path: Path) -
         ours = await calls.store.ticket(call.ticket_id)
         theirs = await calls.store.ticket(chat.ticket_id)
         assert ours.contact_id == theirs.contact_id  # … for the same contact
+
+
+async def test_redelivered_recording_and_transcription_callbacks_change_nothing(
+        db_path: Path) -> None:
+    async with calls_desk(db_path, office_hours="mon 00:00-00:01 Pacific/Kiritimati") as calls:
+        await calls.twilio.incoming_call(calls.url("/voice"), CUSTOMER, voicemail="call me back")
+        again = [h for h in calls.twilio.webhooks
+                 if h.url in (calls.url("/recording"), calls.url("/transcription"))]
+        assert len(again) == 2
+        for hook in again:  # Twilio retries: the same callbacks once more
+            assert (await calls.twilio.post(hook.url, hook.params)).status == 204
+        messages = [m for m in await calls.store.messages(1) if m.direction != "system"]
+        assert len(messages) == 2 and len(messages[0].attachments) == 1
+        gets = [r for r in calls.twilio.requests if r[1].startswith("/recordings/")]
+        assert len(gets) == 1  # not downloaded twice
