@@ -63,11 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")
-    p.add_argument("--channel", choices=["email", "chat", "forms", "messenger", "whatsapp"],
+    p.add_argument("--channel", choices=["email", "chat", "forms", "messenger", "whatsapp",
+                                           "calls"],
                    default="email",
                    help="what arrives: a forwarded mail (email), the website chat both ways"
                         " (chat), a form POST (forms) or a signed webhook (messenger,"
-                        " whatsapp)")
+                        " whatsapp) or a call's voice webhooks (calls)")
     p.add_argument("--role", help=argparse.SUPPRESS)  # internal: a chat bench process
     p.add_argument("--target", help=argparse.SUPPRESS)  # internal: its database or URL
     p.add_argument("--follow", help=argparse.SUPPRESS)  # internal: run as the follower
@@ -297,6 +298,10 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
         from bench import meta_latency
 
         result = meta_latency.run(args)
+    elif args.channel == "calls":
+        from bench.latency_calls import run as run_calls
+
+        result = run_calls(args)
     else:
         result = run(args)
     emit("latency", result, args.json)

@@ -33,6 +33,7 @@ from email.policy import compat32
 from typing import Any
 
 from engine.channels.registry import mail_kinds
+from engine.demo_calls import DemoCalls
 from engine.demo_chat import ChatVisitors
 from engine.demo_data import (
     CHANNEL_NAMES,
@@ -117,6 +118,7 @@ class DemoWorld:
         from engine.demo_meta import MetaDemo
 
         self.meta = MetaDemo(self)  # Messenger and WhatsApp customers (engine/demo_meta.py)
+        self.calls = DemoCalls(self.rng)  # the phone line (engine/demo_calls.py)
 
     @property
     def interval(self) -> float:
@@ -130,6 +132,7 @@ class DemoWorld:
                                        self.customers, self.past_tickets)
         support = await self.store.channel(CHANNEL_NAMES["support"])
         await self.meta.seed(support.routing if support else None)
+        await self.calls.seed(self.store, DOMAIN, self.you[0])
 
     # ------------------------------------------------------------------ traffic
     async def listener_port(self, name: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
@@ -319,6 +322,7 @@ class DemoWorld:
         await seed_forms(self.store)  # the contact form (also in a workspace seeded before it)
         if self.meta.graph is None:
             await self.meta.start()
+        await self.calls.start(self.store)
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
         self.open_at_start = await self.store.open_ticket_count()
@@ -337,6 +341,10 @@ class DemoWorld:
             asyncio.ensure_future(self._loop(2.0 * self.pace, self.chat.agent_turn, self.pace)),
             asyncio.ensure_future(self._loop(self.interval * 2, self.meta.customer_message,
                                              0.5 * self.pace)),
+            asyncio.ensure_future(self._loop(self.interval * 1.5, self.phone_call,
+                                             0.6 * self.pace)),
+            asyncio.ensure_future(self._loop(self.interval * 4, self.call_back,
+                                             self.interval * 2)),
         ]
         try:
             await asyncio.gather(*self._loops)
@@ -358,6 +366,7 @@ class DemoWorld:
         await self.chat.stop()
         await self.sink.stop()
         await self.meta.stop()
+        await self.calls.stop()
 
     async def drain(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until the outbox has sent every queued reply (bounded)."""
@@ -399,7 +408,14 @@ class DemoWorld:
             "contact_form": {"url": self.form_url(), "submissions": self.forms.sent},
             "chat": {**self.chat.summary(), "replies_sent": total("replies_sent", ("chat",)),
                      "page": await self.chat.page_url(wait=0)},
+            "calls": self.calls.summary(),
         }
+
+    async def phone_call(self) -> None:
+        await self.calls.turn(self.engine, self.store)
+
+    async def call_back(self) -> None:
+        await self.calls.call_back(self.store, self.agents, self.you[0])
 
     def form_url(self) -> str | None:
         """The demo's contact form on the engine's front door (None: it is not serving)."""

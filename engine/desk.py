@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.channels import registry
 from engine.channels.contract import ReplyContext, ReplyPlan
@@ -24,6 +25,9 @@ from engine.models import (
 )
 from engine.store import Store, StoreError
 from engine.store.db import acting
+
+if TYPE_CHECKING:
+    from engine.channels.calls_book import CallRecord
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,15 @@ class Desk:
         return fill_canned(ctx.body, customer_name=ctx.customer_name,
                            customer_email=ctx.customer_email, agent_name=actor.name,
                            ticket_id=ticket_id)
+
+    async def call_back(self, ticket_id: int) -> CallRecord:
+        """Call the ticket's customer back: queued on the calls channel's outbox (the engine
+        places it under the account's calls-per-second limit), ringing this agent's
+        ``phone`` first, then the customer with the channel's number as caller id; logged on
+        the ticket like an inbound call. ``:call``, ``V`` on a ticket, ``tickets call``."""
+        actor = self._need_actor()
+        with acting(self.acting):
+            return await self.store.queue_call_back(ticket_id, actor.id or 0)
 
     async def note(self, ticket_id: int, body: str) -> int:
         if not body.strip():

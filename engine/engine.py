@@ -65,7 +65,8 @@ class Engine:
         self._workers: dict[str, WorkerProcess] = {}
         #: what this engine lends its channels' hosts: shared workers under its budget
         self.channel_services = HostServices(workers=self.worker, budget=WorkBudget(
-            self.config.engine.parse_timeout, self.config.engine.parse_memory_mb))
+            self.config.engine.parse_timeout, self.config.engine.parse_memory_mb),
+            public_url=self.config.engine.public_base())
         self._web: Any = None  # the web front door (engine/web) while leading
 
     # -------------------------------------------------------------- lifecycle

@@ -143,6 +143,8 @@ class Agent(BaseModel):
     teams: list[int] = Field(default_factory=list)
     os_user: str | None = None
     """The OS login this agent works as on this host (``ticketty`` run by that uid)."""
+    phone: str | None = None
+    """The agent's phone number (E.164): calls ring it; agents without one are never rung."""
 
     @field_validator("email")
     @classmethod
@@ -153,6 +155,18 @@ class Agent(BaseModel):
     @classmethod
     def _os_user(cls, v: str | None) -> str | None:
         return normalize_os_user(v)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if not (v or "").strip():
+            return None
+        from engine.phones import PhoneError, normalize_phone
+
+        try:
+            return normalize_phone(v or "")
+        except PhoneError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def first_name(self) -> str:

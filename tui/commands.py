@@ -15,6 +15,7 @@ built and keeps the whole table as ``app.commands``, which :func:`run_command`, 
 | ``:pipeline <name>`` | move it to another pipeline |
 | ``:close`` / ``:reopen`` | close / reopen it |
 | ``:reply`` / ``:note`` | open the composer on it |
+| ``:call`` | call its customer back (calls channel; your phone rings first) |
 | ``:open <number>`` | open ticket #number |
 | ``:view unassigned|mine|open|closed|all|<channel>`` | switch the queue view |
 | ``:search <words key:value…>`` | search the queue (``:search`` alone clears) |
@@ -151,6 +152,9 @@ COMMANDS: list[Command] = [
             partial(_screen_action, "attach"), True, "ticket"),
     Command("template", "template", "Send an approved template (WhatsApp, window closed)",
             partial(_screen_action, "template"), True, "ticket"),
+    Command("call", "call", "Call the customer back (rings your phone first)",
+            lambda app, a: app.desk_call(lambda d: d.call_back(_ticket(app)),
+                                         "Call-back queued: your phone rings first"), True),
     Command("open", "open <number>", "Open a ticket by number", _open),
     Command("view", "view <unassigned|mine|open|closed|all|channel>", "Switch the queue view",
             partial(_screen_action, "view"), screen="queue"),

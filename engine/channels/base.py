@@ -41,6 +41,9 @@ class ChannelAdapter:
     kind: ClassVar[str] = ""
     abilities: ClassVar[frozenset[Ability]] = frozenset()
     settings_model: ClassVar[type[BaseModel]]
+    #: outbox item kinds this kind delivers besides replies (``send``), → the method that
+    #: delivers one (calls: ``{"call": "place_call"}``); the outbox asks this, never the kind
+    delivers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, channel: Channel, host: ChannelHost, *,
                  settings: dict[str, Any] | None = None) -> None:

@@ -23,6 +23,7 @@ from engine.channels.messaging_impl import StoreMessaging
 from engine.models import InboundMessage, IngestResult
 
 if TYPE_CHECKING:
+    from engine.channels.calls_book import CallBook
     from engine.form_defs import FormDef
     from engine.store import Store
     from engine.workers import WorkerProcess
@@ -51,6 +52,9 @@ class HostServices:
 
     workers: WorkerPool | None = None
     budget: WorkBudget = field(default_factory=WorkBudget)
+    #: the engine's public base URL (``[engine] public_url`` or where it listens): webhook
+    #: URLs and their signatures are built from it
+    public_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class ChannelHost(Protocol):
     #: the engine's shared worker processes (None: the adapter starts its own)
     workers: WorkerPool | None
     budget: WorkBudget
+    #: the engine's public base URL, no trailing slash (None: not known here)
+    public_url: str | None
 
     async def ingest(self, msg: InboundMessage) -> IngestResult:
         """Run one message through the ingest pipeline (idempotent by its key)."""
@@ -126,6 +132,10 @@ class ChannelHost(Protocol):
         """A form's definition as the store has it now (the forms channel)."""
         ...
 
+    def call_book(self) -> CallBook:
+        """The calling channel's calls (:mod:`engine.channels.calls_book`)."""
+        ...
+
 
 def spool_dir_for(db_path: str | Path | None) -> Path:
     """Where inbound bytes wait: next to the database, else in the temporary directory."""
@@ -148,6 +158,7 @@ class StoreChannelHost(StoreLiveMixin, StoreMessaging):
         self.spool_dir = spool_dir_for(getattr(store, "path", None))
         self.workers = services.workers
         self.budget = services.budget
+        self.public_url = services.public_url.rstrip("/") if services.public_url else None
         self._clock = clock
 
     def _need_id(self) -> int:
@@ -197,3 +208,8 @@ class StoreChannelHost(StoreLiveMixin, StoreMessaging):
 
     async def form(self, slug: str) -> FormDef | None:
         return await self._store.form(slug)
+
+    def call_book(self) -> CallBook:
+        from engine.channels.calls_book import StoreCallBook
+
+        return StoreCallBook(self._store, self._need_id())

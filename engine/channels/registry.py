@@ -140,9 +140,21 @@ WHATSAPP = ChannelKind(
     form_first=("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token"),
 )
 
+CALLS = ChannelKind(
+    kind="calls",
+    label="Phone calls",
+    adapter="engine.channels.calls:CallsAdapter",
+    settings_model="engine.channels.calls_settings:CallsSettings",
+    wizard="tui.screens.wizard.calls:CallsWizard",
+    abilities=frozenset({Ability.receive, Ability.web_routes, Ability.test_connection}),
+    identity_kind="phone",
+    form_first=("phone_number", "account_sid", "auth_token", "api_base_url", "office_hours",
+                "ring_strategy", "ring_timeout"),
+)
+
 #: kind → its entry, in the order kinds are offered (wizard picker, fallbacks)
 REGISTRY: dict[str, ChannelKind] = {
-    entry.kind: entry for entry in (EMAIL, CHAT, FORMS, MESSENGER, WHATSAPP)}
+    entry.kind: entry for entry in (EMAIL, CHAT, FORMS, MESSENGER, WHATSAPP, CALLS)}
 
 
 def entry(kind: str) -> ChannelKind:

@@ -35,6 +35,10 @@ async def resolve_sender(store: Store, item: OutboxItem, *, services: HostServic
         raise PermanentError(f"channel {channel.name!r} is disabled")
     running = (adapters or {}).get(channel.id) if channel.id is not None else None
     adapter = running or build_adapter(channel, store, services=services)
+    special = adapter.delivers.get(item.kind)
+    if special is not None:  # an item of the kind's own (a call-back), not a reply
+        deliver: Sender = getattr(adapter, special)
+        return deliver
     if not adapter.can(Ability.send):
         raise PermanentError(cannot(channel.kind, Ability.send, channel.name))
     return adapter.send

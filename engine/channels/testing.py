@@ -76,6 +76,9 @@ class MemoryChannelHost(MemoryLiveMixin, MemoryMessaging):
         self.health_now: dict[str, Any] = {}
         self.health_calls: list[dict[str, Any]] = []
         self.saved_state: dict[str, Any] = {}
+        self.public_url: str | None = None
+        #: the calling channel's calls, in memory (tests may replace it)
+        self.calls: Any = None
         self._seen: dict[str, IngestResult] = {}
         self._sends: dict[str, list[float]] = {}
         self._tickets = tickets
@@ -147,6 +150,13 @@ class MemoryChannelHost(MemoryLiveMixin, MemoryMessaging):
 
     async def form(self, slug: str) -> FormDef | None:
         return self.forms.get(slug)
+
+    def call_book(self) -> Any:
+        if self.calls is None:
+            from engine.channels.calls_book import MemoryCallBook
+
+            self.calls = MemoryCallBook(self)
+        return self.calls
 
     # ------------------------------------------------------------ for the tests
     def advance(self, seconds: float) -> None:

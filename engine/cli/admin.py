@@ -27,8 +27,20 @@ def agent_json(a: Agent, team_names: dict[int, str]) -> dict:
         "availability": a.availability.value, "skills": a.skills,
         "teams": [team_names.get(t, str(t)) for t in a.teams],
         "working_hours": a.working_hours.model_dump(mode="json") if a.working_hours else None,
-        "os_user": a.os_user,
+        "os_user": a.os_user, "phone": a.phone,
     }
+
+
+def parse_phone(value: str) -> str | None:
+    """``--phone +14155550111`` → E.164 (``none``: no phone: calls never ring this agent)."""
+    if value.strip().lower() in ("none", ""):
+        return None
+    from engine.phones import PhoneError, normalize_phone
+
+    try:
+        return normalize_phone(value)
+    except PhoneError as exc:
+        raise FieldError("--phone", f"{exc}; give it in E.164, e.g. +14155550111") from None
 
 
 def parse_hours(spec: str) -> WorkingHours:
@@ -61,6 +73,7 @@ async def cmd_agents_add(ctx: Context) -> int:
         teams=await _team_ids(ctx, a.teams),
         working_hours=parse_hours(a.hours) if a.hours else None,
         os_user=normalize_os_user(a.os_user),
+        phone=parse_phone(a.phone) if a.phone else None,
     )
     agent = await ctx.store.add_agent(agent)
     emit(ctx, agent_json(agent, {}), f"added {agent.role.value} {agent.name} <{agent.email}>")
@@ -89,6 +102,8 @@ async def cmd_agents_update(ctx: Context) -> int:
         changes["teams"] = await _team_ids(ctx, a.teams)
     if a.hours is not None:
         changes["working_hours"] = None if a.hours == "none" else parse_hours(a.hours)
+    if a.phone is not None:  # agents may set their own: calls ring it
+        changes["phone"] = parse_phone(a.phone)
     if a.os_user is not None:
         changes["os_user"] = None if a.os_user == "none" else normalize_os_user(a.os_user)
         me = ctx.identity.me
@@ -286,6 +301,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     add.add_argument("--hours", help="working hours, e.g. 'mon-fri 09:00-17:00 Europe/Paris'")
     add.add_argument("--os-user", metavar="NAME",
                      help="the OS login this agent runs ticketty as on this host")
+    add.add_argument("--phone", metavar="E164",
+                     help="the agent's phone number (+14155550111): incoming calls ring it")
     add.set_defaults(run=cmd_agents_add)
     up = s.add_parser("update", parents=[common], help="change an agent")
     up.add_argument("email", help="the agent's email, or me")
@@ -298,6 +315,8 @@ def add_parsers(sub: argparse._SubParsersAction, common: argparse.ArgumentParser
     up.add_argument("--hours", help="'mon-fri 09:00-17:00 [TZ]' or 'none'")
     up.add_argument("--os-user", metavar="NAME",
                     help="the OS login this agent runs ticketty as, or 'none' (admins)")
+    up.add_argument("--phone", metavar="E164",
+                    help="the agent's phone number (+14155550111) or 'none': calls ring it")
     up.set_defaults(run=cmd_agents_update)
     s.add_parser("list", parents=[common], help="list agents").set_defaults(run=cmd_agents_list)
     from engine.cli.ssh import add_keys_parser

@@ -134,6 +134,20 @@ async def cmd_reply(ctx: Context) -> int:
     return 0 if state == "sent" else 3
 
 
+async def cmd_call(ctx: Context) -> int:
+    """Queue a call-back on a ticket (the engine places it; the ticket logs it)."""
+    a = ctx.args
+    await _ticket(ctx, a.number)
+    call = await ctx.desk.call_back(a.number)
+    agent = ctx.desk.actor
+    emit(ctx, {"ticket": a.number, "call_id": call.id, "message_id": call.message_id,
+               "to": call.customer, "from": call.from_number,
+               "agent_phone": agent.phone if agent else None, "status": call.status},
+         f"call-back queued on #{a.number}: the engine rings {agent.phone if agent else '?'}"
+         f" first, then {call.customer} from {call.from_number}")
+    return 0
+
+
 async def cmd_note(ctx: Context) -> int:
     await _ticket(ctx, ctx.args.number)
     mid = await ctx.desk.note(ctx.args.number, ctx.args.body)
@@ -238,6 +252,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     r.add_argument("--attach", action="append", metavar="FILE",
                    help="send a file with the reply (again for more; Messenger, WhatsApp)")
     r.set_defaults(run=cmd_reply)
+
+    cb = ts.add_parser("call", parents=[common],
+                       help="call the customer back (rings your phone first; calls channel)")
+    cb.add_argument("number", type=int)
+    cb.set_defaults(run=cmd_call)
 
     n = ts.add_parser("note", parents=[common], help="add an internal note")
     n.add_argument("number", type=int)

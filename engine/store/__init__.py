@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from engine.store.agent_keys import AgentKeysMixin
 from engine.store.api_reads import ApiReadsMixin
+from engine.store.calls import CallsMixin
 from engine.store.chat import ChatMixin
 from engine.store.collision import CollisionMixin
 from engine.store.db import StoreBase, StoreError, Tx
@@ -36,7 +37,7 @@ from engine.store.workflow import WorkflowMixin
 class Store(SealingMixin, IdentityMixin, QuarantineMixin, DirectoryMixin, WorkflowMixin,
             TicketsMixin, TokensMixin, ApiReadsMixin, DeskMixin, IngestMixin, OutboxMixin,
             LeasesMixin, RepliesMixin, DemoMixin, FormsMixin, ChatMixin, PresenceMixin,
-            CollisionMixin, AgentKeysMixin, MessagingMixin, StoreBase):
+            CollisionMixin, AgentKeysMixin, MessagingMixin, CallsMixin, StoreBase):
     """The store. ``async with Store(path) as store: ...``"""
 
 

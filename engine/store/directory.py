@@ -28,7 +28,7 @@ from engine.store.workflow import (  # noqa: F401 - re-exported: callers import 
 )
 from engine.vault import is_secret, seal_settings
 
-AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user"
+AGENT_COLS = "id, email, name, role, seat, availability, working_hours, skills, os_user, phone"
 
 
 def like_contains(term: str) -> str:
@@ -52,6 +52,7 @@ def agent_from_row(row: sqlite3.Row, teams: list[int] | None = None) -> Agent:
         seat=bool(row["seat"]), availability=row["availability"],
         working_hours=WorkingHours.model_validate_json(wh) if wh else None,
         skills=json.loads(row["skills"]), teams=teams or [], os_user=row["os_user"],
+        phone=row["phone"],
     )
 
 
@@ -108,11 +109,11 @@ class DirectoryMixin:
             check_os_user_free(tx, agent.os_user, None)
             agent_id = tx.insert(
                 "INSERT INTO agents(email, name, role, seat, availability, working_hours, skills,"
-                " os_user, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                " os_user, created_at, phone) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (agent.email, agent.name, agent.role.value, int(agent.seat),
                  agent.availability.value,
                  agent.working_hours.model_dump_json() if agent.working_hours else None,
-                 json.dumps(agent.skills), agent.os_user, tx.now),
+                 json.dumps(agent.skills), agent.os_user, tx.now, agent.phone),
             )
             for team_id in agent.teams:
                 tx.execute("INSERT INTO team_members VALUES (?,?) ON CONFLICT DO NOTHING",
@@ -124,7 +125,7 @@ class DirectoryMixin:
 
     async def update_agent(self, email: str, **changes: Any) -> Agent:
         """Change an agent's fields (name, role, seat, availability, skills, working_hours, teams,
-        os_user)."""
+        os_user, phone)."""
 
         def fn(tx: Tx) -> Agent:
             agent = require_agent(tx.conn, email)
@@ -132,10 +133,10 @@ class DirectoryMixin:
             check_os_user_free(tx, merged.os_user, agent.id)
             tx.execute(
                 "UPDATE agents SET name=?, role=?, seat=?, availability=?, working_hours=?, skills=?,"
-                " os_user=? WHERE id=?",
+                " os_user=?, phone=? WHERE id=?",
                 (merged.name, merged.role.value, int(merged.seat), merged.availability.value,
                  merged.working_hours.model_dump_json() if merged.working_hours else None,
-                 json.dumps(merged.skills), merged.os_user, agent.id),
+                 json.dumps(merged.skills), merged.os_user, merged.phone, agent.id),
             )
             if "teams" in changes:
                 tx.execute("DELETE FROM team_members WHERE agent_id=?", (agent.id,))

@@ -309,6 +309,44 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX ix_consent_records_identity ON consent_records(identity_kind, identity_value);
     """,
+    # 10: calls (issue 15): agents' phone numbers, one row per call, each callback taken once
+    """
+    ALTER TABLE agents ADD COLUMN phone TEXT;
+    CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+        call_sid TEXT,
+        direction TEXT NOT NULL,
+        from_number TEXT NOT NULL,
+        to_number TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        status TEXT NOT NULL,
+        seq INTEGER NOT NULL DEFAULT -1,
+        decision TEXT NOT NULL,
+        answered_by TEXT,
+        duration INTEGER,
+        ticket_id INTEGER REFERENCES tickets(id) ON DELETE SET NULL,
+        message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+        agent_id INTEGER REFERENCES agents(id) ON DELETE SET NULL,
+        voicemail INTEGER NOT NULL DEFAULT 0,
+        recording_sid TEXT,
+        recording_duration INTEGER,
+        recording_file TEXT,
+        recording_error TEXT,
+        transcript_status TEXT,
+        transcript TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX ix_calls_sid ON calls(channel_id, call_sid) WHERE call_sid IS NOT NULL;
+    CREATE INDEX ix_calls_ticket ON calls(ticket_id);
+    CREATE TABLE call_events (
+        channel_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (channel_id, key)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

@@ -48,6 +48,14 @@ def test_latency_of_the_forms_channel_small():
     assert r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] and r["post_p50_ms"] > 0
 
 
+def test_latency_calls_small():
+    r = bench("latency", "--channel", "calls", "--n", "5")
+    assert r["channel"] == "calls" and r["n"] == 5 and r["missing"] == 0
+    assert r["answered_200"] == r["rang_agents"] == 5
+    for key in ("twiml_p50_ms", "twiml_p99_ms", "queue_p50_ms", "queue_p99_ms"):
+        assert r[key] > 0, key
+
+
 def test_latency_with_heavy_mail_small():
     r = bench("latency", "--n", "5", "--with-heavy-mail", "--heavy-mb", "0.5")
     assert r["missing"] == 0 and r["n"] >= 5

@@ -352,8 +352,97 @@ class FormsKit(Kit):
 # ------------------------------------------------------------------------------- chat
 from tests.channels.kit_chat import ChatKit  # noqa: E402 - the chat kit builds on Kit
 
+
 #: kind → its kit; the suite fails for a registry kind missing here
-KITS: dict[str, type[Kit]] = {"email": EmailKit, "chat": ChatKit, "forms": FormsKit}
+# ------------------------------------------------------------------------------ calls
+def _voice_form(n: int) -> bytes:
+    from urllib.parse import urlencode
+
+    return urlencode([("CallSid", f"CA{n:032d}"), ("From", "+14155550199"),
+                      ("To", "+14155550100"), ("CallStatus", "ringing"),
+                      ("Direction", "inbound")]).encode()
+
+
+async def _calls_receive(kit: Kit, request: pytest.FixtureRequest,
+                         host: MemoryChannelHost) -> None:
+    adapter = kit.adapter(host)
+    result = await kit.deliver(adapter, kit.inbound(3))
+    assert result is not None and result.created_ticket
+    (msg,) = host.messages
+    assert (msg.sender_kind, msg.sender, msg.key) == ("phone", "+14155550199", f"CA{3:032d}")
+
+
+async def _calls_routes(kit: Kit, request: pytest.FixtureRequest,
+                        host: MemoryChannelHost) -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from engine.channels.calls_signature import signature
+    from engine.web.mounts import WebMount
+
+    adapter = kit.adapter(host)
+    (mount,) = adapter.routes()
+    assert isinstance(mount, WebMount) and mount.prefix == "/calls/1"
+    app = FastAPI()
+    app.include_router(mount.router, prefix=mount.prefix)
+    url = "http://desk.test/calls/1/voice"
+    body = kit.inbound(4)
+    head = {"Content-Type": "application/x-www-form-urlencoded"}
+    from urllib.parse import parse_qsl
+
+    signed = signature("contract-token", url, parse_qsl(body.decode()))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+        refused = await client.post(url, content=body, headers=head)
+        assert refused.status_code == 403 and host.messages == [], refused.text
+        answered = await client.post(url, content=body,
+                                     headers={**head, "X-Twilio-Signature": signed})
+    assert answered.status_code == 200, answered.text
+    assert answered.status_code == 200 and "<Record" in answered.text  # nobody to ring
+    assert len(host.messages) == 1
+
+
+async def _calls_test_connection(kit: Kit, request: pytest.FixtureRequest,
+                                 host: MemoryChannelHost) -> None:
+    from engine.sandbox.twilio import TwilioStandIn
+
+    async with TwilioStandIn(auth_token="contract-token") as twilio:
+        good = kit.adapter(host, **twilio.settings())
+        assert await good.test_connection() == []
+        wrong = kit.adapter(host, **{**twilio.settings(), "auth_token": "nope"})
+        assert "auth token is wrong" in " ".join(await wrong.test_connection())
+        other = kit.adapter(host, **twilio.settings(phone_number="+14155550177"))
+        assert "not a number of this account" in " ".join(await other.test_connection())
+
+
+class CallsKit(Kit):
+    kind = "calls"
+    customer = "+14155550199"
+    checks: ClassVar[dict[Ability, Check]] = {
+        Ability.receive: _calls_receive,
+        Ability.web_routes: _calls_routes,
+        Ability.test_connection: _calls_test_connection,
+    }
+
+    def settings(self, **more: Any) -> dict[str, Any]:
+        return {"account_sid": "AC" + "0" * 31 + "1", "auth_token": "contract-token",
+                "phone_number": "+14155550100", "api_base_url": "http://127.0.0.1:9",
+                **more}
+
+    def inbound(self, n: int) -> bytes:
+        return _voice_form(n)
+
+    def malformed(self) -> bytes:
+        return b"From=%2B14155550199&To=%2B14155550100"  # no CallSid
+
+    async def deliver(self, adapter: ChannelAdapter, raw: bytes) -> IngestResult | None:
+        from urllib.parse import parse_qsl
+
+        return await adapter.webhooks.receive(  # type: ignore[attr-defined]
+            dict(parse_qsl(raw.decode())), raw, numbers=[])
+
+
+KITS: dict[str, type[Kit]] = {"email": EmailKit, "chat": ChatKit, "forms": FormsKit,
+                              "calls": CallsKit}
 
 
 from tests.channels import kits_meta  # noqa: E402 - it imports this module's Kit

@@ -22,7 +22,7 @@ from engine.demo import CUSTOMER_KINDS
 from engine.demo_data import DEFAULT_RATE, scenario_for
 
 BIN = str(Path(sys.executable).parent / "ticketty")
-RATE, SECONDS = 40.0, 12
+RATE, SECONDS = 40.0, 16  # long enough that customers write back on every channel mix
 
 
 def demo(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -44,7 +44,7 @@ def test_headless_demo_summary_and_isolation(busy_run):
     summary, db, real = busy_run
     assert summary["tickets_created"] >= 1
     assert {"Support email", "Billing email", "Contact form", "Website chat", "Messenger",
-            "WhatsApp"} <= set(summary["channels"])
+            "WhatsApp", "Phones"} <= set(summary["channels"])
     # visitors chatted over real WebSockets: their lines are the chat channel's tickets
     chat = summary["channels"]["Website chat"]
     assert summary["chat"]["visitors"] >= 1 and chat["tickets_created"] >= 1
@@ -65,8 +65,19 @@ def test_headless_demo_summary_and_isolation(busy_run):
     assert conn.execute("SELECT count(*) FROM agents WHERE email LIKE 'maya@%'").fetchone()[0] == 1
 
 
+def customers_only(s: dict) -> dict:
+    """The summary's counts over the channels the simulated customers write to (mail, the
+    form, Messenger, WhatsApp: what their messages add up to; chat and calls apart)."""
+    channels = {k: c for k, c in s["channels"].items() if c["kind"] in CUSTOMER_KINDS}
+    return {**s, "channels": channels, **{key: sum(c[key] for c in channels.values()) for key in
+            ("received", "tickets_created", "assigned", "follow_ups")},
+            "follow_up_tickets": sorted({t for c in channels.values()
+                                         for t in c["follow_up_tickets"]})}
+
+
 def test_summary_counters_add_up_and_name_the_follow_ups(busy_run):
     s, db, _ = busy_run
+    s = {**customers_only(s), "unassigned": customers_only(s)["tickets_created"] - customers_only(s)["assigned"]}
     mails = s["customer_mails"]
     assert mails["total"] == mails["new_conversations"] + mails["follow_ups"]
     assert mails["new_conversations"] >= 3 and mails["follow_ups"] >= 1
@@ -94,8 +105,22 @@ def test_summary_counters_add_up_and_name_the_follow_ups(busy_run):
     assert s["delivered_to_sandbox"] == s["replies_sent"] + s["notifications_sent"]
 
 
+def test_the_phone_line_rang(busy_run):
+    s, db, _ = busy_run
+    calls, phones = s["calls"], s["channels"]["Phones"]
+    assert calls["calls"] == calls["answered"] + calls["voicemails"] + calls["hung_up"] >= 1
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM calls WHERE direction='inbound'").fetchone()[0] \
+        >= calls["calls"]
+    # each call is a message; voicemail transcripts join their call's ticket
+    assert phones["received"] >= calls["calls"] and phones["tickets_created"] <= calls["calls"]
+    assert conn.execute("SELECT count(*) FROM calls WHERE direction='outbound'").fetchone()[0] \
+        == calls["call_backs"]
+
+
 def test_arrivals_balance_the_colleagues_resolutions(busy_run):
     s, _, _ = busy_run
+    s = customers_only(s)
     arrivals = s["tickets_created"]
     expected = RATE * SECONDS / 60
     assert expected / 3 <= arrivals <= expected * 2, "--rate sets the arrivals"
@@ -119,9 +144,9 @@ def test_every_contact_has_a_believable_name(busy_run):
 def test_every_answer_fits_its_conversation(busy_run):
     _, db, _ = busy_run
     conn = sqlite3.connect(db)
-    tickets = conn.execute(  # the chat's lines (a subject line, the bot) are its own test's
+    tickets = conn.execute(  # chat lines and calls are their own tests'
         "SELECT t.id, t.subject, c.kind FROM tickets t LEFT JOIN channels c ON c.id = t.channel_id"
-        " WHERE c.kind IS NULL OR c.kind != 'chat'").fetchall()
+        " WHERE c.kind IS NULL OR c.kind NOT IN ('chat', 'calls')").fetchall()
     checked = 0
     for ticket_id, subject, kind in tickets:
         scenario = scenario_for(subject)

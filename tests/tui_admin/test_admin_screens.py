@@ -140,6 +140,22 @@ async def test_agents_os_user_from_the_screen(bare_db):
         assert "lock you out" in form.form.errors()["os_user"]
 
 
+async def test_agents_phone_from_the_screen(bare_db):
+    """An agent's phone (what calls ring) is set on the agents screen, checked beside it."""
+    app = make_app(bare_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screen(pilot, "agents")
+        await pilot.press("j")  # Bob
+        form = await open_form(pilot, "enter")
+        form.form.set_value("phone", "call me maybe")
+        await save(pilot, form)
+        assert "not a phone number" in form.form.errors()["phone"]
+        form.form.set_value("phone", "+1 (415) 555-0111")
+        await save(pilot, form)
+        await until(pilot, lambda: not isinstance(app.screen, FormScreen), "saved")
+        assert (await app.store.agent("bob@example.com")).phone == "+14155550111"
+
+
 async def test_pipeline_reply_statuses_and_workspace_form(bare_db):
     app = make_app(bare_db)
     async with app.run_test(size=SIZE) as pilot:

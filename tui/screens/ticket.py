@@ -18,6 +18,7 @@
 | ``c`` / ``o`` | close at once (``u`` undoes it for 10 s) / reopen (``ticket.close`` /
   ``ticket.reopen``) |
 | ``R`` | retry a failed send (``ticket.retry``) |
+| ``V`` | (voice) call the customer back: your phone rings first (``ticket.call``; calls channel) |
 | ``escape`` / ``q`` | back to the queue, same row (``ticket.back``) |
 | ``j`` ``k`` ``g`` ``G`` ``ctrl+d`` ``ctrl+u`` | scroll the thread (``thread.*``) |
 
@@ -98,6 +99,8 @@ class TicketScreen(TicketActions):
                 tooltip="Reopen the ticket"),
         Binding("R", "retry", "Retry failed send", show=False, id="ticket.retry",
                 tooltip="Retry the failed send"),
+        Binding("V", "call_back", "Call back", show=False, id="ticket.call",
+                tooltip="Call the customer back (your phone rings first)"),
         Binding("i", "details", "Details", id="ticket.details",
                 tooltip="Show or hide the details panel (status, assignee, contact …)"),
         Binding("t", "contact", "Contact", show=False, id="ticket.contact",
@@ -480,3 +483,7 @@ class TicketScreen(TicketActions):
             return
         self.tapp.op_retry(stored_id(failed[-1].id))  # refuses when the engine is not running
 
+
+    def action_call_back(self) -> None:
+        self.tapp.desk_call(lambda d: d.call_back(self.ticket_id),
+                            f"Call-back on #{self.ticket_id} queued: your phone rings first")

@@ -25,6 +25,12 @@ def index_message(tx: Tx, message_id: int, subject: str, text: str, ticket_id: i
                (message_id, subject, text, ticket_id))
 
 
+def reindex_message(tx: Tx, message_id: int, subject: str, text: str, ticket_id: int) -> None:
+    """Make a message whose text changed (a call's status, its transcript) findable anew."""
+    tx.execute("DELETE FROM fts WHERE rowid=?", (message_id,))
+    index_message(tx, message_id, subject, text, ticket_id)
+
+
 def match_clause(ticket_column: str, text: str) -> tuple[str, str]:
     """``(SQL condition, its parameter)``: ``ticket_column`` is a ticket with a message among
     the most recent ``SEARCH_CAP * 4`` that match ``text``."""

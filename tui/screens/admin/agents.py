@@ -1,4 +1,4 @@
-"""Agents: add, role, seat, skills, teams, working hours, availability (``:agents``)."""
+"""Agents: add, role, seat, skills, teams, working hours, availability, phone (``:agents``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class AgentForm(BaseModel):
                                "empty = always working.")
     os_user: str = Field("", description="The OS login that works as this agent when it runs "
                          "ticketty on this host; empty = nobody (docs/security.md).")
+    phone: str = Field("", description="Phone number in E.164 (+14155550111): incoming calls "
+                       "ring it and call-backs ring it first; empty = never rung.")
 
 
 def split(text: str) -> list[str]:
@@ -62,7 +64,7 @@ class AgentsScreen(AdminListScreen):
                       "skills": ", ".join(item.skills),
                       "teams": ", ".join(names.get(t, "") for t in item.teams),
                       "working_hours": hours_spec(item.working_hours),
-                      "os_user": item.os_user or ""}
+                      "os_user": item.os_user or "", "phone": item.phone or ""}
         else:
             values = {"role": "agent", "seat": True, "availability": "available"}
         return specs_from_model(AgentForm), values
@@ -88,6 +90,14 @@ class AgentsScreen(AdminListScreen):
             holder = await store.agent_by_os_user(os_user)
             if holder is not None and (item is None or holder.id != item.id):
                 raise SettingError("os_user", f"{os_user!r} already works as {holder.email}")
+        phone = (values.get("phone") or "").strip() or None
+        if phone is not None:
+            from engine.phones import PhoneError, normalize_phone
+
+            try:
+                phone = normalize_phone(phone)
+            except PhoneError as exc:
+                raise SettingError("phone", f"{exc}; e.g. +14155550111") from None
         me = getattr(self.tapp.identity, "me", None)
         if item is not None and me is not None and item.id == me.id and os_user != me.os_user:
             raise SettingError("os_user", "that would lock you out: another admin can change "
@@ -95,7 +105,7 @@ class AgentsScreen(AdminListScreen):
         fields = {"name": values["name"].strip(), "role": values["role"], "seat": values["seat"],
                   "availability": values["availability"], "skills": split(values["skills"]),
                   "teams": [teams[t] for t in split(values["teams"])], "working_hours": hours,
-                  "os_user": os_user}
+                  "os_user": os_user, "phone": phone}
         if item is None:
             try:
                 agent = Agent(email=values["email"], **fields)
