@@ -167,3 +167,17 @@ def test_html_signature_used_in_html_part_with_escaped_names():
              if not p.is_multipart()}
     assert "<b>Ann &lt;script&gt;</b> — <i>Acme</i>" in parts["text/html"]
     assert "Ann <script>\nAcme" in parts["text/plain"].replace("\r\n", "\n")
+
+
+def test_without_a_company_name_the_sender_is_the_agent_alone() -> None:
+    """The default company_name is empty: never "Ana at " (issue 17, item 5)."""
+    assert EmailSettings(address="support@acme.test", mode="forwarding").company_name == ""
+    bare = settings(company_name="")
+    assert from_display_name(bare, "Ana Li") == "Ana Li"
+    assert from_display_name(settings(company_name="  "), "Ana Li") == "Ana Li"
+    assert from_display_name(bare, None) == ""
+    assert from_display_name(settings(company_name="", from_name_mode="company"), "Ana") == "Ana"
+    msg = email.message_from_bytes(compose(settings=bare, agent_name="Ana Li").raw,
+                                   policy=policy.default)
+    assert msg["From"].addresses[0].display_name == "Ana Li"
+    assert " at" not in str(msg["From"])
