@@ -15,7 +15,7 @@ if [ "$#" -eq 0 ]; then
 fi
 start=$(date +%s)
 for i in $(seq 1 "$n"); do
-    if ! out=$(.venv/bin/pytest -q "$@" 2>&1); then
+    if ! out=$(.venv/bin/pytest "$@" 2>&1); then
         echo "$out" | tail -40
         echo "run $i of $n FAILED after $(( $(date +%s) - start )) s ($(( i - 1 )) passed before it)"
         exit 1
