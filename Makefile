@@ -43,3 +43,7 @@ clean:
 N ?= 100
 repeat: $(STAMP)
 	bash scripts/repeat-test.sh $(N) $(ARGS)
+
+# Not in CI (slow): mutation testing of the core modules, figures in build/mutate/ (issue 17)
+mutate: $(STAMP)
+	bash scripts/mutate.sh $(MODULES)
