@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 out="$root/build/mutate"
 mkdir -p "$out"
-.venv/bin/python -c "import mutmut" 2>/dev/null || .venv/bin/pip install --quiet 'mutmut>=3.3'
+.venv/bin/python -c "import mutmut" 2>/dev/null || .venv/bin/pip install --quiet -e '.[test,mutate]'
 
 # module | its fast tests (pytest paths and -k expressions are not supported: whole files)
 MODULES=(
