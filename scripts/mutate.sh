@@ -20,8 +20,8 @@ mkdir -p "$out"
 # module | its fast tests (pytest paths and -k expressions are not supported: whole files)
 MODULES=(
   "engine/routing.py|tests/core/test_routing.py"
-  "engine/text.py|tests/core/test_text.py tests/core/test_text_props.py"
-  "engine/ingest_rules.py|tests/core/test_ingest.py"
+  "engine/text.py|tests/core/test_text.py"
+  "engine/ingest_rules.py|tests/core/test_ingest_rules.py"
   "engine/channels/email_compose.py|tests/email/test_email_compose.py"
   "engine/channels/email_forward.py|tests/email/test_email_parse.py tests/channels/test_email_adapter.py"
   "engine/channels/email_address.py|tests/email/test_email_parse.py tests/email/test_email_props.py"
