@@ -23,7 +23,7 @@ MODULES=(
   "engine/text.py|tests/core/test_text.py"
   "engine/ingest_rules.py|tests/core/test_ingest_rules.py"
   "engine/channels/email_compose.py|tests/email/test_email_compose.py"
-  "engine/channels/email_forward.py|tests/email/test_email_parse.py tests/channels/test_email_adapter.py"
+  "engine/channels/email_forward.py|tests/email/test_email_forward_rules.py tests/email/test_email_parse.py"
   "engine/channels/email_address.py|tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/channels/email_parse.py|tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py"
