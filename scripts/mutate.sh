@@ -30,7 +30,7 @@ MODULES=(
   "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py"
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"
   "engine/store/ingest.py|tests/core/test_ingest.py"
-  "tui/search.py|tests/core/test_search_props.py tests/tui/test_tui_search.py"
+  "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
 )
 if [ "$#" -gt 0 ]; then
   wanted=("$@")
