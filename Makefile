@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 MYPY_PACKAGES := engine tui themes ticketty
 LINT_PATHS    := engine tui themes ticketty bench tests
 
-.PHONY: demo test test-deps lint check bench clean
+.PHONY: demo test test-deps lint check bench clean repeat mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,12 @@ check: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+
+# Not in CI: a flaky test's proof of repair (issue 17). make repeat N=100 [ARGS="pytest args"]
+N ?= 100
+repeat: $(STAMP)
+	bash scripts/repeat-test.sh $(N) $(ARGS)
+
+# Not in CI (slow): mutation testing of the core modules, figures in build/mutate/ (issue 17)
+mutate: $(STAMP)
+	bash scripts/mutate.sh $(MODULES)

@@ -40,6 +40,16 @@ _CONFIG.mkdir(parents=True, mode=0o700)
 
 
 @pytest.fixture(scope="session")
+def tmux() -> str:
+    """The tmux binary for the whole-app smoke tests: a missing one FAILS, like Dovecot."""
+    path = shutil.which("tmux")
+    if path is None:
+        pytest.fail("tmux is not installed: run scripts/install-test-deps.sh (Debian package "
+                    "tmux); the whole-app smoke tests need a real terminal", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
     """One private Dovecot for the whole session (stopping one takes ~2.5 s)."""
     if shutil.which("dovecot") is None:

@@ -1,25 +1,18 @@
 """Customer text is data: shown only after :mod:`engine.text` cleaned it, never as markup.
 
 Everything a customer (or a mail client) wrote — subjects, names, message bodies — goes through
-:func:`clean` (the engine's one sanitiser, shared with the CLI: escape sequences, control and
-invisible format characters removed) and is shown as a :class:`rich.text.Text` built with
-``Text(...)``, never ``Text.from_markup``, so ``[bold]`` stays literal and ``\\x1b[31m`` never
-reaches the terminal.
+:func:`clean` or :func:`line` (the engine's one sanitiser, shared with the CLI: escape
+sequences, control and invisible format characters removed) and is shown as a
+:class:`rich.text.Text` built with ``Text(...)``, never ``Text.from_markup``, so ``[bold]``
+stays literal and ``\\x1b[31m`` never reaches the terminal. There is no second sanitiser here:
+this module only re-exports the engine's.
 """
 
 from __future__ import annotations
 
-from rich.style import Style
-from rich.text import Text
-
 from engine.text import clean, line
 
-__all__ = ["clean", "line", "safe_text"]
-
-
-def safe_text(value: object, style: str | Style = "", *, multiline: bool = True) -> Text:
-    """A :class:`Text` of customer text, never parsed as markup."""
-    return Text(clean(value, multiline=multiline), style=style, no_wrap=not multiline)
+__all__ = ["clean", "line", "plural"]
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:

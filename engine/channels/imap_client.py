@@ -68,6 +68,31 @@ async def _starttls(
     await asyncio.wait_for(proto.capability(), io_timeout)  # capabilities may change after TLS
 
 
+async def _xoauth2(client: aioimaplib.IMAP4, user: str, token: str) -> Any:
+    """SASL XOAUTH2, answering the server's error challenge.
+
+    A server that refuses the token (Gmail, Microsoft 365, Dovecot) first sends a continuation
+    with the error details and waits for an empty line before its ``NO``; aioimaplib's
+    ``xoauth2`` never answers it, so a refused token hung until the timeout instead of being
+    reported as a refusal (needs re-authentication).
+    """
+    protocol = client.protocol
+    original = protocol._continuation
+
+    def answer(line: bytes) -> None:
+        command = protocol.pending_sync_command
+        if command is not None and command.name == "AUTHENTICATE":
+            protocol.transport.write(b"\r\n")  # no more to say: the server answers NO
+            return
+        original(line)
+
+    protocol._continuation = answer
+    try:
+        return await client.xoauth2(user, token)
+    finally:
+        del protocol._continuation  # back to the class's own
+
+
 class ImapClient:
     """Receives one folder of one mailbox and hands each new mail to ``on_message(uid, raw)``.
 
@@ -173,7 +198,7 @@ class ImapClient:
                 except OAuthError as exc:
                     self.needs_reauth = exc.needs_reauth
                     raise ImapError(f"IMAP: {exc.reason}", needs_reauth=exc.needs_reauth) from exc
-                resp = await client.xoauth2(user, token)
+                resp = await _xoauth2(client, user, token)
                 if resp.result == "OK":
                     return
                 self.token_provider.invalidate()  # maybe expired early: refresh once

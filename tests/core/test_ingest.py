@@ -239,3 +239,30 @@ async def test_received_time_orders_the_queue(store):
     b = await ingest(store, msg(ch.id, "<2@x>", sender="y@example.com"))
     page = await store.page_tickets(TicketQuery(view="open"), 0, 10)
     assert [t.id for t in page] == [b.ticket_id, a.ticket_id]
+
+
+async def test_the_same_key_on_another_channel_is_a_new_message(store):
+    """Idempotency is per channel: two channels may both see ``<same@x>`` (issue 17, item 1)."""
+    a = await email_channel(store)
+    b = await store.add_channel(Channel(kind="email", name="Sales",
+                                        settings={"address": "sales@acme.test"}))
+    # one mail sent to both addresses: the very same content under the same Message-ID
+    first = await ingest(store, msg(a.id, "<same@x>", sender="ann@example.com"))
+    other = await ingest(store, msg(b.id, "<same@x>", sender="ann@example.com"))
+    again = await ingest(store, msg(b.id, "<same@x>", sender="ann@example.com"))
+    assert first.created_ticket and not other.duplicate and other.created_ticket
+    assert other.message_id != first.message_id
+    assert again.duplicate and again.message_id == other.message_id
+    assert await count(store) == 2
+
+
+async def test_round_robin_takes_turns_across_ingests(store):
+    """The round-robin position is saved after each assignment (issue 17, item 2)."""
+    a1 = await store.add_agent(Agent(email="one@acme.test", name="One"))
+    a2 = await store.add_agent(Agent(email="two@acme.test", name="Two"))
+    a3 = await store.add_agent(Agent(email="three@acme.test", name="Three"))
+    ch = await email_channel(store, mode=RoutingMode.users_teams,
+                             agent_ids=[a1.id, a2.id, a3.id])
+    got = [(await ingest(store, msg(ch.id, f"<rr{i}@x>", sender=f"c{i}@example.com"))).assignee_id
+           for i in range(4)]
+    assert got == [a1.id, a2.id, a3.id, a1.id]

@@ -146,3 +146,55 @@ def test_validate_rule_problems():
         "routing to specific users and teams needs at least one user or team"]
     assert "unknown agent ids: 99" in validate_rule(rule(agent_ids=[99]), [A1], [])
     assert "unknown team ids: 3" in validate_rule(rule(team_ids=[3]), [A1], [1])
+
+
+# -- the words a decision carries (shown in the ticket's thread) and the edges (issue 17:
+# mutation testing found these unchecked)
+def test_each_decision_says_why_in_words():
+    assert route(RoutingRule(mode=RoutingMode.nobody), ctx([A1])).reason == "routing: nobody"
+    owner = RoutingRule(mode=RoutingMode.contact_owner)
+    assert route(owner, ctx([A1])).reason == "routing: contact has no owner"
+    assert route(owner, ctx([A1], contact_owner_id=1)).reason == "routing: contact owner"
+    away = route(owner, ctx([AWAY], contact_owner_id=4))
+    assert away.reason == "routing: contact owner (away, notified)"
+    seatless = route(owner, ctx([NOSEAT], contact_owner_id=5))
+    assert seatless.reason == "routing: owner Agent 5 has no seat" and seatless.assignee_id is None
+    assert route(rule(agent_ids=[4]), ctx([AWAY])).reason == \
+        "routing: no eligible agent available"
+    assert route(rule(agent_ids=[1]), ctx([A1])).reason == "routing: round robin"
+    assert route(rule(agent_ids=[1], strategy=Strategy.least_open), ctx([A1])).reason == \
+        "routing: least open"
+
+
+def test_a_single_team_is_the_tickets_team_and_direct_agents_have_none():
+    d = route(rule(agent_ids=[1]), ctx([A1]))
+    assert d.team_id is None
+    d = route(rule(team_ids=[10, 11]), ctx([A1, A2], team_members={10: [1], 11: [2]}))
+    assert (d.assignee_id, d.team_id) == (1, 10)
+    d = route(rule(agent_ids=[1], team_ids=[10]), ctx([A1, A2], team_members={10: [2]}))
+    assert (d.assignee_id, d.team_id) == (1, None)  # chosen directly, not through the team
+    d = route(rule(team_ids=[12]), ctx([A1], team_members={}))
+    assert d.pending and d.team_id is None  # a team with no members: nobody, no crash
+
+
+def test_cap_of_one_is_allowed_and_an_agent_without_counts_has_none_open():
+    assert validate_rule(rule(agent_ids=[1], cap=1), [A1], []) == []
+    assert validate_rule(rule(agent_ids=[1], cap=0), [A1], []) == ["cap must be at least 1"]
+    capped = rule(agent_ids=[1, 2], cap=1)
+    assert route(capped, ctx([A1, A2], open_counts={})).assignee_id == 1
+    assert route(capped, ctx([A1, A2], open_counts={1: 1})).assignee_id == 2
+    least = rule(agent_ids=[1, 2], strategy=Strategy.least_open)
+    assert route(least, ctx([A1, A2], open_counts={1: 1})).assignee_id == 2  # 2 has none
+
+
+def test_an_agent_with_exactly_the_skills_asked_is_eligible():
+    assert route(rule(agent_ids=[6], skills=["billing", "fr"]), ctx([BILLING])).assignee_id == 6
+
+
+def test_problems_list_every_unknown_id_and_seatless_agent_in_words():
+    assert validate_rule(rule(agent_ids=[98, 99], team_ids=[3, 4]), [A1], [1]) == [
+        "unknown agent ids: 98, 99", "unknown team ids: 3, 4"]
+    two = ag(9, seat=False)
+    assert validate_rule(rule(agent_ids=[5, 9]), [NOSEAT, two], []) == [
+        "agents without a seat cannot be chosen: Agent 5 <a5@example.com>, "
+        "Agent 9 <a9@example.com>"]

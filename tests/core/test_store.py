@@ -107,6 +107,12 @@ async def _reply(store):
     return await desk.reply(r.ticket_id, "hello")
 
 
+async def _next_attempt_in(store, oid) -> float:
+    due = await store.read(lambda c: c.execute(
+        "SELECT next_attempt_at FROM outbox WHERE id=?", (oid,)).fetchone()[0])
+    return due - time.time()
+
+
 async def test_outbox_retries_with_backoff_then_fails_and_can_retry(store):
     mid, oid = await _reply(store)
     calls = []
@@ -116,15 +122,18 @@ async def test_outbox_retries_with_backoff_then_fails_and_can_retry(store):
         raise ConnectionError("smtp down")
 
     outbox = Outbox(store, senders={"reply": flaky})
-    item = await outbox.item(oid)
-    assert await outbox.deliver(item) == "queued"
-    item = await outbox.item(oid)
-    assert item.last_error == "ConnectionError: smtp down" and item.attempts == 1
-    assert await outbox.due() == []  # backing off
-    for _ in range(MAX_ATTEMPTS - 1):
-        await store.write(lambda tx: tx.execute("UPDATE outbox SET next_attempt_at=0"))
-        await outbox.deliver(await outbox.item(oid))
-    item = await outbox.item(oid)
+    states = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        states.append(await outbox.deliver(await outbox.item(oid)))
+        item = await outbox.item(oid)
+        assert item.last_error == "ConnectionError: smtp down" and item.attempts == attempt
+        if attempt < MAX_ATTEMPTS:  # backing off by the exponential delay of this attempt
+            assert await outbox.due() == []
+            assert abs(await _next_attempt_in(store, oid) - backoff(attempt)) < 1.5
+            await store.write(lambda tx: tx.execute("UPDATE outbox SET next_attempt_at=0"))
+    # every attempt up to the limit was really made, and only the last one gave up
+    assert states == ["queued"] * (MAX_ATTEMPTS - 1) + ["failed"]
+    assert calls == list(range(MAX_ATTEMPTS))
     assert item.state == "failed"
     msg = next(m for m in await store.messages(1) if m.id == mid)
     assert msg.delivery_state.value == "failed" and "smtp down" in msg.delivery_error
@@ -136,22 +145,40 @@ async def test_outbox_retries_with_backoff_then_fails_and_can_retry(store):
     await outbox.retry(message_id=mid)
     assert await outbox.run_once() == 1
     msg = next(m for m in await store.messages(1) if m.id == mid)
-    assert msg.delivery_state.value == "sent"
-    assert backoff(1) < backoff(2) < backoff(3)
+    assert msg.delivery_state.value == "sent" and msg.external_id == "<sent@x>"
+
+
+def test_backoff_doubles_from_the_base_delay_up_to_the_cap():
+    from engine.outbox import BASE_DELAY, MAX_DELAY
+
+    assert [backoff(n) for n in range(1, 6)] == [BASE_DELAY * 2 ** k for k in range(5)]
+    assert backoff(0) == BASE_DELAY  # never below the base
+    assert backoff(40) == MAX_DELAY and backoff(10) == min(MAX_DELAY, BASE_DELAY * 512)
+    assert MAX_ATTEMPTS > 2
 
 
 async def test_outbox_permanent_error_fails_at_once(store):
     mid, oid = await _reply(store)
+    calls = []
 
     async def bad(item):
+        calls.append(item.id)
         raise PermanentError("550 mailbox unavailable")
 
     outbox = Outbox(store, senders={"reply": bad})
     assert await outbox.deliver(await outbox.item(oid)) == "failed"
+    item = await outbox.item(oid)
+    assert calls == [oid] and item.state == "failed"
+    assert item.last_error == "550 mailbox unavailable"
+    assert await outbox.run_once() == 0 and calls == [oid]  # no retry of a permanent error
+    msg = next(m for m in await store.messages(1) if m.id == mid)
+    assert msg.delivery_state.value == "failed" and "550" in msg.delivery_error
 
 
 async def test_outbox_recovers_items_left_sending_with_same_key(store):
     mid, oid = await _reply(store)
+    queued_header = (await Outbox(store).item(oid)).payload["message_id_header"]
+    assert queued_header.startswith("<ticketty.")
     await store.write(lambda tx: tx.execute("UPDATE outbox SET state='sending' WHERE id=?", (oid,)))
     seen = []
 
@@ -161,6 +188,8 @@ async def test_outbox_recovers_items_left_sending_with_same_key(store):
 
     outbox = Outbox(store, senders={"reply": record})
     assert await outbox.recover() == 1
-    await outbox.run_once()
-    before = (await outbox.item(oid)).payload["message_id_header"]
-    assert seen == [(f"reply:{mid}", before)]
+    assert (await outbox.item(oid)).state == "queued"
+    assert await outbox.run_once() == 1
+    # sent again under the key and the Message-ID fixed when it was first queued
+    assert seen == [(f"reply:{mid}", queued_header)]
+    assert (await outbox.item(oid)).state == "sent"

@@ -75,3 +75,16 @@ async def test_contacts_search_treats_percent_and_underscore_literally(store, db
     assert search("n_l") == ["Ann"]  # not "Annlee" (annxlee@): "_" is no wildcard
     assert search("\\") == []
     assert len(search("")) == 4
+
+
+def test_eight_bit_escapes_lone_cr_and_none():
+    """8-bit CSI/OSC come out whole (not just their first byte), a lone CR is a newline, and
+    nothing is nothing (mutation survivors, issue 17)."""
+    from engine.text import clean, line
+
+    assert clean("a\x9b31mred") == "ared"
+    assert clean("t\x9d0;owned\x9c end") == "t end"
+    assert clean("t\x9d0;owned\x07 end") == "t end"
+    assert clean("one\rtwo\r\nthree") == "one\ntwo\nthree"
+    assert clean(None) == "" and line(None) == ""
+    assert line("a\rb") == "a b"

@@ -3,7 +3,6 @@ replies out through the outbox to a real aiosmtpd server, threading both ways.""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import json
 import time
@@ -202,7 +201,14 @@ async def test_auto_acknowledgement_never_to_automatic_mail_and_rate_limited(db_
             await aiosmtplib.send(mail(f"Question {i}"), sender="carla@example.com",
                                   recipients=["help@acme.test"], hostname="127.0.0.1", port=listen)
         await wait_for(lambda: _count(store, 5))
-        await asyncio.sleep(1.0)
+
+        async def settled():  # every acknowledgement queued has left: nothing waits or sends
+            rows = await store.read(lambda c: c.execute(
+                "SELECT state FROM outbox WHERE kind='autoreply'").fetchall())
+            states = [r[0] for r in rows]
+            return states if states and all(s == "sent" for s in states) else None
+
+        assert await wait_for(settled) == ["sent", "sent"]  # the limit: 2 per sender
         acks = [email.message_from_bytes(raw, policy=compat32) for _, _, raw in sink.messages]
         assert len(acks) == 2
         assert all(a["Auto-Submitted"] == "auto-replied" for a in acks)

@@ -167,3 +167,74 @@ def test_html_signature_used_in_html_part_with_escaped_names():
              if not p.is_multipart()}
     assert "<b>Ann &lt;script&gt;</b> — <i>Acme</i>" in parts["text/html"]
     assert "Ann <script>\nAcme" in parts["text/plain"].replace("\r\n", "\n")
+
+
+def test_without_a_company_name_the_sender_is_the_agent_alone() -> None:
+    """The default company_name is empty: never "Ana at " (issue 17, item 5)."""
+    assert EmailSettings(address="support@acme.test", mode="forwarding").company_name == ""
+    bare = settings(company_name="")
+    assert from_display_name(bare, "Ana Li") == "Ana Li"
+    assert from_display_name(settings(company_name="  "), "Ana Li") == "Ana Li"
+    assert from_display_name(bare, None) == ""
+    assert from_display_name(settings(company_name="", from_name_mode="company"), "Ana") == "Ana"
+    msg = email.message_from_bytes(compose(settings=bare, agent_name="Ana Li").raw,
+                                   policy=policy.default)
+    assert msg["From"].addresses[0].display_name == "Ana Li"
+    assert " at" not in str(msg["From"])
+
+
+def test_a_whole_message_header_by_header_and_part_by_part() -> None:
+    """Every header and part of one composed mail, exactly (mutation survivors, issue 17)."""
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+
+    @dataclass
+    class Att:
+        filename: str
+        content_type: str
+        data: bytes | None
+
+    c = compose(
+        to=["ana@customer.test", " ", "bo@customer.test"], cc=["cc@customer.test", ""],
+        text="First para\r\nline two\n\n\n  Second <p>", automatic=True,
+        date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        attachments=[Att("a\nb.pdf", "application/pdf", b"%PDF"), Att("", "", b"raw"),
+                     Att("skip.txt", "text/plain", None)])
+    assert c.recipients == ["ana@customer.test", "bo@customer.test", "cc@customer.test"]
+    assert c.sender == "support@acme.test" and c.from_header == str(
+        email.message_from_bytes(c.raw, policy=policy.default)["From"])
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert msg["To"] == "ana@customer.test, bo@customer.test"
+    assert msg["Cc"] == "cc@customer.test"
+    assert msg["Date"] == "Fri, 02 Jan 2026 03:04:05 +0000"
+    assert msg["Message-ID"] == c.message_id
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert msg["X-Ticketty-Ticket"] == "12"
+    assert msg["Subject"] == c.subject == "Broken order [#12]"  # automatic: no "Re:"
+    parts = list(msg.iter_parts())
+    body, files = parts[0], parts[1:]
+    plain = body.get_body(("plain",))
+    html_part = body.get_body(("html",))
+    assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert plain.get_content_charset() == "utf-8" and html_part.get_content_charset() == "utf-8"
+    assert plain.get_content().replace("\r\n", "\n") == (
+        "First para\nline two\n\n\n  Second <p>\n\n-- \nBest,\n"
+        "José García López (José / García López)\n{unknown} stays\n")
+    page = html_part.get_content().replace("\r\n", "\n")
+    assert page.startswith('<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n')
+    assert "<p>First para<br>\nline two</p>\n<p>  Second &lt;p&gt;</p>" in page
+    assert ('<div class="signature">-- <br>\nBest,<br>\n'
+            "José García López (José / García López)<br>\n{unknown} stays</div>") in page
+    assert page.endswith("\n</body></html>\n")
+    assert [(f.get_content_type(), f.get_filename(), f.get_content()) for f in files] == [
+        ("application/pdf", "a b.pdf", b"%PDF"),
+        ("application/octet-stream", "attachment", b"raw")]
+
+
+def test_no_recipient_is_an_error_and_a_plain_reply_has_no_automatic_headers() -> None:
+    with pytest.raises(ValueError, match="at least one recipient"):
+        compose(to=[" ", ""])
+    msg = email.message_from_bytes(compose(cc=[]).raw, policy=policy.default)
+    assert msg["Auto-Submitted"] is None and msg["X-Auto-Response-Suppress"] is None
+    assert msg["Cc"] is None

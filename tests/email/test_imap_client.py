@@ -261,7 +261,8 @@ async def test_connection_errors_are_precise(dovecot: Dovecot, mail_user: MailUs
 
 @pytest.fixture
 def token_server() -> Iterator[tuple[str, list[dict]]]:
-    """A stdlib HTTP token endpoint: refresh token "good" works, anything else is invalid_grant."""
+    """A stdlib HTTP token endpoint: refresh token "good" gives ``tok<n>`` (which Dovecot
+    refuses), ``static:<token>`` gives ``<token>``; anything else is invalid_grant."""
     calls: list[dict] = []
 
     class H(BaseHTTPRequestHandler):
@@ -269,8 +270,11 @@ def token_server() -> Iterator[tuple[str, list[dict]]]:
             body = self.rfile.read(int(self.headers["Content-Length"])).decode()
             form = {k: v[0] for k, v in parse_qs(body).items()}
             calls.append(form)
-            if form.get("refresh_token") == "good":
+            refresh = form.get("refresh_token", "")
+            if refresh == "good":
                 status, payload = 200, {"access_token": f"tok{len(calls)}", "expires_in": 3600}
+            elif refresh.startswith("static:"):  # hands out the token Dovecot accepts
+                status, payload = 200, {"access_token": refresh[7:], "expires_in": 3600}
             else:
                 status, payload = 400, {"error": "invalid_grant", "error_description": "revoked"}
             data = json.dumps(payload).encode()
@@ -331,10 +335,37 @@ async def test_oauth_token_rejected_by_server(mail_user: MailUser, token_server)
     c = ic.ImapClient(
         oauth_settings(mail_user, url, "good"), ic.MemorySyncState(), Recorder(), timeout=5
     )
-    with pytest.raises(ic.ImapError) as err:  # this Dovecot has no XOAUTH2: the token is refused
+    with pytest.raises(ic.ImapError) as err:  # not the user's token: Dovecot refuses it
         await c.connect()
     assert err.value.needs_reauth and "XOAUTH2" in err.value.reason
     assert len(calls) == 2  # refreshed once after the first refusal
+
+
+async def test_oauth_xoauth2_login_succeeds_against_dovecot(mail_user: MailUser,
+                                                             token_server) -> None:
+    """XOAUTH2 accepted, not only refused: the token endpoint hands out the access token the
+    test Dovecot's static token check knows (tests/helpers/servers.py), the client logs in with
+    SASL XOAUTH2 and fetches the mail waiting there."""
+    url, calls = token_server
+    mail_user.append(b"From: ana@customer.test\r\nSubject: via oauth\r\n"
+                     b"Message-ID: <oauth-1@customer.test>\r\n\r\nhello\r\n")
+    rec = Recorder()
+    c = ic.ImapClient(oauth_settings(mail_user, url, f"static:{mail_user.access_token}"),
+                      ic.MemorySyncState(), rec, timeout=5)
+    try:
+        await c.connect()
+        assert await c.sync_once() == 1
+    finally:
+        await c.close()
+    assert not c.needs_reauth and len(calls) == 1  # one token, accepted the first time
+    assert rec.got == [(1, "<oauth-1@customer.test>")]
+    # Dovecot's own word that this user logged in with XOAUTH2 (not the password)
+    login = f"user=<{mail_user.address}>, method=XOAUTH2"
+    for _ in range(100):
+        if login in mail_user.server.log_tail(200):
+            break
+        await asyncio.sleep(0.05)
+    assert login in mail_user.server.log_tail(200)
 
 
 def test_helpers() -> None:

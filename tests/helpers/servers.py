@@ -31,6 +31,11 @@ PASSWORD = "secret"
 DOMAIN = "example.test"
 
 
+def access_token(n: int) -> str:
+    """The one XOAUTH2 access token the test Dovecot accepts for user ``n``."""
+    return f"ya29.test-access-token-{n}"
+
+
 def free_port(low: int = 20000, high: int = 60000) -> int:
     """A currently free high TCP port on 127.0.0.1."""
     for _ in range(200):
@@ -106,7 +111,7 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
 auth_failure_delay = 0
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 default_login_user = dovenull
@@ -114,7 +119,15 @@ default_internal_user = dovecot
 mail_max_userip_connections = 200
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+# XOAUTH2 with a static token check: Dovecot 2.3 verifies the bearer token like a password,
+# so each user's one valid access token is listed here (MailUser.access_token)
+passdb {{
+  driver = passwd-file
+  mechanisms = xoauth2
+  args = scheme=PLAIN username_format=%u {root}/tokens
 }}
 userdb {{
   driver = passwd-file
@@ -143,6 +156,11 @@ class MailUser:
     server: Dovecot
     address: str
     password: str = PASSWORD
+
+    @property
+    def access_token(self) -> str:
+        """The XOAUTH2 access token the test Dovecot accepts for this user (a static check)."""
+        return access_token(int(self.address.split("@")[0].removeprefix("user")))
 
     def imap(self) -> imaplib.IMAP4:
         c = imaplib.IMAP4("127.0.0.1", self.server.port)
@@ -221,6 +239,9 @@ class Dovecot:
             "".join(self._passwd_line(i) for i in range(1, self.pool_size + 1))
         )
         (self.root / "passwd").chmod(0o644)
+        (self.root / "tokens").write_text(
+            "".join(self._token_line(i) for i in range(1, self.pool_size + 1)))
+        (self.root / "tokens").chmod(0o644)
         self.conf = self.root / "dovecot.conf"
         self.conf.write_text(
             _CONF.format(
@@ -301,6 +322,10 @@ class Dovecot:
         return out.stdout
 
     # -- users -------------------------------------------------------------------------
+    @staticmethod
+    def _token_line(n: int) -> str:
+        return f"user{n}@{DOMAIN}:{{PLAIN}}{access_token(n)}\n"
+
     def _passwd_line(self, n: int) -> str:
         home = self.root / "home" / f"user{n}"
         return f"user{n}@{DOMAIN}:{{PLAIN}}{PASSWORD}:{MAIL_UID}:{MAIL_GID}::{home}\n"
@@ -312,6 +337,8 @@ class Dovecot:
             if n > self.pool_size:  # pool exhausted: extend it and let Dovecot notice
                 with open(self.root / "passwd", "a") as f:
                     f.writelines(self._passwd_line(i) for i in range(n, n + 100))
+                with open(self.root / "tokens", "a") as f:
+                    f.writelines(self._token_line(i) for i in range(n, n + 100))
                 self.pool_size = n + 99
                 time.sleep(1.1)
             home = self.root / "home" / f"user{n}"

@@ -1,8 +1,9 @@
 """TUI fixtures: one seeded database (fixed timestamps) copied per test, a frozen clock.
 
-The seed goes through the engine API (ingest, Desk, store), never raw SQL, except where a
-state can only be reached by the outbox (a failed delivery), which uses the outbox's own
-transaction function.
+The seed goes through the engine API (ingest, Desk, store), never raw SQL or hand-written
+thread lines, except where a state can only be reached by the outbox (a failed delivery),
+which uses the outbox's own transaction function. Fixed times come from freezing the store's
+clock around a call.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -21,10 +23,9 @@ from tests.helpers.tui import BASE, TRICKY_SUBJECT
 async def seed(path: Path, *, tickets: bool = True) -> dict[str, int]:
     from engine.desk import Desk, ensure_first_admin
     from engine.ingest import ingest
-    from engine.models import Agent, Channel, Direction, InboundMessage
+    from engine.models import Agent, Channel, InboundMessage
     from engine.outbox import Outbox
     from engine.store import Store
-    from engine.store import tickets as T
 
     ids: dict[str, int] = {}
     async with Store(path) as store:
@@ -75,23 +76,21 @@ async def seed(path: Path, *, tickets: bool = True) -> dict[str, int]:
             sender_name="Jane Doe", subject="Re: Printer on fire", ticket_hint=tid,
             text="It is still smoking. Should I unplug it?", received_at=BASE + timedelta(minutes=5)))
 
-        def fixed(tx: Any) -> int:
-            T.add_message(tx, tid, direction=Direction.system, text="assigned to Bob Builder",
-                          author_name="Ada Admin", at=(BASE + timedelta(minutes=6)).timestamp(),
-                          touch=False)
-            T.add_message(tx, tid, direction=Direction.note, text="Bob, can you call her?",
-                          author_name="Ada Admin", author_email="ada@example.com",
-                          agent_id=ada.id, at=(BASE + timedelta(minutes=7)).timestamp())
-            return T.add_message(tx, tid, direction=Direction.outbound,
-                                 text="Please unplug it right away.", author_name="Ada Admin",
-                                 author_email="ada@example.com", agent_id=ada.id,
-                                 channel_id=channel.id, delivery_state="queued",
-                                 at=(BASE + timedelta(minutes=8)).timestamp())
+        # the rest of the conversation through the engine, as the app writes it, at fixed
+        # times (the store's clock frozen for each call): the thread's "assigned to Bob" line
+        # and the sidebar's Assignee come from the same write
+        def at(minutes: int) -> Any:
+            stamp = (BASE + timedelta(minutes=minutes)).timestamp()
+            return mock.patch("engine.store.db.time.time", return_value=stamp)
 
-        failed_mid = await store.write(fixed)
-        oid = await store.write(lambda tx: __import__("engine.outbox", fromlist=["enqueue"]).enqueue(
-            tx, kind="reply", payload={}, channel_id=channel.id, ticket_id=tid,
-            message_id=failed_mid, key=f"reply:{failed_mid}"))
+        with at(6):
+            await desk.assign(tid, "bob@example.com")
+        with at(7):
+            await desk.note(tid, "Bob, can you call her?")
+        with at(8):
+            failed_mid, oid = await desk.reply(tid, "Please unplug it right away.",
+                                               status="new")
+        assert oid is not None
         item = await Outbox(store).item(oid)
         await store.write(Outbox._fail, item, "550 mailbox unavailable")
         ids["failed_message"] = failed_mid

@@ -4,7 +4,6 @@ seconds, the process with it, and the temporary workspace is removed unless ``--
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 
 BIN = str(Path(sys.executable).with_name("ticketty"))
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = pytest.mark.usefixtures("tmux")  # fails loudly when tmux is missing
 
 
 class Tmux:

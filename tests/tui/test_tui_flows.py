@@ -207,7 +207,7 @@ async def test_search_prompt_and_filters(seeded):
         await pilot.press("escape")
         await settle(pilot)
         assert table.total == 11
-        for text, expected in (("status:closed", {ids["t9"]}), ("assignee:bob", {ids["t1"]}),
+        for text, expected in (("status:closed", {ids["t9"]}), ("assignee:bob", {ids["t0"], ids["t1"]}),
                                ("priority:urgent", {ids["t3"]}),
                                ("please assignee:me", {ids["t2"]})):
             await pilot.press("slash")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_tmux_smoke():
+def test_tmux_smoke(tmux: str):
     ticketty = Path(sys.executable).with_name("ticketty")
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "TICKETTY": str(ticketty),
            "HOME": str(ROOT), "TERM": "xterm-256color", "LANG": "C.UTF-8"}

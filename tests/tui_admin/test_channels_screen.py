@@ -139,3 +139,12 @@ async def test_channels_key_from_the_queue(admin_db):
         await pilot.press("C")
         await until(pilot, lambda: isinstance(app.screen, ChannelsScreen) and app.screen.loaded,
                     "the channels screen")
+        screen = app.screen
+        # the screen lists what the store holds, in its first row
+        stored = await app.store.channels()
+        assert [c.name for c in screen.channels] == [c.name for c in stored] and stored
+        assert stored[0].name in cells(screen, 0)[0]
+        queue = app.screen_stack[-2]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is queue, "back to the queue")
+        assert not isinstance(app.screen, ChannelsScreen)
