@@ -57,9 +57,6 @@ print(json.dumps({"t0": t0, "smtp_s": time.time() - t0}), flush=True)
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int, default=100, help="mails (or form submissions) to send")
-    p.add_argument("--channel", choices=("email", "forms"), default="email",
-                   help="the arrival path: forwarded mail (SMTP), or a form POST"
-                   " (bench/latency_forms.py)")
     p.add_argument("--with-heavy-mail", action="store_true",
                    help="ingest a big HTML mail while the small ones arrive")
     p.add_argument("--heavy-mb", type=float, default=10.0, help="size of the heavy mail")

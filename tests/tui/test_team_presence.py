@@ -154,7 +154,7 @@ async def test_collision_hold_fires_on_a_customer_message_and_releases(seeded):
 async def test_two_agents_take_one_ticket_at_once_one_wins_the_other_is_told(seeded):
     db, ids = seeded
     ada, bob = make_app(db), make_app(db, agent_email="bob@example.com")
-    tid = ids["t0"]  # nobody has it
+    tid = ids["t3"]  # nobody has it (t0 is Bob's in the seed)
     async with ada.run_test(size=SIZE) as pilot_a, bob.run_test(size=SIZE) as pilot_b:
         pa, pb = Desk2(pilot_a), Desk2(pilot_b)
         await pa.ready()
