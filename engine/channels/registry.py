@@ -63,6 +63,8 @@ class ChannelKind:
     answers_orphans: bool = False
     takes_mail: bool = False
     form_first: tuple[str, ...] = ()
+    #: the customer is there live (chat): the ticket screen shows them online and typing
+    live: bool = False
     tabs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def can(self, ability: Ability) -> bool:
@@ -100,6 +102,7 @@ CHAT = ChannelKind(
     wizard="tui.screens.wizard.chat:ChatWizard",
     abilities=frozenset({Ability.receive, Ability.send, Ability.web_routes}),
     identity_kind="visitor",
+    live=True,
     form_first=("team_name", "accent_color", "position", "agent_avatar", "welcome_message",
                 "transcript_from"),
     tabs=(("Configure", ("team_name", "accent_color", "position", "agent_avatar",

@@ -68,14 +68,14 @@ async def cmd_import(ctx: Context) -> int:
     if ctx.args.format == "csv":
         report = await import_csv(ctx.store, path, _progress("importing"))
     elif ctx.args.format == "forms":
-        from engine.forms_import import import_forms
+        from engine.channels.forms_import import import_forms
 
         if not ctx.args.form:
             raise FieldError("--form", "name the form the submissions belong to (its slug)")
         report = await import_forms(ctx.store, path, ctx.args.form, channel_name=ctx.args.channel,
                                     status=ctx.args.status, progress=_progress("importing"))
     elif ctx.args.format == "chat":
-        from engine.chat_import import import_chat
+        from engine.channels.chat_import import import_chat
 
         report = await import_chat(ctx.store, path, status=ctx.args.status,
                                    channel_name=ctx.args.channel, progress=_progress("importing"))

@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from engine.channels.forms import links
+from engine.channels.registry import FORMS
 from engine.cli.common import CLIError, Context, clean, emit, table
 from engine.cli.errors import FieldError
 from engine.form_defs import FormDef, FormError, load_toml
@@ -81,7 +82,7 @@ async def _serving(ctx: Context, slug: str) -> list[dict[str, Any]]:
     """The channels serving form ``slug`` with what they took in and refused (their health)."""
     out = []
     for ch in await ctx.store.channels():
-        if ch.kind == "forms" and ch.settings.get("form") == slug:
+        if ch.kind == FORMS.kind and ch.settings.get("form") == slug:
             h = ch.health
             out.append({"name": ch.name, "enabled": ch.enabled,
                         "accepted": int(h.get("accepted") or 0),

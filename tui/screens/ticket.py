@@ -42,7 +42,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Static, TextArea
 
-from engine.channels.registry import adapter_class, orphan_kinds, pick_reply_channel
+from engine.channels.registry import adapter_class, entry, orphan_kinds, pick_reply_channel
 from engine.models import Event, Message, Pipeline, Ticket
 from tui import pickers
 from tui.presence import header
@@ -208,7 +208,7 @@ class TicketScreen(TicketActions):
             self.ctx = TicketContext(ticket, contact, agents, channel,
                                      pick_reply_channel(channel, channels))
             self.messages = messages
-            if self._first and channel is not None and channel.kind == "chat":
+            if self._first and channel is not None and entry(channel.kind).live:
                 self.live.online = await store.chat_presence(self.ticket_id)
             self.loaded_event = seen
             self._show({c.id: c.name for c in channels if c.id is not None})
@@ -239,7 +239,7 @@ class TicketScreen(TicketActions):
             if self.has_class("-folded"):  # the panel is away: the essentials go up here
                 title.append(f" · {line(t.assignee_name) or 'nobody'}", "dim")
                 title.append(f" · {self._key('ticket.details')} details", "dim")
-            if self.ctx.channel is not None and self.ctx.channel.kind == "chat":
+            if self.ctx.channel is not None and entry(self.ctx.channel.kind).live:
                 title.append_text(self.live.header())
             window = self._reply_window()
             if window is not None:

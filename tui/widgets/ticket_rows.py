@@ -119,6 +119,24 @@ def cell(ticket: Ticket, key: str, now: datetime) -> str:
     return ago(ticket.last_activity_at, now)
 
 
+def row_cells(ticket: Ticket, columns: list[tuple[str, str, int]], now: datetime,
+              open_by: str | None) -> tuple[list[str], dict[int, str]]:
+    """A row's cells, and which cells get a component style (index → ``open-by``, ``urgent``
+    or ``high``): another agent's initial in the mark column when ``open_by`` (their name)
+    has the ticket open, and the priority (or, without that column, the subject) coloured for
+    urgent and high tickets."""
+    cells = [cell(ticket, key, now) for key, _, _ in columns]
+    marks: dict[int, str] = {}
+    if open_by and columns and columns[0][0] == "mark":
+        cells[0] = cells[0][:1] + (open_by.strip()[:1].upper() or "?")
+        marks[0] = "open-by"
+    if ticket.priority.value in ("urgent", "high"):
+        keys = [c[0] for c in columns]
+        index = keys.index("priority") if "priority" in keys else keys.index("subject")
+        marks[index] = ticket.priority.value
+    return cells, marks
+
+
 def fit(text: str, width: int) -> str:
     """``text`` in exactly ``width`` cells; a cut is marked with ``…``."""
     if cell_len(text) <= width:

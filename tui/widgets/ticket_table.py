@@ -6,17 +6,9 @@ small LRU of *pages* of :class:`~engine.models.Ticket` read by workers, and an L
 paints a placeholder and asks a worker for it (plus one page either side of the viewport), and
 the worker posts the rows back. Moving the cursor repaints two lines.
 
-Keys (ids in brackets, remappable from the config's ``[keymap]``):
-
-| key | action |
-|---|---|
-| ``j`` / ``down`` | next row (``queue.down``) |
-| ``k`` / ``up`` | previous row (``queue.up``) |
-| ``g`` / ``home`` | first row (``queue.first``) |
-| ``G`` / ``end`` | last row (``queue.last``) |
-| ``ctrl+d`` / ``pagedown`` | half a page down (``queue.page_down``) |
-| ``ctrl+u`` / ``pageup`` | half a page up (``queue.page_up``) |
-| ``enter`` | open the ticket (``ticket.open``) |
+Keys: ``j``/``k``, ``g``/``G``, ``ctrl+d``/``ctrl+u`` and ``enter`` (ids ``queue.down``,
+``queue.up``, ``queue.first``, ``queue.last``, ``queue.page_down``, ``queue.page_up``,
+``ticket.open``; remappable, all listed in ``docs/keys.md``).
 
 For the benchmarks: :attr:`TicketTable.painted` is an :class:`asyncio.Event` set when real rows
 of the current load were rendered, :attr:`TicketTable.paint_count` counts rendered row lines,
@@ -46,10 +38,10 @@ from tui.timefmt import system_clock
 from tui.widgets.fast_lines import cached_render_lines
 from tui.widgets.ticket_rows import (
     build_strip,
-    cell,
     content_widths,
     layout,
     message_strip,
+    row_cells,
     top_for,
 )
 
@@ -496,20 +488,10 @@ class TicketTable(ScrollView, can_focus=True):
             style += self._style("ticket-table--unread")
         if is_cursor:
             style += self._style("ticket-table--cursor")
-        now = self.clock()
-        cells = [cell(ticket, key, now) for key, _, _ in columns]
-        styles: dict[int, Style] = {}
         other = self.open_by.get(ticket.id) if ticket.id is not None else None
-        if other and columns and columns[0][0] == "mark":
-            cells[0] = cells[0][:1] + (other.strip()[:1].upper() or "?")
-            if not is_cursor:
-                styles[0] = style + self._style("ticket-table--open-by")
-        if not is_cursor and ticket.priority.value in ("urgent", "high"):
-            index = next(i for i, c in enumerate(columns) if c[0] in ("priority", "subject"))
-            for i, c in enumerate(columns):
-                if c[0] == "priority":
-                    index = i
-            styles[index] = style + self._style(f"ticket-table--{ticket.priority.value}")
+        cells, marks = row_cells(ticket, columns, self.clock(), other)
+        styles = {} if is_cursor else {
+            i: style + self._style(f"ticket-table--{component}") for i, component in marks.items()}
         return self._strip(cells, columns, style, width, styles)
 
     _strip = staticmethod(build_strip)

@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from engine.channels.forms import links
 from engine.channels.forms_settings import FormsSettings
+from engine.channels.registry import mail_kinds
 from engine.form_defs import SLUG_RE, FormError
 from engine.models import Priority
 from tui.screens.wizard.base import Wizard, WizardStep
@@ -234,7 +235,7 @@ class FormsWizard(Wizard):
         await super().load()
         self.extra["forms"] = await self.store.forms()
         self.extra["email_channels"] = [c.name for c in await self.store.channels()
-                                        if c.kind == "email"]
+                                        if c.kind in mail_kinds()]  # they answer by mail
 
 
 class _Finished(WizardStep):
