@@ -118,10 +118,8 @@ def route(rule: RoutingRule, ctx: RoutingContext) -> Decision:
     if rule.strategy == Strategy.least_open:
         agent, team = min(pool, key=lambda p: (ctx.open_counts.get(p[0].id or -1, 0), p[0].id))
     else:
-        ids = [a.id for a, _ in pool]
         last = ctx.last_assigned_id
         after = [p for p in pool if last is not None and (p[0].id or 0) > last]
         agent, team = after[0] if after else pool[0]
-        del ids
     return Decision(agent.id, team_id=team if team is not None else single_team,
                     reason=f"routing: {rule.strategy.value.replace('_', ' ')}")

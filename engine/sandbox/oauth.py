@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from engine.sandbox.stream_server import StreamStandIn
+
 MAX_BODY = 64 * 1024
 
 
@@ -56,7 +58,7 @@ class _CodeGrant:
 
 
 @dataclass
-class OAuthStandIn:
+class OAuthStandIn(StreamStandIn):
     """One provider with one registered client. ``start()`` binds; URLs are then known."""
 
     host: str = "127.0.0.1"
@@ -78,10 +80,6 @@ class OAuthStandIn:
     _server: asyncio.base_events.Server | None = None
 
     # ------------------------------------------------------------------ addresses
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/token"
@@ -125,24 +123,6 @@ class OAuthStandIn:
         return list(self._refresh)
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.base_url
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> OAuthStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
     # ------------------------------------------------------------------ HTTP
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

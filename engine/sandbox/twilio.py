@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from engine.channels.calls_signature import signature
 from engine.httpclient import httpx
+from engine.sandbox.stream_server import StreamStandIn
 
 MAX_BODY = 64 * 1024
 #: the bytes of every fake recording (an MP3 frame header, then silence)
@@ -60,7 +61,7 @@ class Outcome:
 
 
 @dataclass
-class TwilioStandIn:
+class TwilioStandIn(StreamStandIn):
     """One account with one number. ``start()`` binds; ``api_base_url`` is then known."""
 
     account_sid: str = "AC" + "0" * 31 + "1"
@@ -94,25 +95,14 @@ class TwilioStandIn:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await super().start()
         return self.api_base_url
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> TwilioStandIn:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await super().stop()
 
     async def settled(self, timeout: float = 20) -> None:  # noqa: ASYNC109
         """Wait until the outbound calls it is playing have finished."""
