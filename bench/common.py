@@ -122,3 +122,29 @@ async def seed_workspace(store: Any, agents: int = 4) -> Any:
         defaults=TicketDefaults(status="new"),
         routing=RoutingRule(mode=RoutingMode.users_teams, team_ids=[team.id]),
     ))
+
+
+async def start_follower(argv: list[str], key: str) -> tuple[Any, dict[str, float], Any]:
+    """Start the follower process ``python -m <argv…>`` (it prints one line when ready, then
+    a JSON object per ticket it sees on its queue page) and collect ``{item[key]: item["t"]}``
+    as they come. Returns the process, that dict and the reading task."""
+    import asyncio
+    import json
+    import subprocess
+    import sys
+
+    follower = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", *argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert follower.stdout is not None
+    if not await asyncio.wait_for(follower.stdout.readline(), 30):
+        err = await follower.stderr.read() if follower.stderr else b""
+        raise RuntimeError(f"follower did not start: {err.decode()[-2000:]}")
+    seen: dict[str, float] = {}
+
+    async def read() -> None:
+        assert follower.stdout is not None
+        while raw := await follower.stdout.readline():
+            item = json.loads(raw)
+            seen[item[key]] = item["t"]
+
+    return follower, seen, asyncio.ensure_future(read())

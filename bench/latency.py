@@ -39,7 +39,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from bench.common import emit, machine, on_tmpfs, pct, scratch, seed_workspace
+from bench.common import emit, machine, on_tmpfs, pct, scratch, seed_workspace, start_follower
 
 TOKEN = "latbench-"
 
@@ -172,25 +172,7 @@ async def _engine(db: Path, n: int, heavy: Path | None) -> dict[str, Any]:
             await asyncio.sleep(0.01)
         port = adapter.listener.port
 
-        follower = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench", "latency", "--follow", str(db),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert follower.stdout is not None
-        line = await asyncio.wait_for(follower.stdout.readline(), 30)
-        if not line:
-            err = await follower.stderr.read() if follower.stderr else b""
-            raise RuntimeError(f"follower did not start: {err.decode()[-2000:]}")
-        seen: dict[str, float] = {}
-
-        async def read_follower() -> None:
-            while True:
-                raw = await follower.stdout.readline()
-                if not raw:
-                    return
-                item = json.loads(raw)
-                seen[item["subject"]] = item["t"]
-
-        reader = asyncio.create_task(read_follower())
+        follower, seen, reader = await start_follower(["bench", "latency", "--follow", str(db)], key="subject")
         heavy_proc = await _start_heavy(port, heavy) if heavy else None
         sender = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench", "latency", "--send", str(port), "--n", str(n),

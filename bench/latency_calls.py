@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import machine, on_tmpfs, pct, scratch
+from bench.common import machine, on_tmpfs, pct, scratch, start_follower
 
 TOKEN = "bench-calls-token"
 PREFIX = "+1415557"  # the callers: +14155570000 …
@@ -132,21 +132,7 @@ async def _engine(db: Path, n: int) -> dict[str, Any]:
             if status == 403:
                 break
             await asyncio.sleep(0.05)
-        follower = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.latency_calls", "--follow", str(db),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert follower.stdout is not None
-        if not await asyncio.wait_for(follower.stdout.readline(), 30):
-            raise RuntimeError("the follower did not start")
-        seen: dict[str, float] = {}
-
-        async def read_follower() -> None:
-            assert follower.stdout is not None
-            while raw := await follower.stdout.readline():
-                item = json.loads(raw)
-                seen[item["caller"]] = item["t"]
-
-        reader = asyncio.create_task(read_follower())
+        follower, seen, reader = await start_follower(["bench.latency_calls", "--follow", str(db)], key="caller")
         sender = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.latency_calls", "--send", base, "--n", str(n + WARMUP),
             stdout=subprocess.PIPE)

@@ -17,7 +17,6 @@ page. Submissions are spaced 30–90 ms apart so each is its own arrival. Anchor
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import re
@@ -28,7 +27,7 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, on_tmpfs, pct, scratch, seed_workspace
+from bench.common import machine, on_tmpfs, pct, scratch, seed_workspace, start_follower
 
 TOKEN = "latbench-"  # the follower reports tickets whose subject starts with it
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -86,23 +85,7 @@ async def _visit(base: str, n: int) -> tuple[dict[str, float], list[float], int]
 
 
 async def _measure(db: Path, port: int, n: int) -> dict[str, Any]:
-    follower = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench", "latency", "--follow", str(db),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert follower.stdout is not None
-    line = await asyncio.wait_for(follower.stdout.readline(), 30)
-    if not line:
-        err = await follower.stderr.read() if follower.stderr else b""
-        raise RuntimeError(f"follower did not start: {err.decode()[-2000:]}")
-    seen: dict[str, float] = {}
-
-    async def read_follower() -> None:
-        assert follower.stdout is not None
-        while raw := await follower.stdout.readline():
-            item = json.loads(raw)
-            seen[item["subject"]] = item["t"]
-
-    reader = asyncio.create_task(read_follower())
+    follower, seen, reader = await start_follower(["bench", "latency", "--follow", str(db)], key="subject")
     try:
         sent, post_ms, refused = await _visit(f"http://127.0.0.1:{port}", n)
         deadline = time.time() + 5

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, median, on_tmpfs, pct, scratch
+from bench.common import machine, median, on_tmpfs, pct, scratch, start_follower
 
 TOKEN = "latbench-"
 
@@ -33,21 +30,7 @@ async def _drive(db: Path, kind: str, port: int, path: str, n: int) -> dict[str,
     from bench.api import Conn
     from bench.meta_common import payload, signed_request
 
-    follower = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench", "latency", "--follow", str(db),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert follower.stdout is not None
-    if not await asyncio.wait_for(follower.stdout.readline(), 30):
-        raise RuntimeError("the follower did not start")
-    seen: dict[str, float] = {}
-
-    async def read_follower() -> None:
-        assert follower.stdout is not None
-        while raw := await follower.stdout.readline():
-            item = json.loads(raw)
-            seen[item["subject"]] = item["t"]
-
-    reader = asyncio.ensure_future(read_follower())
+    follower, seen, reader = await start_follower(["bench", "latency", "--follow", str(db)], key="subject")
     conn = Conn(*await asyncio.open_connection("127.0.0.1", port))
     rng = random.Random(5)
     sent: dict[str, float] = {}
