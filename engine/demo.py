@@ -235,8 +235,9 @@ class DemoWorld:
 
     async def colleague_turn(self) -> None:
         """One move of a simulated colleague: resolve a finished conversation, keep the open
-        queue level (resolve an answered ticket when more arrived than were resolved), answer
-        a waiting customer, or take an unassigned ticket."""
+        queue of the customer channels level (resolve an answered ticket when more arrived than
+        were resolved), answer a waiting customer, or take an unassigned ticket. Chats and calls
+        are left to the person trying the demo."""
         rows = [r for r in await self.store.demo_conversations(self.you[0])
                 if scenario_for(r["subject"]) is not None]
         free = {e for e, a in self.agents.items() if a.seat and a.email != self.you[0]
@@ -247,7 +248,7 @@ class DemoWorld:
         if done:
             return await self._resolve(self.rng.choice(done))
         answered = [r for r in mine if r["last_dir"] == "outbound"]
-        if answered and await self.store.open_ticket_count() > self.open_at_start:
+        if answered and await self.store.open_ticket_count(CUSTOMER_KINDS) > self.open_at_start:
             return await self._resolve(answered[0])  # the longest-waiting one
         waiting = [r for r in mine if r["last_dir"] == "inbound"]
         if waiting:
@@ -325,7 +326,7 @@ class DemoWorld:
         await self.calls.start(self.store)
         self.agents = {a.email: a for a in await self.store.agents()}
         self.mark = await self.store.demo_marks()
-        self.open_at_start = await self.store.open_ticket_count()
+        self.open_at_start = await self.store.open_ticket_count(CUSTOMER_KINDS)
         self.started = time.time()
 
     async def run(self) -> None:
@@ -380,7 +381,7 @@ class DemoWorld:
     async def summary(self) -> dict[str, Any]:
         """What happened since :meth:`start`, counted by the store, next to what the simulator
         did: the counters add up (see docs/cli.md)."""
-        seen = await self.store.demo_traffic_since(self.mark)
+        seen = await self.store.demo_traffic_since(self.mark, CUSTOMER_KINDS)
         channels = seen["channels"]
 
         # the demo's customers write mail, fill in the contact form and message on Messenger

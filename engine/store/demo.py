@@ -118,8 +118,11 @@ def inbound_texts(conn: sqlite3.Connection, ticket_id: int) -> list[str]:
         (ticket_id,))]
 
 
-def open_count(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM tickets WHERE is_open=1").fetchone()[0]
+def open_count(conn: sqlite3.Connection, kinds: tuple[str, ...]) -> int:
+    """Open tickets of the channels of these kinds (the ones the simulated colleagues work)."""
+    marks_ = ",".join("?" * len(kinds))
+    return conn.execute("SELECT count(*) FROM tickets t JOIN channels c ON c.id = t.channel_id"
+                        f" WHERE t.is_open=1 AND c.kind IN ({marks_})", kinds).fetchone()[0]
 
 
 # ------------------------------------------------------------------ summary
@@ -131,7 +134,8 @@ def marks(conn: sqlite3.Connection) -> dict[str, int]:
     return {"ticket": one[0], "message": one[1], "outbox": one[2]}
 
 
-def traffic_since(conn: sqlite3.Connection, mark: dict[str, int]) -> dict[str, Any]:
+def traffic_since(conn: sqlite3.Connection, mark: dict[str, int],
+                  kinds: tuple[str, ...]) -> dict[str, Any]:
     """What happened after ``mark``, per channel: new tickets (assigned or not), inbound mails
     split into new conversations and follow-ups (with the follow-ups' tickets), replies sent."""
     channels: dict[str, Any] = {}
@@ -165,7 +169,7 @@ def traffic_since(conn: sqlite3.Connection, mark: dict[str, int]) -> dict[str, A
     notifications = conn.execute(
         "SELECT count(*) FROM outbox WHERE id > ? AND kind='notify' AND state='sent'",
         (mark["outbox"],)).fetchone()[0]
-    return {"channels": channels, "open_tickets": open_count(conn),
+    return {"channels": channels, "open_tickets": open_count(conn, kinds),
             "notifications_sent": notifications}
 
 
@@ -190,11 +194,11 @@ class DemoMixin:
     async def demo_inbound_texts(self, ticket_id: int) -> list[str]:
         return await self.read(inbound_texts, ticket_id)  # type: ignore[attr-defined]
 
-    async def open_ticket_count(self) -> int:
-        return await self.read(open_count)  # type: ignore[attr-defined]
+    async def open_ticket_count(self, kinds: tuple[str, ...]) -> int:
+        return await self.read(open_count, kinds)  # type: ignore[attr-defined]
 
     async def demo_marks(self) -> dict[str, int]:
         return await self.read(marks)  # type: ignore[attr-defined]
 
-    async def demo_traffic_since(self, mark: dict[str, int]) -> dict[str, Any]:
-        return await self.read(traffic_since, mark)  # type: ignore[attr-defined]
+    async def demo_traffic_since(self, mark: dict[str, int], kinds: tuple[str, ...]) -> dict[str, Any]:
+        return await self.read(traffic_since, mark, kinds)  # type: ignore[attr-defined]
