@@ -75,3 +75,25 @@ def test_contact_screen_snapshot(snap_compare, seeded):
         await settle(pilot)
 
     assert snap_compare(make_app(db), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_an_unverified_sender_is_marked_on_the_ticket_and_the_contact(seeded):
+    """An address recovered from a malformed From line (issue 9): agents see that anyone could
+    have written it, beside the contact on the ticket and on the contact's timeline."""
+    db, _ = seeded
+    async with Store(db) as store:
+        result = await store.ingest(InboundMessage(
+            channel_id=None, key="bad-from", sender="test@example.com", sender_name="Test",
+            subject="Invoice", text="see attached", received_at=BASE,
+            extra={"sender_unverified": True}))
+        assert result.ticket_id is not None
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.open_ticket(result.ticket_id)
+        await ready(pilot)
+        assert "⚠ unverified sender" in widget_text(app.screen.query_one("#properties"))
+        await pilot.press("t")
+        await until(pilot, lambda: getattr(app.screen, "data", None) is not None, "the timeline")
+        await settle(pilot)
+        assert "⚠ unverified sender" in widget_text(app.screen.query_one("#contact-timeline"))

@@ -42,6 +42,9 @@ def timeline_text(data: dict[str, Any], tz: tzinfo | None = None) -> Text:
     (times in ``tz``, the agent's zone)."""
     text = Text()
     text.append(line(data["name"]) or "(no name)", "bold")
+    if data.get("unverified"):
+        text.append("  ⚠ unverified sender (address recovered from a malformed From line)",
+                    "bold yellow")
     text.append("\n" + ", ".join(line(e) for e in data["emails"]), "dim")
     text.append(f"\nowner: {line(data['owner'] or 'nobody')}\n")
     items = data["timeline"]

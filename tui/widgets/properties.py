@@ -67,6 +67,9 @@ class PropertiesPanel(Static):
         contact = Text(line(t.contact_name) or "-")
         if t.contact_email:
             contact.append(f"\n{line(t.contact_email)}", "dim")
+        if ctx.contact is not None and ctx.contact.unverified:
+            # the address was recovered from a malformed From line: anyone could have sent it
+            contact.append("\n⚠ unverified sender", "bold yellow")
         owner = ctx.agent(ctx.contact.owner_id) if ctx.contact else None
         contact.append("\nowner: ")
         contact.append_text(_agent_text(owner, "nobody"))
