@@ -82,12 +82,6 @@ def contact_timeline(conn: sqlite3.Connection, email: str) -> dict[str, Any] | N
                       "channel": t["channel"], "source": t["source"]})
     for s in conn.execute("SELECT * FROM form_submissions WHERE contact_id=?", (contact.id,)):
         items.append(submission_json(s))
-    for c in conn.execute(
-            "SELECT k.kind, k.granted, k.at, ch.name AS channel FROM consents k"
-            " LEFT JOIN channels ch ON ch.id = k.channel_id WHERE k.contact_id=?",
-            (contact.id,)):
-        items.append({"type": "consent", "at": _iso(c["at"]), "kind": c["kind"],
-                      "granted": bool(c["granted"]), "channel": c["channel"]})
     for r in conn.execute(  # consent given on a messaging channel, kept by its identity
             "SELECT r.kind, r.text, r.at, r.identity_kind, r.identity_value, ch.name AS channel"
             " FROM consent_records r JOIN contact_identities ci ON ci.kind = r.identity_kind"

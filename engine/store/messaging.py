@@ -168,7 +168,8 @@ def message_text(conn: sqlite3.Connection, channel_id: int, external_id: str) ->
 
 
 def merge_contacts(tx: Tx, keep: int, other: int) -> None:
-    """Make ``other`` part of ``keep``: identities, tickets, messages, consents; ``other`` goes."""
+    """Make ``other`` part of ``keep``: identities (and the consent kept by them), tickets,
+    messages, form submissions; ``other`` goes."""
     if keep == other:
         raise StoreError("a contact cannot be merged with itself")
     for cid in (keep, other):
@@ -177,7 +178,6 @@ def merge_contacts(tx: Tx, keep: int, other: int) -> None:
     tx.execute("UPDATE contact_identities SET contact_id=? WHERE contact_id=?", (keep, other))
     tx.execute("UPDATE tickets SET contact_id=? WHERE contact_id=?", (keep, other))
     tx.execute("UPDATE messages SET contact_id=? WHERE contact_id=?", (keep, other))
-    tx.execute("UPDATE consents SET contact_id=? WHERE contact_id=?", (keep, other))
     tx.execute("UPDATE form_submissions SET contact_id=? WHERE contact_id=?", (keep, other))
     tx.execute("UPDATE contacts SET name=CASE WHEN name='' THEN"
                " (SELECT name FROM contacts WHERE id=?) ELSE name END WHERE id=?", (other, keep))

@@ -347,6 +347,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (channel_id, key)
     ) WITHOUT ROWID;
     """,
+    # 11: one consent table. The base schema's ``consents`` (by contact) was never written:
+    # consent is kept by identity in ``consent_records`` (migration 9), which follows merges.
+    """
+    DROP TABLE consents;
+    """,
 ]
 
 
