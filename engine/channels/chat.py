@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 TYPING_EVERY = 2.0  # seconds between typing signals of one visitor
 SWEEP_EVERY = 30.0  # seconds between looks for chats whose visitor is gone
+GONE_KEY = "gone"  # channel state: visitor → when their last widget closed (epoch seconds)
 
 
 def prefix_of(channel: Channel) -> str:
@@ -74,6 +75,7 @@ class ChatAdapter(ChannelAdapter):
         open widgets, and end idle chats, until cancelled."""
         await self.host.health(connected=True, listening=prefix_of(self.channel),
                                last_error=None)
+        await self._load_gone()
         sweep = asyncio.ensure_future(self._sweep_idle())
         try:
             async with self.live.events() as queue:
@@ -86,7 +88,13 @@ class ChatAdapter(ChannelAdapter):
         finally:
             sweep.cancel()
             await asyncio.gather(sweep, return_exceptions=True)
+            # visitors still here when we stop count as gone now: a visitor who does not come
+            # back to the next engine still gets their transcript
+            now = self.host.clock()
+            for visitor in list(self.hub.by_visitor):
+                self.hub.gone_at.setdefault(visitor, now)
             await self.hub.close_all()
+            await asyncio.shield(self._save_gone())
             await asyncio.shield(self.host.health(connected=False, listening=None))
 
     async def on_event(self, event: Event) -> None:
@@ -108,19 +116,36 @@ class ChatAdapter(ChannelAdapter):
     async def _sweep_idle(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY)
-            await self.end_idle(time.monotonic())
+            await self.end_idle(self.host.clock())
 
     async def end_idle(self, now: float) -> list[int]:
-        """Chats whose visitor has been gone ``idle_minutes``: send their transcripts."""
+        """Chats whose visitor has been gone ``idle_minutes`` (wall-clock ``now``): send their
+        transcripts."""
         done = []
+        ended = False
         for visitor, gone in list(self.hub.gone_at.items()):
             if now - gone < self.settings.idle_minutes * 60:
                 continue
             self.hub.gone_at.pop(visitor, None)
+            ended = True
             ticket = await self.live.conversation_ticket(visitor)
             if ticket is not None and await self._transcript(ticket):
                 done.append(ticket)
+        if ended:
+            await self._save_gone()
         return done
+
+    async def _load_gone(self) -> None:
+        """The visitors an earlier run saw leave (their idle clocks survive a restart)."""
+        saved = (await self.host.state()).get(GONE_KEY) or {}
+        for visitor, at in saved.items():
+            if is_visitor_id(visitor) and isinstance(at, (int, float)):
+                self.hub.gone_at.setdefault(visitor, float(at))
+
+    async def _save_gone(self) -> None:
+        state = await self.host.state()
+        state[GONE_KEY] = dict(self.hub.gone_at)
+        await self.host.set_state(state)
 
     async def _transcript(self, ticket: int) -> bool:
         queued = await send_transcript(self.settings, self.live, ticket)
@@ -141,13 +166,18 @@ class ChatAdapter(ChannelAdapter):
         """A widget connected: find its conversation, send what it missed, go online."""
         widget.ticket = await self.live.conversation_ticket(widget.visitor)
         widget.last = max(0, after)
+        back = widget.visitor in self.hub.gone_at
         if self.hub.add(widget) and widget.ticket is not None:
             await self.live.signal("chat.presence", widget.ticket, online=True)
+        if back:
+            await self._save_gone()
         await self.hub.catch_up(widget)
 
     async def close_widget(self, widget: Widget) -> None:
-        if self.hub.remove(widget, time.monotonic()) and widget.ticket is not None:
-            await self.live.signal("chat.presence", widget.ticket, online=False)
+        if self.hub.remove(widget, self.host.clock()):
+            await self._save_gone()
+            if widget.ticket is not None:
+                await self.live.signal("chat.presence", widget.ticket, online=False)
 
     def message_of(self, visitor: str, client_id: str, text: str, name: str = ""
                    ) -> InboundMessage:

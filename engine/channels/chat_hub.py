@@ -53,7 +53,7 @@ class Hub:
         self._lines = lines
         self.by_visitor: dict[str, set[Widget]] = {}
         self.by_ticket: dict[int, set[Widget]] = {}
-        #: visitor → when their last widget closed (monotonic), for idle chats
+        #: visitor → when their last widget closed (epoch seconds), for idle chats
         self.gone_at: dict[str, float] = {}
 
     def add(self, widget: Widget) -> bool:

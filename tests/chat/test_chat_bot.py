@@ -127,6 +127,44 @@ async def test_a_visitor_gone_for_idle_minutes_ends_the_chat_with_a_transcript(t
     assert await adapter.end_idle(gone + 60 * 60) == []  # once
 
 
+async def test_the_idle_clock_survives_a_restart_of_the_engine(tmp_path):
+    """A visitor who left (or was still there when the engine stopped) gets their transcript
+    from the next engine: when they went is kept in the channel's state, not only in memory."""
+    host = MemoryChannelHost(spool_dir=tmp_path)
+    host.now = 1_000_000.0
+    settings = ChatSettings(transcript_from="chat@acme.test", reply_email_channel="Mail",
+                            idle_minutes=5).model_dump(mode="json")
+    from engine.channels.chat import ChatAdapter
+    from engine.channels.chat_tokens import new_visitor_id
+
+    channel = Channel(id=1, kind="chat", name="Live", settings=settings)
+    first = ChatAdapter(channel, host)
+    running = asyncio.ensure_future(first.run())
+    left, _ = widget()
+    stayed, _ = widget(new_visitor_id())
+    for w, line_ in ((left, "where is my parcel?"), (stayed, "can I pay by invoice?")):
+        await first.open_widget(w, 0)
+        await first.visitor_says(w, "m1", line_)
+        await first.visitor_email(w, f"{line_[:3].strip()}@customer.test", "Ana")
+    await first.close_widget(left)
+    host.now += 60
+    running.cancel()  # the engine stops while ``stayed`` is still on the page
+    await asyncio.gather(running, return_exceptions=True)
+    assert set(host.saved_state["gone"]) == {left.visitor, stayed.visitor}
+
+    second = ChatAdapter(channel, host)
+    running = asyncio.ensure_future(second.run())
+    await until(lambda: second.hub.gone_at, 5, "the saved idle clocks")
+    assert await second.end_idle(1_000_000.0 + 4 * 60) == []
+    assert await second.end_idle(1_000_000.0 + 5 * 60) == [1]  # ``left``: 5 min since it went
+    assert await second.end_idle(1_000_000.0 + 6 * 60) == [2]  # ``stayed``: since the stop
+    assert [(kind, ticket) for _, kind, ticket, _, _ in host.queued_via] == [
+        ("transcript", 1), ("transcript", 2)]
+    assert host.saved_state["gone"] == {}
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+
+
 async def test_a_reply_written_while_away_also_goes_out_by_mail(db_path, smtp_sink):
     handler, port = smtp_sink
     async with chat_desk(db_path, availability="office_hours", office_hours="mon 00:00-00:01 UTC",
