@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import fields
 from typing import Any
 
-from engine.channels.calls_book import MISSED, CallRecord, call_text, newer
+from engine.channels.calls_book import FINAL, MISSED, WORDS, CallRecord, call_text, newer
 from engine.models import (
     Agent,
     DeliveryState,
@@ -133,6 +133,10 @@ def update_call_tx(tx: Tx, call_id: int, key: str, fields_: dict[str, Any]) -> C
     return call
 
 
+#: a call-back the provider has said nothing of for this long no longer blocks another (seconds)
+CALL_BACK_STALE = 3600.0
+
+
 def queue_call_back_tx(tx: Tx, ticket_id: int, agent_id: int) -> CallRecord:
     """A call-back on ``ticket_id`` by ``agent_id``: its call row, its message on the ticket,
     and the outbox item that places it (the outbox keeps the calls-per-second pace)."""
@@ -157,6 +161,17 @@ def queue_call_back_tx(tx: Tx, ticket_id: int, agent_id: int) -> CallRecord:
         if ticket["contact_id"] else None
     if phone is None:
         raise StoreError(f"ticket #{ticket_id}'s contact has no phone number to call back")
+    busy = tx.one(
+        "SELECT c.status, a.name FROM calls c LEFT JOIN agents a ON a.id = c.agent_id"
+        " WHERE c.ticket_id=? AND c.direction='outbound' AND c.created_at > ?"
+        f" AND c.status NOT IN ({','.join('?' * len(FINAL))})"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = 'call:' || c.id"
+        " AND o.state = 'failed') ORDER BY c.id DESC LIMIT 1",
+        (ticket_id, tx.now - CALL_BACK_STALE, *sorted(FINAL)))
+    if busy is not None:  # a second V (or a second agent) must not ring the customer twice
+        status = WORDS.get(busy["status"], busy["status"])
+        raise StoreError(f"ticket #{ticket_id} already has a call-back {status}"
+                         f" (by {busy['name'] or 'someone'}); wait for it to end")
     number = str(channel.settings.get("phone_number") or "")
     call = CallRecord(id=0, channel_id=channel.id or 0, direction="outbound",
                       from_number=number, to_number=phone[0], customer=phone[0],

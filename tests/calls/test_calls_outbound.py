@@ -56,10 +56,12 @@ async def test_a_call_back_needs_the_agents_phone_and_the_customers(db_path: Pat
 
 async def test_a_refused_call_fails_on_the_ticket_and_calls_are_paced(db_path: Path) -> None:
     async with calls_desk(db_path, calls_per_second=2.0) as calls:
-        await calls.twilio.incoming_call(calls.url("/voice"), CUSTOMER, voicemail="x")
+        callers = [CUSTOMER, "+14155550198", "+14155550197"]
+        for caller in callers:
+            await calls.twilio.incoming_call(calls.url("/voice"), caller, voicemail="x")
         calls.twilio.answer_outbound = False
-        for _ in range(3):
-            await Desk(calls.store, calls.ada).call_back(1)
+        for ticket in (1, 2, 3):
+            await Desk(calls.store, calls.ada).call_back(ticket)
         await until(lambda: len(calls.twilio.calls) == 3, what="three Calls requests")
         stamps = [t for m, p, _, t in calls.twilio.timed if p.endswith("/Calls.json")]
         # 2 per second: the three requests span at least a second (arrival times carry the
@@ -67,13 +69,39 @@ async def test_a_refused_call_fails_on_the_ticket_and_calls_are_paced(db_path: P
         assert stamps[-1] - stamps[0] >= 0.85, stamps
         assert all(b - a >= 0.25 for a, b in zip(stamps, stamps[1:], strict=False)), stamps
         calls.twilio.calls_status = 400
-        call = await Desk(calls.store, calls.ada).call_back(1)
+        await calls.twilio.incoming_call(calls.url("/voice"), "+14155550196", voicemail="x")
+        call = await Desk(calls.store, calls.ada).call_back(4)
 
         async def failed() -> bool:
-            ms = [m for m in await calls.store.messages(1) if m.id == call.message_id]
+            ms = [m for m in await calls.store.messages(4) if m.id == call.message_id]
             return ms[0].delivery_state == "failed"
 
         await until(failed, what="the refused call-back marked failed")
-        (m,) = [m for m in await calls.store.messages(1) if m.id == call.message_id]
+        (m,) = [m for m in await calls.store.messages(4) if m.id == call.message_id]
         assert "the API refused the call (400)" in (m.delivery_error or "")
         assert "Status: failed" in m.text
+
+
+async def test_one_call_back_at_a_time_per_ticket(db_path: Path) -> None:
+    """A second ``V`` (or a colleague's) while the first call-back is still queued or ringing
+    is refused with who placed it: the customer is never rung twice at once. Once it ended, or
+    the provider refused it, a new call-back goes."""
+    async with calls_desk(db_path) as calls:
+        await calls.twilio.incoming_call(calls.url("/voice"), CUSTOMER, voicemail="call me")
+        calls.twilio.calls_status = 400
+        refused = await Desk(calls.store, calls.ada).call_back(1)
+
+        async def failed() -> bool:
+            return any(c.id == refused.id and c.status == "failed"
+                       for c in await calls.store.ticket_calls(1))
+
+        await until(failed, what="the refused call-back")
+        calls.twilio.calls_status = 201
+        calls.twilio.answer_outbound = False  # it stays queued/ringing until the stand-in plays
+        first = await Desk(calls.store, calls.ada).call_back(1)
+        with pytest.raises(StoreError, match=r"ticket #1 already has a call-back .*by Ada"):
+            await Desk(calls.store, calls.ada).call_back(1)
+        assert [c.id for c in await calls.store.ticket_calls(1)
+                if c.direction == "outbound"].count(first.id) == 1
+        assert len([c for c in await calls.store.ticket_calls(1)
+                    if c.direction == "outbound"]) == 2
