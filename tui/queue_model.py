@@ -185,14 +185,13 @@ def cursor_after_reload(window_cursor: int, pages: Mapping[int, Sequence[IdRow]]
     return index_of(pages, current, page_size)
 
 
-def next_unread(rows: Iterable[tuple[int, Unread]], cursor: int, step: int) -> int | None:
-    """The nearest unread row after (``step`` 1) or before (``step`` -1) ``cursor`` among
+def next_unread(rows: Iterable[tuple[int, Unread]], cursor: int, forward: bool) -> int | None:
+    """The nearest unread row after (``n``, ``forward``) or before (``N``) ``cursor`` among
     ``rows`` (index, ticket, in view order), or ``None``."""
-    ordered = list(rows)
-    if step < 0:
-        ordered.reverse()
-    return next((index for index, ticket in ordered
-                 if ticket.unread and (index - cursor) * step > 0), None)
+    if forward:
+        return next((index for index, ticket in rows if ticket.unread and index > cursor), None)
+    return next((index for index, ticket in reversed(list(rows))
+                 if ticket.unread and index < cursor), None)
 
 
 def position(cursor: int, total: int) -> str:

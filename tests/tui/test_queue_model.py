@@ -168,6 +168,7 @@ def test_the_pages_on_screen_and_one_either_side_are_read():
     assert qm.prefetch_pages(185, 14, 1000) == range(0, 3)
     assert qm.prefetch_pages(990, 14, 1000) == range(8, 10)  # never past the last page
     assert qm.prefetch_pages(0, 14, 50) == range(0, 1)
+    assert qm.prefetch_pages(90, 14, 101) == range(0, 2)  # the last page holds one row
     assert qm.prefetch_pages(0, 14, 0) == range(0, 0)
     assert qm.prefetch_pages(98, 0, 1000) == range(0, 2)  # no height yet: one line
     assert qm.prefetch_pages(99, 0, 1000) == range(0, 3)
@@ -210,13 +211,14 @@ def test_after_a_reload_the_cursor_takes_the_engines_row_unless_keys_moved_it():
 def test_n_and_shift_n_find_the_nearest_unread_ticket_either_way():
     rows = [(0, ticket(1, True)), (1, ticket(2)), (2, ticket(3, True)), (3, ticket(4)),
             (4, ticket(5, True)), (5, ticket(6))]
-    assert qm.next_unread(rows, 0, 1) == 2
-    assert qm.next_unread(rows, 2, 1) == 4  # not the cursor's own row
-    assert qm.next_unread(rows, 4, 1) is None
-    assert qm.next_unread(rows, 5, -1) == 4
-    assert qm.next_unread(rows, 4, -1) == 2
-    assert qm.next_unread(rows, 0, -1) is None
-    assert qm.next_unread([], 0, 1) is None
+    assert qm.next_unread(rows, 0, forward=True) == 2
+    assert qm.next_unread(rows, 2, forward=True) == 4  # not the cursor's own row
+    assert qm.next_unread(rows, 4, forward=True) is None
+    assert qm.next_unread(rows, 5, forward=False) == 4
+    assert qm.next_unread(rows, 4, forward=False) == 2
+    assert qm.next_unread(rows, 0, forward=False) is None
+    assert qm.next_unread(iter(rows), 3, forward=False) == 2  # rows read once
+    assert qm.next_unread([], 0, forward=True) is None
 
 
 def test_the_status_bar_counts_rows_from_one():

@@ -258,7 +258,7 @@ class QueueScreen(TicketActions):
 
     def action_unread(self, step: int) -> None:
         table = self.table
-        index = next_unread(table.loaded_rows(), table.cursor, step)
+        index = next_unread(table.loaded_rows(), table.cursor, forward=step > 0)
         if index is not None:
             table.move_to(index)
             return
