@@ -19,7 +19,7 @@ Geometry: the table's first line is its header, so a table ``height`` lines tall
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -116,6 +116,18 @@ def keep_top(cursor: int, total: int, height: int, top: int, old_cursor: int) ->
     """:func:`top_for` from the widget's state: the offset after a reload that keeps the
     cursor on the screen line it was on (``old_cursor - top``) before."""
     return top_for(cursor, total, visible_rows(height), top == 0, old_cursor - top)
+
+
+def placer(height: int, top: int, old_cursor: int) -> Callable[[int, int], tuple[int, int]]:
+    """The ``place`` a reload hands the engine (``Store.ticket_window``): from the cursor's new
+    row and the view's new size, the first row to read and the one after the last — the screen
+    :func:`keep_top` puts the cursor on, for a table ``height`` lines tall scrolled to ``top``
+    with the cursor on ``old_cursor`` when the load started."""
+    def place(cursor: int, total: int) -> tuple[int, int]:
+        first = keep_top(cursor, total, height, top, old_cursor)
+        return first, first + visible_rows(height)
+
+    return place
 
 
 def line_row(top: int, y: int, total: int) -> int | None:

@@ -121,6 +121,14 @@ def test_keep_top_reads_the_widgets_scroll_state():
     assert qm.keep_top(13, 100, 14, top=1, old_cursor=12) == 2
 
 
+def test_a_reload_reads_the_screen_the_cursor_will_be_on():
+    place = qm.placer(14, top=30, old_cursor=33)
+    assert place(50, 100) == (47, 60)  # 13 rows from the cursor's line 3 up
+    assert place(98, 100) == (87, 100)
+    assert qm.placer(14, top=0, old_cursor=2)(3, 100) == (0, 13)
+    assert qm.placer(1, top=5, old_cursor=5)(7, 100) == (7, 8)
+
+
 def test_each_screen_line_shows_its_row():
     assert qm.line_row(top=10, y=0, total=50) is None  # the header
     assert qm.line_row(top=10, y=-1, total=50) is None

@@ -44,6 +44,7 @@ from tui.queue_model import (
     line_row,
     numbered_rows,
     page_on_screen,
+    placer,
     prefetch_pages,
     row_at,
     scroll_to_show,
@@ -218,12 +219,7 @@ class TicketTable(ScrollView, can_focus=True):
 
     async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
                       keep: int | None, cursor: int, anchor: int | None) -> None:
-        height, top, old_cursor = self.size.height, int(self.scroll_offset.y), self.cursor
-
-        def place(cursor: int, total: int) -> tuple[int, int]:
-            first = keep_top(cursor, total, height, top, old_cursor)
-            return first, first + visible_rows(height)
-
+        place = placer(self.size.height, int(self.scroll_offset.y), self.cursor)
         window = await source.ticket_window(query, keep, cursor, place, PAGE)
         self.post_message(self._Reloaded(generation, query, window.total, window.cursor,
                                          window.pages, anchor))
