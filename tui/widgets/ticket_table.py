@@ -265,7 +265,8 @@ class TicketTable(ScrollView, can_focus=True):
             self.reload()
 
     def _top_for(self, cursor: int, total: int) -> int:
-        """Scroll offset that keeps the cursor where it was on screen (see :func:`top_for`)."""
+        """Scroll offset that keeps the cursor where it was on screen
+        (:func:`~tui.queue_model.keep_top`)."""
         return keep_top(cursor, total, self.size.height, int(self.scroll_offset.y), self.cursor)
 
     def _prefetch(self) -> None:
