@@ -32,6 +32,7 @@ MODULES=(
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"
   "engine/store/ingest.py|tests/core/test_ingest.py"
   "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
+  "tui/queue_model.py|tests/tui/test_queue_model.py tests/tui/test_queue_follow.py"
 )
 if [ "$#" -gt 0 ]; then
   wanted=("$@")

@@ -33,14 +33,26 @@ from engine.presence import open_tickets
 from engine.store import StoreError, TicketQuery
 from engine.store.presence import Presence
 from tui import search
+from tui.queue_model import (
+    BASE_VIEWS,
+    View,
+    checked_sort,
+    named_view,
+    next_sort,
+    next_unread,
+    numbered_view,
+    position,
+    step_view,
+    view_query,
+    views_for,
+)
 from tui.screens.ticket_actions import ASSIGN, CLOSE, TAKE, TicketActions
 from tui.text import line
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.status_bar import StatusBar
 from tui.widgets.ticket_table import TicketTable
-from tui.widgets.view_bar import BASE_VIEWS, View, ViewBar
+from tui.widgets.view_bar import ViewBar
 
-SORTS = ["activity", "created", "priority"]
 TICKET_KINDS = ("ticket.", "message.added", "message.delivery")
 
 
@@ -138,8 +150,7 @@ class QueueScreen(TicketActions):
         self.agents = await self.tapp.store.agents()
         self.statuses = list(dict.fromkeys(
             s.name for p in await self.tapp.store.pipelines() for s in p.statuses))
-        self.views = list(BASE_VIEWS) + [
-            View(f"channel:{c.id}", c.name, c.id) for c in self.channels if c.enabled]
+        self.views = views_for(self.channels)
         self.query_one(ViewBar).views = self.views
         if self.table.painted.is_set():
             self.request_counts()
@@ -148,11 +159,7 @@ class QueueScreen(TicketActions):
 
     def base_query(self) -> TicketQuery:
         agent = self.tapp.agent
-        view = next((v for v in self.views if v.key == self.view_key), self.views[0])
-        if view.channel_id is not None:
-            return TicketQuery(view="channel", channel_id=view.channel_id, sort=self.sort,
-                               agent_id=agent.id if agent else None)
-        return TicketQuery(view=view.key, agent_id=agent.id if agent else None, sort=self.sort)
+        return view_query(self.views, self.view_key, agent.id if agent else None, self.sort)
 
     def query_for(self, text: search.Search) -> TicketQuery:
         return search.apply(self.base_query(), text, channels=self.channels, agents=self.agents,
@@ -212,9 +219,7 @@ class QueueScreen(TicketActions):
 
     def _update_status(self) -> None:
         table = self.table
-        total = table.total
-        where = f"{table.cursor + 1:,}/{total:,}" if total else "0"
-        self.query_one(StatusBar).info = f"{where} · sort: {self.sort}"
+        self.query_one(StatusBar).info = f"{position(table.cursor, table.total)} · sort: {self.sort}"
 
     def _update_filter_line(self) -> None:
         bar = self.query_one("#filter-line", Static)
@@ -239,28 +244,24 @@ class QueueScreen(TicketActions):
         self._step_view(-1)
 
     def _step_view(self, step: int) -> None:
-        keys = [v.key for v in self.views]
-        index = keys.index(self.view_key) if self.view_key in keys else 0
-        self.switch_view(keys[(index + step) % len(keys)])
+        self.switch_view(step_view(self.views, self.view_key, step))
 
     def action_view_number(self, number: int) -> None:
-        if number <= len(self.views):
-            self.switch_view(self.views[number - 1].key)
+        key = numbered_view(self.views, number)
+        if key is not None:
+            self.switch_view(key)
 
     def action_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.sort = next_sort(self.sort)
         self.load_table()
         self.notify(f"sorted by {self.sort}", timeout=1.5)
 
     def action_unread(self, step: int) -> None:
         table = self.table
-        rows = table.loaded_rows()
-        if step < 0:
-            rows = list(reversed(rows))
-        for index, ticket in rows:
-            if ticket.unread and (index - table.cursor) * step > 0:
-                table.move_to(index)
-                return
+        index = next_unread(table.loaded_rows(), table.cursor, forward=step > 0)
+        if index is not None:
+            table.move_to(index)
+            return
         self.notify("no more unread tickets here", timeout=1.5)
 
     # ----------------------------------------------------------------- search
@@ -316,17 +317,7 @@ class QueueScreen(TicketActions):
 
     # ------------------------------------------------------------- : commands
     def command_view(self, arg: str) -> None:
-        wanted = arg.strip().lower()
-        aliases = {"open": "open", "all": "open", "mine": "mine", "me": "mine",
-                   "unassigned": "unassigned", "closed": "closed"}
-        if wanted in aliases:
-            self.switch_view(aliases[wanted])
-            return
-        for view in self.views:
-            if view.title.lower() == wanted or view.key == wanted:
-                self.switch_view(view.key)
-                return
-        raise StoreError(f"no view {arg!r} (unassigned, mine, open, closed or a channel name)")
+        self.switch_view(named_view(self.views, arg))
 
     def command_search(self, arg: str) -> None:
         if arg.strip():
@@ -335,7 +326,5 @@ class QueueScreen(TicketActions):
             self.action_clear_search()
 
     def command_sort(self, arg: str) -> None:
-        if arg not in SORTS:
-            raise StoreError(f"sort by {', '.join(SORTS)}")
-        self.sort = arg
+        self.sort = checked_sort(arg)
         self.load_table()

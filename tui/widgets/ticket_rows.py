@@ -1,4 +1,4 @@
-"""The queue table's rows: column layout, cell text, strips and scrolling.
+"""The queue table's rows: column layout, cell text and strips.
 
 :class:`~tui.widgets.ticket_table.TicketTable` owns the data (pages, cursor, caches); this module
 turns tickets into :class:`~textual.strip.Strip` rows (pure functions, no widget), and
@@ -84,19 +84,6 @@ def layout(width: int, natural: dict[str, int] | None = None) -> Layout:
     subject = max(8, room(widths))
     titles = {key: title for key, title, _, _ in COLUMNS}
     return [(k, titles[k], subject if k == "subject" else widths[k]) for k in cols]
-
-
-def top_for(cursor: int, total: int, visible: int, at_top: bool, on_screen: int) -> int:
-    """Scroll offset that keeps the cursor ``on_screen`` rows below the top, clamped.
-
-    A view scrolled to the top (``at_top``) stays at the top while the cursor is still on
-    screen, so new tickets appear at the top as they arrive (the cursor moves down with its
-    ticket).
-    """
-    if at_top and cursor < visible:
-        return 0
-    offset = max(0, min(on_screen, visible - 1))
-    return max(0, min(cursor - offset, total - visible))
 
 
 def cell(ticket: Ticket, key: str, now: datetime) -> str:

@@ -34,6 +34,22 @@ from textual.worker import Worker, WorkerState
 from engine.models import Ticket
 from engine.store import TicketQuery
 from engine.store.queries import Window
+from tui.queue_model import (
+    PAGE,
+    clamp,
+    cursor_after_reload,
+    keep_top,
+    key_target,
+    last_page,
+    line_row,
+    numbered_rows,
+    page_on_screen,
+    placer,
+    prefetch_pages,
+    row_at,
+    scroll_to_show,
+    visible_rows,
+)
 from tui.timefmt import system_clock
 from tui.widgets.fast_lines import cached_render_lines
 from tui.widgets.ticket_rows import (
@@ -42,10 +58,8 @@ from tui.widgets.ticket_rows import (
     layout,
     message_strip,
     row_cells,
-    top_for,
 )
 
-PAGE = 100  # rows per SQL window
 MAX_PAGES = 40  # pages kept in memory (4,000 tickets)
 MAX_STRIPS = 600  # rendered rows kept
 
@@ -205,14 +219,7 @@ class TicketTable(ScrollView, can_focus=True):
 
     async def _reload(self, generation: int, source: TicketSource, query: TicketQuery,
                       keep: int | None, cursor: int, anchor: int | None) -> None:
-        visible = max(1, self.size.height - 1)
-        at_top = int(self.scroll_offset.y) == 0
-        on_screen = self.cursor - int(self.scroll_offset.y)
-
-        def place(cursor: int, total: int) -> tuple[int, int]:
-            top = top_for(cursor, total, visible, at_top, on_screen)
-            return top, top + visible
-
+        place = placer(self.size.height, int(self.scroll_offset.y), self.cursor)
         window = await source.ticket_window(query, keep, cursor, place, PAGE)
         self.post_message(self._Reloaded(generation, query, window.total, window.cursor,
                                          window.pages, anchor))
@@ -222,18 +229,16 @@ class TicketTable(ScrollView, can_focus=True):
         if message.generation != self.generation:
             return
         current = self.current_ticket
-        if message.anchor is not None and current is not None and current.id != message.anchor:
-            # keys moved the cursor while this load ran: it stays on the ticket they chose,
-            # so every key counts once against the rows the agent saw
-            found = next((page * PAGE + i for page, rows in message.pages.items()
-                          for i, t in enumerate(rows) if t.id == current.id), None)
-            if found is None and self.source is not None:
-                # that ticket is outside the window read: read again around it
-                self._loading = False
-                self.load(self.source, self.requested_query, keep=current.id, cursor=self.cursor)
-                return
-            if found is not None:
-                message.cursor = found
+        # keys that moved the cursor while this load ran keep it on the ticket they chose
+        cursor = cursor_after_reload(message.cursor, message.pages, message.anchor,
+                                     current.id if current else None)
+        if cursor is None and current is not None and self.source is not None:
+            # that ticket is outside the window read: read again around it
+            self._loading = False
+            self.load(self.source, self.requested_query, keep=current.id, cursor=self.cursor)
+            return
+        if cursor is not None:
+            message.cursor = cursor
         self._pages.clear()
         self._strips.clear()
         self._inflight.clear()
@@ -249,8 +254,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, self.total + 1)
         self.scroll_to(y=top, animate=False, immediate=True)
         self._prefetch()
-        if self.total > PAGE:
-            self._want((self.total - 1) // PAGE)  # `G` is instant (read from the far end)
+        far = last_page(self.total)
+        if far is not None:
+            self._want(far)  # `G` is instant (read from the far end)
         self.refresh()
         self.post_message(self.Highlighted(self.cursor, self.total))
         self._loading = False
@@ -259,19 +265,15 @@ class TicketTable(ScrollView, can_focus=True):
             self.reload()
 
     def _top_for(self, cursor: int, total: int) -> int:
-        """Scroll offset that keeps the cursor where it was on screen (see :func:`top_for`)."""
-        return top_for(cursor, total, max(1, self.size.height - 1),
-                       int(self.scroll_offset.y) == 0, self.cursor - int(self.scroll_offset.y))
+        """Scroll offset that keeps the cursor where it was on screen
+        (:func:`~tui.queue_model.keep_top`)."""
+        return keep_top(cursor, total, self.size.height, int(self.scroll_offset.y), self.cursor)
 
     def _prefetch(self) -> None:
         """Ask for missing pages of the viewport and one page either side of it."""
         if self.source is None or not self.loaded:
             return
-        top = int(self.scroll_offset.y)
-        height = max(self.size.height, 1)
-        first = max(0, (top - PAGE) // PAGE)
-        last = min((self.total - 1) // PAGE, (top + height + PAGE) // PAGE)
-        for page in range(first, last + 1):
+        for page in prefetch_pages(int(self.scroll_offset.y), self.size.height, self.total):
             self._want(page)
 
     def _want(self, page: int) -> None:
@@ -295,8 +297,7 @@ class TicketTable(ScrollView, can_focus=True):
             return
         self._pages[message.page] = message.rows
         self._fit_columns(message.rows)
-        top = int(self.scroll_offset.y)
-        if message.page * PAGE <= top + self.size.height and (message.page + 1) * PAGE >= top:
+        if page_on_screen(message.page, int(self.scroll_offset.y), self.size.height):
             self.refresh()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -306,59 +307,51 @@ class TicketTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------- access
     def row(self, index: int) -> Ticket | None:
         """The ticket at ``index`` if its page is in memory."""
-        rows = self._pages.get(index // PAGE)
-        if rows is None:
-            return None
-        offset = index % PAGE
-        return rows[offset] if offset < len(rows) else None
+        return row_at(self._pages, index)
 
     @property
     def current_ticket(self) -> Ticket | None:
         return self.row(self.cursor) if self.loaded and self.total else None
 
     def loaded_rows(self) -> list[tuple[int, Ticket]]:
-        out: list[tuple[int, Ticket]] = []
-        for page in sorted(self._pages.keys()):
-            rows = self._pages.get(page) or []
-            out.extend((page * PAGE + i, t) for i, t in enumerate(rows))
-        return out
+        return numbered_rows({page: self._pages.get(page) or [] for page in self._pages.keys()})
 
     # ------------------------------------------------------------------- cursor
     def move_to(self, index: int) -> None:
-        if not self.loaded or self.total == 0:
+        """Put the cursor on row ``index`` (clamped), scrolling it on screen if it is not."""
+        target = clamp(index, self.total) if self.loaded else None
+        if target is None or target == self.cursor:
             return
-        index = max(0, min(index, self.total - 1))
-        if index == self.cursor:
-            return
-        old, self.cursor = self.cursor, index
+        old, self.cursor = self.cursor, target
         top = int(self.scroll_offset.y)
-        visible = max(1, self.size.height - 1)
-        if index < top:
-            self.scroll_to(y=index, animate=False, immediate=True)
-        elif index >= top + visible:
-            self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
+        new_top = scroll_to_show(target, top, visible_rows(self.size.height))
+        if new_top is not None:
+            self.scroll_to(y=new_top, animate=False, immediate=True)
         else:
             self.refresh(Region(0, old - top + 1, self.size.width, 1),
-                         Region(0, index - top + 1, self.size.width, 1))
+                         Region(0, target - top + 1, self.size.width, 1))
         self.post_message(self.Highlighted(self.cursor, self.total))
 
+    def _key(self, action: str) -> None:
+        self.move_to(key_target(action, self.cursor, self.total, self.size.height))
+
     def action_cursor_down(self) -> None:
-        self.move_to(self.cursor + 1)
+        self._key("down")
 
     def action_cursor_up(self) -> None:
-        self.move_to(self.cursor - 1)
+        self._key("up")
 
     def action_first(self) -> None:
-        self.move_to(0)
+        self._key("first")
 
     def action_last(self) -> None:
-        self.move_to(self.total - 1)
+        self._key("last")
 
     def action_page_down(self) -> None:
-        self.move_to(self.cursor + max(1, (self.size.height - 1) // 2))
+        self._key("page_down")
 
     def action_page_up(self) -> None:
-        self.move_to(self.cursor - max(1, (self.size.height - 1) // 2))
+        self._key("page_up")
 
     def action_open(self) -> None:
         ticket = self.current_ticket
@@ -432,12 +425,8 @@ class TicketTable(ScrollView, can_focus=True):
 
     def _cached_line(self, y: int) -> Strip | None:
         """Line ``y`` of the widget if it is a ticket row already rendered."""
-        if not self.loaded or y == 0:
-            return None
-        index = int(self.scroll_offset.y) + y - 1
-        if index >= self.total:
-            return None
-        return self._strips.get((index, index == self.cursor))
+        index = line_row(int(self.scroll_offset.y), y, self.total) if self.loaded else None
+        return None if index is None else self._strips.get((index, index == self.cursor))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -454,8 +443,8 @@ class TicketTable(ScrollView, can_focus=True):
             text = self.empty_text if y == middle else ""
             self._mark_painted()
             return self._message(text, "ticket-table--empty", width, center=True)
-        index = int(self.scroll_offset.y) + y - 1
-        if index >= self.total:
+        index = line_row(int(self.scroll_offset.y), y, self.total)
+        if index is None:
             return Strip.blank(width, base)
         is_cursor = index == self.cursor
         key = (index, is_cursor)

@@ -8,29 +8,16 @@ in sight and shows ``‹``/``›`` where more views are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.queue_model import BASE_VIEWS, View
 from tui.text import line
 
+__all__ = ["BASE_VIEWS", "View", "ViewBar", "abbreviate"]
 
-@dataclass(frozen=True)
-class View:
-    key: str  # unassigned | mine | open | closed | all | channel:<id>
-    title: str
-    channel_id: int | None = None
-
-
-BASE_VIEWS = [
-    View("unassigned", "Unassigned"),
-    View("mine", "Mine"),
-    View("open", "All open"),
-    View("closed", "Closed"),
-]
 SHORTEST = 3  # letters an abbreviated view name keeps
 
 
