@@ -15,7 +15,7 @@ import hmac
 import re
 import secrets
 
-_ID = re.compile(r"^v[A-Za-z0-9_-]{22}$")
+_ID = re.compile(r"v[A-Za-z0-9_-]{22}")
 
 
 def new_visitor_id() -> str:
@@ -24,7 +24,8 @@ def new_visitor_id() -> str:
 
 
 def is_visitor_id(value: str) -> bool:
-    return bool(_ID.match(value or ""))
+    """Whether ``value`` is exactly a visitor id (all of it: ``$`` would let a newline follow)."""
+    return bool(_ID.fullmatch(value or ""))
 
 
 def _mac(secret: str, visitor: str) -> str:
