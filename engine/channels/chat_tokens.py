@@ -19,8 +19,8 @@ _ID = re.compile(r"v[A-Za-z0-9_-]{22}")
 
 
 def new_visitor_id() -> str:
-    """A fresh visitor id (128 random bits)."""
-    return "v" + secrets.token_urlsafe(16)[:22].ljust(22, "A")
+    """A fresh visitor id (128 random bits: 16 bytes are always 22 URL-safe characters)."""
+    return "v" + secrets.token_urlsafe(16)
 
 
 def is_visitor_id(value: str) -> bool:
