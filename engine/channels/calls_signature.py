@@ -32,8 +32,8 @@ def signature(token: str, url: str, params: Params = (), *, dedupe: bool = False
 def port_variants(url: str) -> list[str]:
     """``url`` as given, plus with its default port added or removed (Twilio's inconsistency).
 
-    A port that is no number (the request's ``Host`` header is the sender's to write): ``url``
-    alone, so a forged request is refused (403), not a crash."""
+    A URL whose port is no number (or out of range): ``url`` alone — the check then refuses
+    (403) instead of raising."""
     parts = urlsplit(url)
     default = {"https": 443, "http": 80}.get(parts.scheme)
     host = parts.hostname or ""

@@ -85,8 +85,7 @@ def test_repeated_identical_pairs_in_either_convention() -> None:
 
 @pytest.mark.parametrize("url", ["http://desk.example:abc/calls/3/voice",
                                  "https://desk.example:99999/calls/3/voice"])
-def test_a_host_header_with_a_bad_port_is_refused_not_a_crash(url: str) -> None:
-    # the URL the engine saw is built from the request's Host header, which the sender writes
+def test_a_url_with_a_bad_port_is_refused_not_a_crash(url: str) -> None:
     assert port_variants(url) == [url]
     good = signature(TOKEN, url, FORM)
     assert valid(TOKEN, ["https://public.example/calls/3/voice", url], FORM, good)
