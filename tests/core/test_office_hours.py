@@ -83,12 +83,12 @@ def test_phone_numbers_become_e164():
 
 
 # ---------------------------------------------------------------- edges (issue 17: mutation)
-@pytest.fixture
-def server_in_auckland(monkeypatch: pytest.MonkeyPatch):
-    """The engine's machine a day ahead of UTC: the hours still follow their own zone."""
+@pytest.fixture(params=["Pacific/Auckland", "Pacific/Honolulu"])
+def server_far_away(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """The engine's machine a day ahead of or behind UTC: the hours follow their own zone."""
     import time as clock
 
-    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    monkeypatch.setenv("TZ", request.param)
     clock.tzset()
     yield
     monkeypatch.undo()
@@ -129,10 +129,12 @@ def test_open_until_midnight_closes_at_midnight():
     assert late.next_change(at("2026-12-01 00:00")) == at("2026-12-07 18:00")
 
 
-def test_next_change_ignores_the_servers_time_zone(server_in_auckland):
+def test_next_change_ignores_the_servers_time_zone(server_far_away):
     hours = parse_office_hours("mon 09:00-17:00 UTC")
     assert hours.next_change(at("2026-11-30 12:00")) == at("2026-11-30 17:00")
     assert hours.next_change(at("2026-11-30 08:00")) == at("2026-11-30 09:00")
+    early = parse_office_hours("mon 08:00-09:00 UTC")  # Sunday evening in Honolulu
+    assert early.next_change(at("2026-11-30 09:30")) == at("2026-12-07 08:00")
 
 
 def test_closed_until_the_same_weekday_next_week():
