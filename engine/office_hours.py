@@ -79,7 +79,7 @@ class OfficeHours(BaseModel):
         local = at.astimezone(zone)
         state = self.is_open(at)
         edges: list[datetime] = []
-        for offset in range(8):
+        for offset in range(-1, 8):  # from yesterday: its night may end this morning
             day = (local + timedelta(days=offset)).date()
             for start, end in self.days.get(day.isoweekday(), []):
                 edges.append(datetime.combine(day, start, zone))
@@ -156,7 +156,7 @@ def parse_office_hours(spec: str) -> OfficeHours:
         if not group:
             continue
         if len(group) < 2:
-            raise OfficeHoursError(f"{' '.join(group)!r} needs hours, e.g. 'mon-fri 09:00-17:00'")
+            raise OfficeHoursError(f"{group[0]!r} needs hours, e.g. 'mon-fri 09:00-17:00'")
         for day in _parse_days(group[0]):
             for span in group[1:]:
                 start, sep, end = span.partition("-")

@@ -33,6 +33,13 @@ MODULES=(
   "engine/store/ingest.py|tests/core/test_ingest.py"
   "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
   "tui/queue_model.py|tests/tui/test_queue_model.py tests/tui/test_queue_follow.py"
+  "engine/channels/calls_signature.py|tests/calls/test_calls_signature.py tests/channels/test_signature_props.py"
+  "engine/channels/meta_signature.py|tests/channels/test_signature_props.py tests/channels/test_meta_signature.py"
+  "engine/channels/meta_windows.py|tests/channels/test_meta_windows.py"
+  "engine/channels/calls_twiml.py|tests/calls/test_calls_twiml.py"
+  "engine/channels/chat_tokens.py|tests/chat/test_chat_tokens.py"
+  "engine/channels/forms_guard.py|tests/channels/test_forms_guard.py"
+  "engine/office_hours.py|tests/core/test_office_hours.py"
 )
 if [ "$#" -gt 0 ]; then
   wanted=("$@")

@@ -30,17 +30,24 @@ def signature(token: str, url: str, params: Params = (), *, dedupe: bool = False
 
 
 def port_variants(url: str) -> list[str]:
-    """``url`` as given, plus with its default port added or removed (Twilio's inconsistency)."""
+    """``url`` as given, plus with its default port added or removed (Twilio's inconsistency).
+
+    A URL whose port is no number (or out of range): ``url`` alone — the check then refuses
+    (403) instead of raising."""
     parts = urlsplit(url)
     default = {"https": 443, "http": 80}.get(parts.scheme)
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        return [url]
     if parts.username or default is None:
         return [url]
-    if parts.port is None:
+    if port is None:
         other = urlunsplit(parts._replace(netloc=f"{host}:{default}"))
-    elif parts.port == default:
+    elif port == default:
         other = urlunsplit(parts._replace(netloc=host))
     else:
         return [url]
@@ -49,17 +56,12 @@ def port_variants(url: str) -> list[str]:
 
 def valid(token: str, urls: Iterable[str], params: Params, given: str | None) -> bool:
     """Whether ``given`` signs ``params`` for one of ``urls`` (each with and without its
-    default port), compared in constant time."""
+    default port; repeated pairs counted either way), compared in constant time."""
     if not given or not token:
         return False
-    tried: set[str] = set()
-    for url in urls:
-        for variant in port_variants(url):
-            if variant in tried:
-                continue
-            tried.add(variant)
-            for dedupe in (False, True) if len(set(params)) < len(params) else (False,):
-                mine = signature(token, variant, params, dedupe=dedupe)
-                if hmac.compare_digest(mine.encode(), given.encode()):
-                    return True
-    return False
+    variants = dict.fromkeys(v for url in urls for v in port_variants(url))  # each once, in order
+    wanted = given.encode()
+    return any(hmac.compare_digest(mine.encode(), wanted)
+               for url in variants
+               for mine in {signature(token, url, params), signature(token, url, params,
+                                                                     dedupe=True)})

@@ -15,16 +15,17 @@ import hmac
 import re
 import secrets
 
-_ID = re.compile(r"^v[A-Za-z0-9_-]{22}$")
+_ID = re.compile(r"v[A-Za-z0-9_-]{22}")
 
 
 def new_visitor_id() -> str:
-    """A fresh visitor id (128 random bits)."""
-    return "v" + secrets.token_urlsafe(16)[:22].ljust(22, "A")
+    """A fresh visitor id (128 random bits: 16 bytes are always 22 URL-safe characters)."""
+    return "v" + secrets.token_urlsafe(16)
 
 
 def is_visitor_id(value: str) -> bool:
-    return bool(_ID.match(value or ""))
+    """Whether ``value`` is exactly a visitor id (all of it: ``$`` would let a newline follow)."""
+    return bool(_ID.fullmatch(value or ""))
 
 
 def _mac(secret: str, visitor: str) -> str:

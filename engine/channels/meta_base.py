@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from engine.channels.base import ChannelAdapter
 from engine.channels.contract import ComposerSpec, ReplyWindow
-from engine.channels.meta_graph import GraphClient, GraphError, TooLarge, handshake, signature_ok
+from engine.channels.meta_graph import GraphClient, GraphError, TooLarge
 from engine.channels.meta_settings import MessengerSettings, WhatsAppSettings
+from engine.channels.meta_signature import handshake, signature_ok
 from engine.channels.meta_windows import Window
 from engine.models import InboundAttachment, IngestResult
 from engine.outbox import PermanentError

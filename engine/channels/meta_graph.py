@@ -1,10 +1,8 @@
-"""What Messenger and WhatsApp share: Meta's webhook checks and the Graph API client.
+"""What Messenger and WhatsApp share: the Graph API client and Graph errors in words.
 
-- :func:`signature_ok`: ``X-Hub-Signature-256: sha256=<hex>`` is HMAC-SHA256 of the **raw**
-  body with the app secret, compared in constant time, before anything is parsed (Meta signs
-  the bytes it sends; re-serialising parsed JSON would not match).
-- :func:`handshake`: the ``GET`` verification (``hub.mode=subscribe``, ``hub.verify_token``,
-  ``hub.challenge`` echoed back).
+(Meta's webhook checks — ``X-Hub-Signature-256`` and the ``GET`` handshake — are pure functions
+in :mod:`engine.channels.meta_signature`, kept apart so they are tested without any I/O.)
+
 - :class:`GraphClient`: httpx to ``graph_base_url`` (Meta's versioned URL, or a local stand-in),
   a Graph error body raised as :class:`GraphError`, media downloads with a size limit.
 - :func:`error_words`: Graph error codes in words for the thread, and whether retrying can
@@ -13,37 +11,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from engine.httpclient import httpx
 
 TIMEOUT = 20.0
-
-
-def sign(app_secret: str, body: bytes) -> str:
-    """The ``X-Hub-Signature-256`` value Meta sends for ``body`` (the stand-in signs with it)."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
-    """Whether ``header`` signs ``body`` with ``app_secret`` (constant-time; no secret: no)."""
-    if not app_secret or not header or not header.startswith("sha256="):
-        return False
-    want = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(want.encode(), header[len("sha256="):].strip().lower().encode())
-
-
-def handshake(params: Mapping[str, str], verify_token: str) -> str | None:
-    """The challenge to echo when Meta's verification request is right, else None (403)."""
-    token = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or not verify_token or not hmac.compare_digest(
-            token.encode(), verify_token.encode()):
-        return None
-    return params.get("hub.challenge", "")
 
 
 # ------------------------------------------------------------------------- errors

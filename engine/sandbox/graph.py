@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.channels.meta_graph import sign
+from engine.channels.meta_signature import sign
 from engine.httpclient import httpx
 
 

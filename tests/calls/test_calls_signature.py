@@ -81,3 +81,17 @@ def test_repeated_identical_pairs_in_either_convention() -> None:
     python_style = RequestValidator(TOKEN).compute_signature(url, as_dict(form))
     assert node_style != python_style
     assert valid(TOKEN, [url], form, node_style) and valid(TOKEN, [url], form, python_style)
+
+
+@pytest.mark.parametrize("url", ["http://desk.example:abc/calls/3/voice",
+                                 "https://desk.example:99999/calls/3/voice"])
+def test_a_url_with_a_bad_port_is_refused_not_a_crash(url: str) -> None:
+    assert port_variants(url) == [url]
+    good = signature(TOKEN, url, FORM)
+    assert valid(TOKEN, ["https://public.example/calls/3/voice", url], FORM, good)
+    assert not valid(TOKEN, [url], FORM, signature("other-token", url, FORM))
+
+
+def test_urls_with_a_user_keep_it() -> None:
+    url = "https://user:pw@desk.example/calls/3/voice"
+    assert port_variants(url) == [url]  # never a variant that drops the credentials

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.channels.messenger import MessengerAdapter
-from engine.channels.meta_graph import error_words, handshake, signature_ok
+from engine.channels.meta_graph import error_words
+from engine.channels.meta_signature import handshake, signature_ok
 from engine.channels.meta_windows import DAY, HOUR, messenger, whatsapp
 from engine.channels.testing import MemoryChannelHost
 from engine.channels.whatsapp import WhatsAppAdapter, parse_template
