@@ -19,11 +19,8 @@ import email.utils
 import re
 from typing import Any
 
-from engine.channels.email_decode import decode_bytes, decode_header_value
+from engine.channels.email_decode import ENCODED_RUN_RE, decode_bytes, decode_header_value
 
-_ENCODED_WORD = r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?="
-#: a run of encoded words (RFC 2047: the white space between adjacent ones is not text)
-_ENCODED_RUN_RE = re.compile(rf"{_ENCODED_WORD}(?:\s+{_ENCODED_WORD})*")
 _PLACEHOLDER_RE = re.compile(r"\x00(\d+)\x00")
 _EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:\x00]+@[^@\s<>\"(),;:\x00]+$")
 # the two everyday address forms, parsed without the (slow) general RFC 5322 parser
@@ -65,7 +62,7 @@ def _shield(text: str) -> tuple[str, list[str]]:
         runs.append(m.group(0))
         return f"\x00{len(runs) - 1}\x00"
 
-    return _ENCODED_RUN_RE.sub(put, text.replace("\x00", "")), runs
+    return ENCODED_RUN_RE.sub(put, text.replace("\x00", "")), runs
 
 
 def clean_name(name: str, runs: list[str] | None = None) -> str:
