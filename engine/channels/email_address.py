@@ -105,13 +105,13 @@ def parse_address(value: Any) -> tuple[str, str]:
     return "", ""
 
 
-def recover_address(value: Any) -> tuple[str, str, bool] | None:
-    """Best effort for a From line no parser accepts: ``(name, address, is_daemon)``.
+def recover_address(value: Any) -> tuple[str, str] | None:
+    """Best effort for a From line no parser accepts: ``(name, address)``.
 
     ``Test test@example.com`` → ``("Test", "test@example.com")``; an address with spaces
     (``<john doe@example.com>``, ``anna @ example.com``) → the addr-spec around the ``@``;
-    ``MAILER-DAEMON (Mail Delivery System)`` → ``("Mail Delivery System", "mailer-daemon",
-    True)``: the caller adds a domain. ``None`` when no address can be found at all.
+    ``MAILER-DAEMON (Mail Delivery System)`` → ``("Mail Delivery System", "mailer-daemon")``:
+    the caller adds a domain. ``None`` when no address can be found at all.
     """
     if value is None:
         return None
@@ -127,10 +127,10 @@ def recover_address(value: Any) -> tuple[str, str, bool] | None:
         else:
             rest = text[: m.start()] + " " + text[m.end():]
         name = clean_name(rest.replace("<", " ").replace(">", " ").strip(" ,;:()"), runs)
-        return name, addr, addr.split("@", 1)[0] in ("mailer-daemon", "postmaster")
+        return name, addr
     daemon = _DAEMON_NAME_RE.match(text)
     if daemon is not None:
         comment = re.search(r"\(([^()]*)\)", text)
         name = clean_name(comment.group(1), runs) if comment else ""
-        return name, daemon.group(1).lower(), True
+        return name, daemon.group(1).lower()
     return None

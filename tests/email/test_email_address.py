@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from engine.channels.email_address import clean_name, parse_address, recover_address
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _raw8bit(text: str) -> str:
@@ -138,45 +138,45 @@ def test_clean_name(name: str, runs: list[str] | None, expected: str) -> None:
         ("just a name", None),
         ("a@b", None),  # no dotted domain: not an address
         ("x postmaster", None),  # the daemon name must come first
-        ("Test test@example.com", ("Test", "test@example.com", False)),
-        ("Ann, ann@x.test;", ("Ann", "ann@x.test", False)),
-        ("(Ann) ann@x.test", ("Ann", "ann@x.test", False)),
-        ("Ann\r\n ann@x.test", ("Ann", "ann@x.test", False)),
-        ("Ann\x85Lee ann@x.test", ("Ann Lee", "ann@x.test", False)),
-        ("anna @ example.com", ("", "anna@example.com", False)),
-        ("ANNA@Example.COM", ("", "anna@example.com", False)),
-        ("..a.@x.test", ("", "a@x.test", False)),
+        ("Test test@example.com", ("Test", "test@example.com")),
+        ("Ann, ann@x.test;", ("Ann", "ann@x.test")),
+        ("(Ann) ann@x.test", ("Ann", "ann@x.test")),
+        ("Ann\r\n ann@x.test", ("Ann", "ann@x.test")),
+        ("Ann\x85Lee ann@x.test", ("Ann Lee", "ann@x.test")),
+        ("anna @ example.com", ("", "anna@example.com")),
+        ("ANNA@Example.COM", ("", "anna@example.com")),
+        ("..a.@x.test", ("", "a@x.test")),
         # inside angle brackets: the addr-spec around the "@", the rest is the name
-        ("<john doe@example.com>", ("", "doe@example.com", False)),
-        ("Ann Lee <ann @ x.test>", ("Ann Lee", "ann@x.test", False)),
-        ("Ann Lee <ann @ x.test> (work)", ("Ann Lee (work", "ann@x.test", False)),
-        ("x@y.test <ann @ x.test>", ("x@y.test", "ann@x.test", False)),
+        ("<john doe@example.com>", ("", "doe@example.com")),
+        ("Ann Lee <ann @ x.test>", ("Ann Lee", "ann@x.test")),
+        ("Ann Lee <ann @ x.test> (work)", ("Ann Lee (work", "ann@x.test")),
+        ("x@y.test <ann @ x.test>", ("x@y.test", "ann@x.test")),
         # angle brackets without an "@": the address is looked for in the whole line
-        ("Ann <nothing> ann@x.test", ("Ann nothing", "ann@x.test", False)),
-        ("Ann <> ann@x.test", ("Ann", "ann@x.test", False)),
-        ("=?utf-8?q?J=C3=B6rg?= joerg @x.test", ("Jörg", "joerg@x.test", False)),
-        ("=?utf-8?q?J=C3=B6rg?= <joerg @x.test>", ("Jörg", "joerg@x.test", False)),
-        # daemons: by their address, or by their bare name (the caller adds a domain)
+        ("Ann <nothing> ann@x.test", ("Ann nothing", "ann@x.test")),
+        ("Ann <> ann@x.test", ("Ann", "ann@x.test")),
+        ("=?utf-8?q?J=C3=B6rg?= joerg @x.test", ("Jörg", "joerg@x.test")),
+        ("=?utf-8?q?J=C3=B6rg?= <joerg @x.test>", ("Jörg", "joerg@x.test")),
+        # daemons: by their bare name too (the caller adds a domain)
         ("Mail Delivery System <MAILER-DAEMON@mx.test>",
-         ("Mail Delivery System", "mailer-daemon@mx.test", True)),
-        ("postmaster @ mx.test", ("", "postmaster@mx.test", True)),
-        ("mailer-daemonx@mx.test", ("", "mailer-daemonx@mx.test", False)),
-        ("MAILER-DAEMON (Mail Delivery System)", ("Mail Delivery System", "mailer-daemon", True)),
-        ("MAILER-DAEMON (Mail\r\nDelivery  System)", ("Mail Delivery System", "mailer-daemon", True)),
-        ("mailer-daemon (=?utf-8?q?J=C3=B6rg?=)", ("Jörg", "mailer-daemon", True)),
-        ("Postmaster", ("", "postmaster", True)),
-        (' "Mailer-Daemon" <>', ("", "mailer-daemon", True)),
-        ("<(postmaster", ("", "postmaster", True)),
-        ("'postmaster' (a) (b)", ("a", "postmaster", True)),
+         ("Mail Delivery System", "mailer-daemon@mx.test")),
+        ("postmaster @ mx.test", ("", "postmaster@mx.test")),
+        ("mailer-daemonx@mx.test", ("", "mailer-daemonx@mx.test")),
+        ("MAILER-DAEMON (Mail Delivery System)", ("Mail Delivery System", "mailer-daemon")),
+        ("MAILER-DAEMON (Mail\r\nDelivery  System)", ("Mail Delivery System", "mailer-daemon")),
+        ("mailer-daemon (=?utf-8?q?J=C3=B6rg?=)", ("Jörg", "mailer-daemon")),
+        ("Postmaster", ("", "postmaster")),
+        (' "Mailer-Daemon" <>', ("", "mailer-daemon")),
+        ("<(postmaster", ("", "postmaster")),
+        ("'postmaster' (a) (b)", ("a", "postmaster")),
         ("mailer-daemons", None),
     ],
 )
-def test_recover_address(value: str | None, expected: tuple[str, str, bool] | None) -> None:
+def test_recover_address(value: str | None, expected: tuple[str, str] | None) -> None:
     assert recover_address(value) == expected
 
 
 def test_recover_address_reads_raw_8bit_names() -> None:
-    assert recover_address(_raw8bit("Léa lea@x.test")) == ("Léa", "lea@x.test", False)
+    assert recover_address(_raw8bit("Léa lea@x.test")) == ("Léa", "lea@x.test")
 
 
 # ----------------------------------------------------------------------------- properties

@@ -88,9 +88,10 @@ def test_without_from_the_sender_header_then_reply_to() -> None:
     # an unparseable From loses to a parseable Sender before any recovery is tried
     m = parse_email(mail("From: Test test@example.com", "Sender: sal@x.test"))
     assert (m.sender, "sender_unverified" in m.extra) == ("sal@x.test", False)
-    m = parse_email(mail("Reply-To: Zoe <zoe@x.test>"))
+    m = parse_email(mail("Reply-To: Zoe <zoe@x.test>", "Subject: Mail delivery failed?"))
     assert (m.sender, m.sender_name, m.reply_to) == ("zoe@x.test", "Zoe", None)
-    assert "from_name" not in m.extra
+    assert "from_name" not in m.extra and "sender_unverified" not in m.extra
+    assert not m.flags.bounce and not m.flags.auto_reply
 
 
 def test_a_from_line_no_parser_accepts_is_recovered_and_marked() -> None:
@@ -112,6 +113,8 @@ def test_a_from_line_no_parser_accepts_is_recovered_and_marked() -> None:
         ("<x.1@mx.example.com.>", "mailer-daemon@invalid"),
         ("<x.1@mx!x.com>", "mailer-daemon@invalid"),
         ("<x.1@mx.example-1.com>", "mailer-daemon@mx.example-1.com"),
+        ("<x.1@y@mx.example.com>", "mailer-daemon@mx.example.com"),  # the last "@"
+        ("<x.1@mx.exampleX>", "mailer-daemon@mx.examplex"),
         (None, "mailer-daemon@invalid"),
     ],
 )
@@ -250,6 +253,19 @@ def test_the_date_header_is_kept_in_utc(date: str, expected: datetime) -> None:
     assert got == expected and got.utcoffset() == timedelta(0)
 
 
+def test_the_date_is_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        got = _received("Tue, 04 Mar 2025 10:00:00 +0100")[1]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert got == datetime(2025, 3, 4, 9, 0, tzinfo=UTC) and got.utcoffset() == timedelta(0)
+
+
 def test_a_date_just_ahead_of_the_clock_is_kept() -> None:
     ahead = (datetime.now(UTC) + timedelta(hours=23)).replace(microsecond=0)
     assert _received(_date(ahead))[1] == ahead
@@ -292,12 +308,16 @@ def test_the_content_digest_is_the_from_line_and_the_body() -> None:
     assert content_digest(b"A: b\n\nbody", None) == _digest("", b"body")
     assert content_digest(b"A: b\r\n", "F") == _digest("f", b"")  # no body at all
     assert content_digest(b"A: b\r\n\r\n", "F") == _digest("f", b"")
+    assert content_digest(b"\r\n\r\n \n", "F") == _digest("f", b"")  # white space only
+    # a CR only in the trailing white space is no CR of the body
+    assert content_digest(b"A: b\n\nx\ny\r\n", "f") == _digest("f", b"x\r\ny")
 
 
 def test_the_body_starts_at_the_first_blank_line_of_either_kind() -> None:
     assert content_digest(b"A: b\n\nbody\r\n\r\nmore", "f") == _digest("f", b"body\r\n\r\nmore")
     assert content_digest(b"A: b\r\n\r\nbody\n\nmore", "f") == _digest("f", b"body\r\n\r\nmore")
     assert content_digest(b"A: b\r\nC: d\r\n\r\nx", "f") == _digest("f", b"x")
+    assert content_digest(b"\n\nbody", "f") == _digest("f", b"body\r\n"[:4])  # no headers
 
 
 def test_the_digest_tells_other_mail_apart() -> None:

@@ -58,7 +58,7 @@ def test_an_encoded_word_never_becomes_the_address(name, addr):
 @given(st.text(), st.none() | st.just("example.test"))
 def test_recover_address_never_raises(value, _):
     got = recover_address(value)
-    assert got is None or ("@" in got[1] or got[2])
+    assert got is None or "@" in got[1] or got[1] in ("mailer-daemon", "postmaster")
 
 
 @FAST
@@ -85,6 +85,8 @@ def test_text_encoded_in_its_declared_charset_decodes_back(text, charset):
         data = text.encode(charset)
     except UnicodeEncodeError:
         return  # not representable in that charset: nothing to round-trip
+    if charset == "shift_jis" and data.decode("cp932") != text:
+        return  # ¢ £ ¬ ‖ − ～: Shift_JIS is read as Windows-31J (cp932), the fullwidth forms
     # (no control characters: C1 controls are not text, so ISO-8859-1 is read as
     # windows-1252, as browsers do; ESC is left to the ISO-2022 detection)
     assert decode_bytes(data, charset) == text
