@@ -27,6 +27,7 @@ MODULES=(
   "engine/channels/email_forward.py|tests/email/test_email_forward_rules.py tests/email/test_email_parse.py"
   "engine/channels/email_address.py|tests/email/test_email_address.py tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/channels/email_parse.py|tests/email/test_email_parse_fields.py tests/email/test_email_parse.py tests/email/test_email_props.py"
+  "engine/channels/email_charset.py|tests/email/test_email_charset.py tests/email/test_email_props.py tests/email/test_email_parse.py"
   "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py"
   "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py"
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"

@@ -43,7 +43,7 @@ _DAEMON_NAME_RE = re.compile(r"^[\s\"'<(]*(mailer-daemon|postmaster)\b", re.I)
 def _text(value: Any) -> str:
     """A header value as text with its structure intact: raw 8-bit bytes decoded, encoded
     words left as they are (they are shielded, not decoded, before parsing)."""
-    text = value if isinstance(value, str) else str(value)
+    text = str(value)  # a str is itself; a compat32 Header is its text
     if not text.isascii():
         try:
             text.encode("utf-8")

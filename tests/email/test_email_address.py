@@ -44,6 +44,8 @@ def _raw8bit(text: str) -> str:
         # the general parser: comments, lists, groups
         ("a@x.test (Ann)", ("Ann", "a@x.test")),
         ("Ann (c) <a@x.test>", ("Ann (c)", "a@x.test")),
+        ("=?utf-8?q?J=C3=B6rg?= (IT) <j@x.test>", ("Jörg (IT)", "j@x.test")),
+        ("j@x.test (=?utf-8?q?J=C3=B6rg?=)", ("Jörg", "j@x.test")),
         ("Ann <a@x.test>, Bob <b@x.test>", ("Ann", "a@x.test")),
         (", b@x.test", ("", "b@x.test")),
         ("undisclosed-recipients:;", ("", "")),
@@ -146,6 +148,8 @@ def test_clean_name(name: str, runs: list[str] | None, expected: str) -> None:
         ("anna @ example.com", ("", "anna@example.com")),
         ("ANNA@Example.COM", ("", "anna@example.com")),
         ("..a.@x.test", ("", "a@x.test")),
+        ("XENA. @ x.test", ("", "xena@x.test")),
+        ("Xena X xena @ x.test", ("Xena X", "xena@x.test")),
         # inside angle brackets: the addr-spec around the "@", the rest is the name
         ("<john doe@example.com>", ("", "doe@example.com")),
         ("Ann Lee <ann @ x.test>", ("Ann Lee", "ann@x.test")),
