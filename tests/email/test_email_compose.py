@@ -216,7 +216,10 @@ def test_a_whole_message_header_by_header_and_part_by_part() -> None:
     body, files = parts[0], parts[1:]
     plain = body.get_body(("plain",))
     html_part = body.get_body(("html",))
+    # both alternatives quoted-printable: the mail is 7-bit clean for servers without 8BITMIME
     assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert html_part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert c.raw.isascii()
     assert plain.get_content_charset() == "utf-8" and html_part.get_content_charset() == "utf-8"
     assert plain.get_content().replace("\r\n", "\n") == (
         "First para\nline two\n\n\n  Second <p>\n\n-- \nBest,\n"

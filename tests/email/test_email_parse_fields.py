@@ -309,6 +309,7 @@ def test_the_content_digest_is_the_from_line_and_the_body() -> None:
     assert content_digest(b"A: b\r\n", "F") == _digest("f", b"")  # no body at all
     assert content_digest(b"A: b\r\n\r\n", "F") == _digest("f", b"")
     assert content_digest(b"\r\n\r\n \n", "F") == _digest("f", b"")  # white space only
+    assert content_digest(b"", None) == _digest("", b"")
     # a CR only in the trailing white space is no CR of the body
     assert content_digest(b"A: b\n\nx\ny\r\n", "f") == _digest("f", b"x\r\ny")
 
