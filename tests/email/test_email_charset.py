@@ -92,3 +92,55 @@ def test_japanese_needs_kana_in_a_fifth_of_the_wide_characters() -> None:
 def test_detect_charset_names() -> None:
     assert detect_charset("ひらがな".encode("euc_jp")) == "euc_jp"
     assert _name("UTF8") == "utf-8" and _name("nope") == "nope"
+
+
+def test_only_a_japanese_designation_switches_to_iso_2022_jp() -> None:
+    # ESC ( B designates ASCII: no Japanese in it, the text stays as written
+    assert decode_bytes(b"x\x1b(By", None) == "x\x1b(By"
+    assert decode_bytes(b"x\x1b(By", "us-ascii") == "x\x1b(By"
+
+
+def test_utf8_before_the_labels_family() -> None:
+    """UTF-8 Japanese labelled ISO-2022-JP: UTF-8 answers, not Shift_JIS mojibake."""
+    assert decode_bytes("日本語のテキスト".encode(), "iso-2022-jp") == "日本語のテキスト"
+
+
+def test_short_kana_is_japanese_not_gb18030() -> None:
+    for text in ("はい", "テスト"):
+        assert decode_bytes(text.encode("cp932"), None) == text
+    assert _japanese(("あ" + "\u3000" * 9).encode("cp932")) is None  # ideographic spaces count
+    # EUC-JP that is no Shift_JIS at all (一 is B0 EC): the second codec is still tried
+    assert _japanese("一つのテスト".encode("euc_jp")) == "euc_jp"
+
+
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy", "iso8859_2"),  # not windows-1250
+        ("Įlinkdama fechtuotojo špaga sublykčiojusi pragręžė", "cp1257"),
+        ("Καλημέρα σας", "cp1253"),  # not windows-1251
+        ("Съешь же ещё этих мягких французских булок, да выпей чаю", "koi8_r"),
+        ("Съешь же ещё этих мягких французских булок, да выпей чаю", "cp1251"),
+    ],
+)
+def test_detection_prefers_the_most_coherent_of_the_cleanest(text: str, charset: str) -> None:
+    assert decode_bytes(text.encode(charset), None) == text
+
+
+def test_nothing_detected_the_label_or_windows_1252_with_replacements() -> None:
+    noise = bytes(range(0x80, 0x100))
+    assert detect_charset(noise) is None
+    assert decode_bytes(noise, "euc-kr") == noise.decode("cp949", errors="replace")
+    assert decode_bytes(noise, None) == noise.decode("cp1252", errors="replace")
+    assert decode_bytes(noise, "utf-8") == noise.decode("cp1252", errors="replace")
+    assert decode_bytes(noise, "windows-1252") == noise.decode("cp1252", errors="replace")
+
+
+def test_bad_bytes_past_the_detection_sample_never_raise() -> None:
+    """Detection reads the first 64 KiB; a byte after it that the detected charset lacks
+    becomes a replacement character instead of an exception."""
+    text = "Привет, как дела? Всё хорошо, спасибо. " * 1700
+    data = text.encode("cp1251")
+    assert len(data) > 65536
+    got = decode_bytes(data + b"\x98 end", None)
+    assert got == text + "\ufffd end"
