@@ -52,6 +52,9 @@ def test_the_label_then_utf8() -> None:
     assert decode_bytes("Grüße".encode("cp1252"), "windows-1252") == "Grüße"
     # UTF-8 labelled windows-1252, with a byte windows-1252 does not have (0x81)
     assert decode_bytes("Á".encode(), "windows-1252") == "Á"
+    # UTF-8 Cyrillic labelled windows-1251 (И is D0 98; 0x98 is no windows-1251): UTF-8, before
+    # the label's family, where KOI8-R would read anything
+    assert decode_bytes("Иван".encode(), "windows-1251") == "Иван"
     # a label Python knows but that is no text encoding (LookupError on decode)
     assert decode_bytes("café".encode(), "base64") == "café"
     assert decode_bytes("café".encode(), "rot13") == "café"
