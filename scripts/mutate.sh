@@ -28,6 +28,7 @@ MODULES=(
   "engine/channels/email_address.py|tests/email/test_email_address.py tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/channels/email_parse.py|tests/email/test_email_parse_fields.py tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/channels/email_charset.py|tests/email/test_email_charset.py tests/email/test_email_props.py tests/email/test_email_parse.py"
+  "engine/channels/email_decode.py|tests/email/test_email_decode.py tests/email/test_email_parse_fields.py tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py"
   "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py"
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"
