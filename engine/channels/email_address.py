@@ -19,11 +19,8 @@ import email.utils
 import re
 from typing import Any
 
-from engine.channels.email_decode import decode_bytes, decode_header_value
+from engine.channels.email_decode import ENCODED_RUN_RE, decode_bytes, decode_header_value
 
-_ENCODED_WORD = r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?="
-#: a run of encoded words (RFC 2047: the white space between adjacent ones is not text)
-_ENCODED_RUN_RE = re.compile(rf"{_ENCODED_WORD}(?:\s+{_ENCODED_WORD})*")
 _PLACEHOLDER_RE = re.compile(r"\x00(\d+)\x00")
 _EMAIL_RE = re.compile(r"^[^@\s<>\"(),;:\x00]+@[^@\s<>\"(),;:\x00]+$")
 # the two everyday address forms, parsed without the (slow) general RFC 5322 parser
@@ -46,7 +43,7 @@ _DAEMON_NAME_RE = re.compile(r"^[\s\"'<(]*(mailer-daemon|postmaster)\b", re.I)
 def _text(value: Any) -> str:
     """A header value as text with its structure intact: raw 8-bit bytes decoded, encoded
     words left as they are (they are shielded, not decoded, before parsing)."""
-    text = value if isinstance(value, str) else str(value)
+    text = str(value)  # a str is itself; a compat32 Header is its text
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -65,7 +62,7 @@ def _shield(text: str) -> tuple[str, list[str]]:
         runs.append(m.group(0))
         return f"\x00{len(runs) - 1}\x00"
 
-    return _ENCODED_RUN_RE.sub(put, text.replace("\x00", "")), runs
+    return ENCODED_RUN_RE.sub(put, text.replace("\x00", "")), runs
 
 
 def clean_name(name: str, runs: list[str] | None = None) -> str:
@@ -108,13 +105,13 @@ def parse_address(value: Any) -> tuple[str, str]:
     return "", ""
 
 
-def recover_address(value: Any) -> tuple[str, str, bool] | None:
-    """Best effort for a From line no parser accepts: ``(name, address, is_daemon)``.
+def recover_address(value: Any) -> tuple[str, str] | None:
+    """Best effort for a From line no parser accepts: ``(name, address)``.
 
     ``Test test@example.com`` → ``("Test", "test@example.com")``; an address with spaces
     (``<john doe@example.com>``, ``anna @ example.com``) → the addr-spec around the ``@``;
-    ``MAILER-DAEMON (Mail Delivery System)`` → ``("Mail Delivery System", "mailer-daemon",
-    True)``: the caller adds a domain. ``None`` when no address can be found at all.
+    ``MAILER-DAEMON (Mail Delivery System)`` → ``("Mail Delivery System", "mailer-daemon")``:
+    the caller adds a domain. ``None`` when no address can be found at all.
     """
     if value is None:
         return None
@@ -130,10 +127,10 @@ def recover_address(value: Any) -> tuple[str, str, bool] | None:
         else:
             rest = text[: m.start()] + " " + text[m.end():]
         name = clean_name(rest.replace("<", " ").replace(">", " ").strip(" ,;:()"), runs)
-        return name, addr, addr.split("@", 1)[0] in ("mailer-daemon", "postmaster")
+        return name, addr
     daemon = _DAEMON_NAME_RE.match(text)
     if daemon is not None:
         comment = re.search(r"\(([^()]*)\)", text)
         name = clean_name(comment.group(1), runs) if comment else ""
-        return name, daemon.group(1).lower(), True
+        return name, daemon.group(1).lower()
     return None

@@ -64,6 +64,11 @@ _OTHER_MEMBERS = {
 _FAMILY_OF = {codecs.lookup(c).name: fam for fam, members in _FAMILIES.items() for c in members}
 _FAMILY_OF.update({codecs.lookup(c).name: fam for fam, members in _OTHER_MEMBERS.items()
                    for c in members})
+#: codec name → the other members of its family to try, in order (``None``: no family)
+_SIBLINGS: dict[str | None, tuple[str, ...]] = {
+    codec: tuple(m for m in _FAMILIES[fam] if codecs.lookup(m).name != codec)
+    for codec, fam in _FAMILY_OF.items()
+}
 
 #: Encodings detection may answer with, most common in mail first (the tie-break order).
 _DETECTABLE = (
@@ -120,13 +125,11 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 def _recover(data: bytes, codec: str | None) -> str:
     """Text that failed to decode with its label and as UTF-8: family, detection, cp1252."""
-    family = _FAMILY_OF.get(codec or "")
-    for sibling in _FAMILIES.get(family or "", ()):
-        if sibling != codec:
-            try:
-                return data.decode(sibling)
-            except UnicodeDecodeError:
-                pass
+    for sibling in _SIBLINGS.get(codec, ()):
+        try:
+            return data.decode(sibling)
+        except UnicodeDecodeError:
+            pass
     detected = detect_charset(data)
     if detected is not None:
         return data.decode(detected, errors="replace")

@@ -105,13 +105,13 @@ def _read_reports(body: Body, extra: dict[str, Any]) -> list[str]:
 
 
 def classify(
-    msg: _Msg, h: dict[str, str], body: Body, subject: str, from_addr: str, daemon: bool = False
+    msg: _Msg, h: dict[str, str], body: Body, subject: str, from_addr: str
 ) -> tuple[InboundFlags, dict[str, Any]]:
-    """Flags and details of one mail (see the module docstring). ``daemon``: the sender was
-    recovered as ``MAILER-DAEMON``/``postmaster`` from a From line without a domain."""
+    """Flags and details of one mail (see the module docstring). A bare ``MAILER-DAEMON``
+    sender already has a domain here (the parser adds one), so ``DAEMON_RE`` sees it."""
     extra: dict[str, Any] = {}
     auto, list_mail, null_sender = _auto_headers(h, subject, extra)
-    daemon = daemon or bool(DAEMON_RE.match(from_addr))
+    daemon = bool(DAEMON_RE.match(from_addr))
     bounce = notice = False
 
     report_type = (

@@ -57,7 +57,7 @@ def _one_line(value: str) -> str:
 
 def split_name(full_name: str) -> tuple[str, str]:
     """``"Ana María López"`` → ``("Ana", "María López")``."""
-    parts = (full_name or "").split()
+    parts = full_name.split()
     if not parts:
         return "", ""
     return parts[0], " ".join(parts[1:])
@@ -72,7 +72,7 @@ def render_signature(template: str, agent_name: str, *, escape_html: bool = Fals
         return ""
     first, last = split_name(agent_name)
     values = {
-        "full_name": " ".join((agent_name or "").split()),
+        "full_name": " ".join(agent_name.split()),
         "first_name": first,
         "last_name": last,
     }
@@ -131,7 +131,7 @@ def thread_references(in_reply_to: str | None, references: Sequence[str]) -> lis
     """
     ids: list[str] = []
     for r in [*references, in_reply_to]:
-        n = normalize_msgid(r) if r else None
+        n = normalize_msgid(r)
         if n and n not in ids:
             ids.append(n)
     if len(ids) > _MAX_REFERENCES:
@@ -173,7 +173,7 @@ def compose_reply(
 
     mid = make_message_id(ticket_id, message_id, idempotency_key, settings.domain)
     refs = thread_references(in_reply_to, references)
-    parent = normalize_msgid(in_reply_to) if in_reply_to else None
+    parent = normalize_msgid(in_reply_to)
     subj = reply_subject(subject, ticket_id, is_reply=not automatic if is_reply is None else is_reply)
     display = from_display_name(settings, agent_name)
     local, _, domain = settings.address.partition("@")

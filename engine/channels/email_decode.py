@@ -18,6 +18,9 @@ from engine.channels.email_charset import decode_bytes
 
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _WS_RE = re.compile(r"\s+")
+_ENCODED_WORD = r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?="
+#: a run of encoded words (RFC 2047: the white space between adjacent ones is not text)
+ENCODED_RUN_RE = re.compile(rf"{_ENCODED_WORD}(?:\s+{_ENCODED_WORD})*")
 
 __all__ = ["decode_bytes", "decode_header_value", "html_to_text", "normalize_msgid",
            "parse_msgid_list"]
@@ -27,24 +30,28 @@ def decode_header_value(value: Any) -> str:
     """Decode a header value (RFC 2047 encoded words, raw 8-bit) to one unfolded line."""
     if value is None:
         return ""
-    if isinstance(value, str) and "=?" not in value:
-        if value.isascii():
-            if "\x1b" in value:  # raw ISO-2022-JP in a header, as old Japanese mailers write
-                value = decode_bytes(value.encode("ascii"), None)
-            return _WS_RE.sub(" ", value).strip()
+    if isinstance(value, str) and not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # surrogate-escaped raw 8-bit bytes: decode them properly
             value = decode_bytes(value.encode("utf-8", "surrogateescape"), None)
+        if "=?" in value:  # decode_header would escape the text around them (``\\u5c71``)
+            value = ENCODED_RUN_RE.sub(lambda m: _decode_words(m.group(0)), value)
         return _WS_RE.sub(" ", value).strip()
+    if isinstance(value, str) and "=?" not in value:
+        if "\x1b" in value:  # raw ISO-2022-JP in a header, as old Japanese mailers write
+            value = decode_bytes(value.encode("ascii"), None)
+        return _WS_RE.sub(" ", value).strip()
+    return _WS_RE.sub(" ", _decode_words(value)).strip()
+
+
+def _decode_words(value: Any) -> str:
+    """ASCII header text with encoded words (or a ``Header``) → text; as it is if malformed."""
     try:
         parts = decode_header(value)
     except Exception:  # a malformed encoded word: keep the text as it is
-        return _WS_RE.sub(" ", str(value)).strip()
-    out = []
-    for data, cs in parts:
-        out.append(data if isinstance(data, str) else decode_bytes(data, cs))
-    return _WS_RE.sub(" ", "".join(out)).strip()
+        return str(value)
+    return "".join(data if isinstance(data, str) else decode_bytes(data, cs) for data, cs in parts)
 
 
 def normalize_msgid(value: str | None) -> str | None:

@@ -121,13 +121,14 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
         raise EmailParseError("no header section (the first line is not a header)")
 
     extra: dict = {"content_digest": content_digest(raw, h.get("from"))}
-    from_name, from_addr, daemon = _sender(h, extra)
     reply_name, reply_addr = parse_address(h.get("reply-to"))
-    if not from_addr:
+    sender = _sender(h, extra)
+    if sender is None:
         if not reply_addr:
             shown = decode_header_value(h.get("from"))[:200]
             raise EmailParseError(f"no sender address at all (From: {shown!r})")
-        from_name, from_addr = reply_name, reply_addr
+        sender = reply_name, reply_addr
+    from_name, from_addr = sender
     reply_to = reply_addr if reply_addr and reply_addr != from_addr else None
 
     subject = decode_header_value(h.get("subject"))
@@ -141,7 +142,7 @@ def _parse(raw: bytes, channel_id: int | None) -> InboundMessage:
     text = body.text()
     html = "\n".join(body.html) if body.html else None
 
-    flags, found = classify(msg, h, body, subject, from_addr, daemon)
+    flags, found = classify(msg, h, body, subject, from_addr)
     extra.update(found)
     extra["from_address"] = from_addr
     if reply_to:
@@ -226,22 +227,22 @@ def _header_end(raw: bytes) -> tuple[int, int]:
     return len(raw), len(raw)
 
 
-def _sender(h: dict[str, str], extra: dict) -> tuple[str, str, bool]:
-    """``(name, address, is_daemon)`` from From, else Sender; recovered best-effort (and
-    marked unverified) when neither parses; ``("", "", False)`` when there is no address."""
+def _sender(h: dict[str, str], extra: dict) -> tuple[str, str] | None:
+    """``(name, address)`` from From, else Sender; recovered best-effort (and marked
+    unverified) when neither parses; ``None`` when there is no address at all."""
     for header in ("from", "sender"):
         name, addr = parse_address(h.get(header))
         if addr:
-            return name, addr, False
+            return name, addr
     for header in ("from", "sender"):
         found = recover_address(h.get(header))
         if found is not None:
-            name, addr, daemon = found
-            if "@" not in addr:
+            name, addr = found
+            if "@" not in addr:  # a bare MAILER-DAEMON
                 addr = f"{addr}@{_domain_hint(h)}"
             extra["sender_unverified"] = True
-            return name, addr, daemon
-    return "", "", False
+            return name, addr
+    return None
 
 
 def _domain_hint(h: dict[str, str]) -> str:

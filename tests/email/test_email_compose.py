@@ -216,7 +216,10 @@ def test_a_whole_message_header_by_header_and_part_by_part() -> None:
     body, files = parts[0], parts[1:]
     plain = body.get_body(("plain",))
     html_part = body.get_body(("html",))
+    # both alternatives quoted-printable: the mail is 7-bit clean for servers without 8BITMIME
     assert plain["Content-Transfer-Encoding"] == "quoted-printable"
+    assert html_part["Content-Transfer-Encoding"] == "quoted-printable"
+    assert c.raw.isascii()
     assert plain.get_content_charset() == "utf-8" and html_part.get_content_charset() == "utf-8"
     assert plain.get_content().replace("\r\n", "\n") == (
         "First para\nline two\n\n\n  Second <p>\n\n-- \nBest,\n"
@@ -233,8 +236,114 @@ def test_a_whole_message_header_by_header_and_part_by_part() -> None:
 
 
 def test_no_recipient_is_an_error_and_a_plain_reply_has_no_automatic_headers() -> None:
-    with pytest.raises(ValueError, match="at least one recipient"):
+    with pytest.raises(ValueError, match="^a reply needs at least one recipient$"):
         compose(to=[" ", ""])
     msg = email.message_from_bytes(compose(cc=[]).raw, policy=policy.default)
     assert msg["Auto-Submitted"] is None and msg["X-Auto-Response-Suppress"] is None
     assert msg["Cc"] is None
+
+
+def test_every_cc_is_in_the_cc_header_and_the_envelope() -> None:
+    c = compose(to=("ana@customer.test",), cc=["bo@customer.test", " cy@customer.test\r\n", "", "  "])
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert msg["Cc"] == "bo@customer.test, cy@customer.test"
+    assert [a.addr_spec for a in msg["Cc"].addresses] == ["bo@customer.test", "cy@customer.test"]
+    assert c.recipients == ["ana@customer.test", "bo@customer.test", "cy@customer.test"]
+    # no blind copy and no Reply-To ever leave with a reply: answers come back to the channel
+    assert msg["Bcc"] is None and msg["Reply-To"] is None
+
+
+def test_a_reply_reads_back_through_our_own_parser() -> None:
+    """What the customer's side (and our own ingest, for a mail we sent to ourselves) reads."""
+    c = compose(references=["<c0@customer.test>", "c1@customer.test"])
+    back = parse_email(c.raw)
+    assert (back.sender, back.sender_name) == ("support@acme.test", "José García López at Acme")
+    assert (back.key, back.subject) == (c.message_id, "Re: Broken order [#12]")
+    assert back.in_reply_to == "<c2@customer.test>"
+    assert back.references == ["<c0@customer.test>", "<c1@customer.test>", "<c2@customer.test>"]
+    assert (back.ticket_hint, back.extra["ticket_hint_source"]) == (12, "subject")
+    assert back.text == ("Hi Ana,\n\nwe <b>fixed</b> it & more.\n\n-- \nBest,\n"
+                         "José García López (José / García López)\n{unknown} stays")
+    assert back.html is not None and "<p>Hi Ana,</p>" in back.html
+    assert back.reply_to is None and not back.flags.auto_reply
+    auto = parse_email(compose(automatic=True, settings=settings(company_name="")).raw)
+    assert auto.flags.auto_reply and auto.sender_name == "José García López"
+    assert auto.extra["auto_submitted"] == "auto-replied"
+
+
+def test_the_from_display_name_in_company_mode_and_without_an_agent() -> None:
+    for s, agent, shown in [
+        (settings(from_name_mode="company"), "Ana Li", "Acme"),
+        (settings(company_name=" Acme\r\n Corp "), "Ana\tLi", "Ana Li at Acme Corp"),
+        (settings(), "", "Acme"),
+        (settings(company_name=""), None, ""),
+    ]:
+        c = compose(settings=s, agent_name=agent)
+        msg = email.message_from_bytes(c.raw, policy=policy.default)
+        assert msg["From"].addresses[0].display_name == shown
+        assert msg["From"].addresses[0].addr_spec == "support@acme.test"
+        assert c.from_header == (f"{shown} <support@acme.test>" if shown else "support@acme.test")
+
+
+def test_pieces_of_the_reply_at_their_edges() -> None:
+    """Empty names, empty subjects, exactly twenty references: the edges of each helper."""
+    import hashlib
+
+    from engine.channels.email_compose import split_name, text_to_html
+
+    assert split_name("  ") == ("", "")
+    assert render_signature("[{first_name}|{last_name}|{full_name}]", " ") == "[||]"
+    # the Message-ID a resend after an upgrade must still reuse: exactly this
+    digest = hashlib.sha256(b"outbox-1").hexdigest()[:20]
+    assert make_message_id(12, 34, "outbox-1", "acme.test") == f"<ticketty.T12.M34.{digest}@acme.test>"
+    assert compose().message_id == f"<ticketty.T12.M34.{digest}@acme.test>"
+    assert reply_subject("", 12, is_reply=False) == "(no subject) [#12]"
+    assert reply_subject(" \r\n ", 12) == "Re: (no subject) [#12]"
+    assert text_to_html("") == ""
+    assert text_to_html("a\r\nb\r\n\r\n c <d>") == "<p>a<br>\nb</p>\n<p> c &lt;d&gt;</p>"
+    refs = [f"<r{i}@x>" for i in range(19)]
+    assert thread_references("<r19@x>", refs) == [*refs, "<r19@x>"]  # twenty: all kept
+    assert thread_references(None, ["", "<a@x>"]) == ["<a@x>"]
+
+
+def _plain_and_html(c) -> tuple[str, str]:
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    plain = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return plain, msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+
+
+def test_the_body_and_signature_exactly() -> None:
+    plain, html = _plain_and_html(compose(text="  Hi\r\n\r\n", settings=settings(signature="")))
+    assert plain == "  Hi\n"  # no signature: no "-- " line; leading spaces kept
+    assert 'class="signature"' not in html
+    plain, html = _plain_and_html(compose(text="", settings=settings(signature="\n  Xena, Acme X\n\n")))
+    assert plain == "\n\n-- \n  Xena, Acme X\n"
+    assert "<p>" not in html and "<body>\n\n<div" in html
+    plain, html = _plain_and_html(compose(
+        agent_name=None, settings=settings(signature="Best,\n{full_name}.",
+                                           signature_html="<b>{full_name}</b>.")))
+    assert plain.endswith("\n-- \nBest,\n.\n")
+    assert "<p>Hi Ana,</p>" in html and '<div class="signature"><b></b>.</div>' in html
+
+
+def test_who_says_re_and_the_wire_form() -> None:
+    assert compose(is_reply=False).subject == "Broken order [#12]"
+    assert compose(automatic=True, is_reply=True).subject == "Re: Broken order [#12]"
+    raw = compose().raw
+    assert raw.count(b"\n") == raw.count(b"\r\n")  # SMTP: every line ends in CR LF
+
+
+def test_attachment_types_are_completed_and_empty_ones_skipped() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Att:
+        filename: str
+        content_type: str
+        data: bytes | None
+
+    c = compose(attachments=[Att("gone.txt", "text/plain", None), Att("a.pdf", "/pdf", b"%PDF"),
+                             Att("b", "image/", b"GIF8")])
+    msg = email.message_from_bytes(c.raw, policy=policy.default)
+    assert [(f.get_content_type(), f.get_filename()) for f in msg.iter_attachments()] == [
+        ("application/pdf", "a.pdf"), ("image/octet-stream", "b")]

@@ -58,7 +58,7 @@ def test_an_encoded_word_never_becomes_the_address(name, addr):
 @given(st.text(), st.none() | st.just("example.test"))
 def test_recover_address_never_raises(value, _):
     got = recover_address(value)
-    assert got is None or ("@" in got[1] or got[2])
+    assert got is None or "@" in got[1] or got[1] in ("mailer-daemon", "postmaster")
 
 
 @FAST
@@ -77,6 +77,9 @@ def test_decoding_any_bytes_under_any_label_never_raises(data, charset):
 
 
 @FAST
+@example("¥", "euc-jp")
+@example("a¥é", "euc-jp")
+@example("¢", "shift_jis")
 @given(st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=200), st.sampled_from(
     ["utf-8", "iso-8859-1", "iso-8859-15", "windows-1252", "shift_jis", "euc-jp", "koi8-r",
      "gb18030", "big5", "utf-16"]))
@@ -85,6 +88,10 @@ def test_text_encoded_in_its_declared_charset_decodes_back(text, charset):
         data = text.encode(charset)
     except UnicodeEncodeError:
         return  # not representable in that charset: nothing to round-trip
+    if data.decode("cp932" if charset == "shift_jis" else charset, "replace") != text:
+        # no round trip in the codec itself: ¥ ‾ written as JIS-Roman 0x5C 0x7E (EUC-JP,
+        # Shift_JIS), and ¢ £ ¬ ‖ − 〜 once Shift_JIS is read as Windows-31J (cp932)
+        return
     # (no control characters: C1 controls are not text, so ISO-8859-1 is read as
     # windows-1252, as browsers do; ESC is left to the ISO-2022 detection)
     assert decode_bytes(data, charset) == text
