@@ -132,7 +132,7 @@ class Outbox:
         return len(ids)
 
     async def due(self, limit: int = 20) -> list[OutboxItem]:
-        return await self.store.outbox_due(limit, time.time())
+        return await self.store.outbox_due(limit)  # due by now
 
     async def item(self, outbox_id: int) -> OutboxItem | None:
         return await self.store.outbox_item(outbox_id)

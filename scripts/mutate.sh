@@ -27,10 +27,11 @@ MODULES=(
   "engine/channels/email_forward.py|tests/email/test_email_forward_rules.py tests/email/test_email_parse.py"
   "engine/channels/email_address.py|tests/email/test_email_parse.py tests/email/test_email_props.py"
   "engine/channels/email_parse.py|tests/email/test_email_parse.py tests/email/test_email_props.py"
-  "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py"
-  "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py"
-  "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"
+  "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py tests/core/test_outbox_schedule.py tests/core/test_outbox_run.py"
+  "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py tests/core/test_fts_cache.py"
+  "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py tests/core/test_queries.py"
   "engine/store/ingest.py|tests/core/test_ingest.py"
+  "engine/ingest.py|tests/core/test_ingest.py"
   "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
 )
 if [ "$#" -gt 0 ]; then
