@@ -169,3 +169,18 @@ async def test_a_failed_heartbeat_is_logged_and_the_next_one_beats(store, monkey
     assert row.state == "sending" and row.heartbeat_at > claimed_at[0]  # later beats landed
     assert [r.getMessage() for r in caplog.records] == [
         f"outbox: heartbeat of item {oid} failed: database is locked"]
+
+
+async def test_a_pass_of_a_replaced_run_sends_nothing(store):
+    """``run_once(run)`` of a loop that is no longer current stops before the first item."""
+    a, b = await _queue(store, "a", "b")
+    sent: list[int] = []
+
+    async def send(item):
+        sent.append(item.id)
+        return None
+
+    outbox = Outbox(store, senders={"x": send})
+    assert await outbox.run_once(object()) == 2  # two were due …
+    assert sent == []  # … and none was taken
+    assert await outbox.run_once() == 2 and sent == [a, b]

@@ -159,8 +159,8 @@ async def test_a_resolved_sender_wins_and_the_kind_table_is_the_fallback(store):
     async def resolve_none(item):
         return None
 
-    async def resolve_channel(item):
-        return named("channel")
+    async def resolve_channel(item):  # a channel's own sender, for its items only
+        return named("channel") if item.id == oid and item.kind == "reply" else None
 
     by_kind = Outbox(store, senders={"reply": named("kind")}, resolve=resolve_none)
     item = await by_kind.item(oid)
@@ -190,11 +190,14 @@ async def test_an_item_another_owner_claimed_is_not_sent_twice(store):
     assert await second.deliver(item) == "missing"
 
 
-@pytest.mark.parametrize("outcome", ["transient", "permanent", "cancelled"])
+@pytest.mark.parametrize("outcome", ["transient", "last attempt", "permanent", "cancelled"])
 async def test_a_late_result_never_overwrites_a_row_another_owner_took(store, outcome):
     """A slow send whose row was recovered and claimed by another process: when it finally
     ends, its result leaves the other owner's row alone."""
     mid, oid = await _reply(store)
+    if outcome == "last attempt":
+        await store.write(lambda tx: tx.execute("UPDATE outbox SET attempts=? WHERE id=?",
+                                                (MAX_ATTEMPTS - 1, oid)))
     started, release = asyncio.Event(), asyncio.Event()
 
     async def slow(item):
@@ -216,7 +219,7 @@ async def test_a_late_result_never_overwrites_a_row_another_owner_took(store, ou
             await task
     else:
         release.set()
-        assert await task in ("queued", "failed")
+        assert await task == ("queued" if outcome == "transient" else "failed")
     row = await _row(store, oid)
     assert row["state"] == "sending" and row["owner"] == other.owner and row["last_error"] is None
     assert (await _message(store, mid))[0] == "sending"
@@ -298,3 +301,21 @@ def test_an_owner_is_gone_exactly_after_the_stale_time():
     assert outbox_mod.owner_gone("elsewhere:1:x", None, now)
     assert not outbox_mod.owner_gone("elsewhere:1:x", now - 20, now, stale=30)
     assert outbox_mod.owner_gone("", now, now)
+
+
+async def test_recovery_with_only_live_senders_takes_no_write_lock(db_path, store):
+    """The runner looks for orphans every few seconds: while every ``sending`` row has a live
+    owner it must not queue behind another process's write transaction."""
+    import sqlite3
+
+    _, oid = await _reply(store)
+    await store.write(lambda tx: tx.execute(
+        "UPDATE outbox SET state='sending', owner='elsewhere:1:abc', heartbeat_at=? WHERE id=?",
+        (time.time(), oid)))
+    writer = sqlite3.connect(db_path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process is in the middle of a write
+    try:
+        assert await asyncio.wait_for(Outbox(store, senders={}).recover(), 1.0) == 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
