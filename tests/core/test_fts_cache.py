@@ -92,7 +92,32 @@ def test_a_search_lists_the_tickets_of_the_most_recent_cap_times_four_matches(mo
 def test_a_reindexed_message_is_found_by_its_new_text_only():
     conn, _ = _db()
     _add(conn, 1, 10, "ringing")
+    _add(conn, 2, 11, "voicemail")
     fts.reindex_message(conn, 1, "Call", "answered", 10)  # type: ignore[arg-type]
     assert SearchCache().ticket_ids(conn, "ringing") == "[]"
     assert SearchCache().ticket_ids(conn, "answered") == "[10]"
     assert SearchCache().ticket_ids(conn, "call") == "[10]"  # the subject is indexed too
+    clause, param = fts.match_clause("t", "answered")  # the queue's filter finds its ticket
+    assert conn.execute(f"SELECT t FROM (SELECT 10 AS t UNION SELECT 11) WHERE {clause}",
+                        (param,)).fetchall() == [(10,)]
+    assert conn.execute("SELECT rowid FROM fts WHERE fts MATCH ?", (param,)).fetchall() == [(1,)]
+
+
+def test_one_cache_shared_by_two_databases_never_mixes_their_results():
+    one, _ = _db()
+    two, _ = _db()
+    _add(one, 1, 10, "blue")
+    _add(two, 1, 20, "blue")  # the same history of changes, other tickets
+    cache = SearchCache()
+    assert cache.ticket_ids(one, "blue") == "[10]"
+    assert cache.ticket_ids(two, "blue") == "[20]"
+
+
+def test_the_default_cache_keeps_the_last_eight_searches():
+    conn, ran = _db()
+    cache = SearchCache()
+    words = [f"w{n}" for n in range(9)]
+    for w in words:
+        cache.ticket_ids(conn, w)
+    assert list(cache._entries) == [f'"{w}"*' for w in words[1:]]
+    assert _searches(ran) == 9
