@@ -8,12 +8,16 @@ known in advance) cover every view, filter and sort.
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
+
 import pytest
 
 from engine.ingest import ingest
 from engine.models import Agent, Channel, InboundAttachment, InboundMessage
 from engine.store import TicketQuery
-from engine.store.queries import RANK_PRIORITY, TICKET_SELECT
+from engine.store.queries import RANK_PRIORITY, TICKET_SELECT, page_tickets, read_window
+from engine.store.sqlite.fts import SearchCache
 
 # id: (channel, assignee, open, status, prio, created_at, activity_at)
 ROWS = {
@@ -43,8 +47,9 @@ async def desk(store):
         await store.write(lambda tx, tid=tid, who=who, is_open=is_open, status=status, prio=prio,
                           created=created, activity=activity: tx.execute(
             "UPDATE tickets SET assignee_id=?, is_open=?, status=?, prio=?, created_at=?,"
-            " activity_at=?, team_id=NULL, unread=? WHERE id=?",
-            (ids[who] if who else None, is_open, status, prio, created, activity, tid % 2, tid)))
+            " activity_at=?, updated_at=?, closed_at=?, team_id=NULL, unread=? WHERE id=?",
+            (ids[who] if who else None, is_open, status, prio, created, activity, activity + 1,
+             None if is_open else activity, tid % 2, tid)))
     await store.write(lambda tx: tx.execute("UPDATE tickets SET team_id=? WHERE id=4", (team.id,)))
     return ids
 
@@ -106,8 +111,10 @@ async def test_a_tickets_position_is_its_row_in_the_page(store, desk, sort, text
     ids = await _ids(store, q)
     assert [await store.index_of(q, tid) for tid in ids] == list(range(6))
     assert await store.index_of(q, 999) is None
-    await store.write(lambda tx: tx.execute("UPDATE tickets SET activity_at=1, created_at=1, prio=1"))
-    ids = await _ids(store, q)  # all tied: the id decides
+    # the sort's keys all tied (the other columns still differ): the id decides
+    tie = "created_at=7" if sort == "created" else "activity_at=7, prio=1"
+    await store.write(lambda tx: tx.execute(f"UPDATE tickets SET {tie}"))
+    ids = await _ids(store, q)
     assert ids == [6, 5, 4, 3, 2, 1]
     assert [await store.index_of(q, tid) for tid in ids] == list(range(6))
 
@@ -152,6 +159,10 @@ async def test_one_ticket_carries_its_names_and_when_the_customer_last_wrote(sto
     assert (t.team_id, t.team_name) == (desk["team"], "Ops")
     assert t.unread is False and t.source == "channel" and t.closed_at is None
     assert t.created_at.timestamp() == 400.0 and t.last_activity_at.timestamp() == 300.0
+    assert t.updated_at.timestamp() == 301.0
+    contact = (await store.messages(4))[0].contact_id
+    assert contact is not None and t.contact_id == contact
+    assert (await store.ticket(3)).closed_at.timestamp() == 400.0
     wrote = max(m.created_at for m in await store.messages(4) if m.direction == "inbound")
     assert t.customer_wrote_at == wrote
     assert (await store.ticket(5)).unread is True and (await store.ticket(3)).is_open is False
@@ -174,9 +185,27 @@ async def test_a_thread_lists_messages_in_order_with_their_own_attachments(store
         "c1@example.com", desk["A"], 1)
     (att,) = second.attachments
     assert (att.filename, att.content_type, att.size) == ("a.txt", "text/plain", 3)
-    assert len(att.sha256) == 64
+    assert att.sha256 == hashlib.sha256(b"abc").hexdigest() and att.id is not None
+    assert first.id < second.id and first.contact_id == second.contact_id is not None
+    assert first.html is None and first.agent_id is None and first.author_name == "C1"
     assert first.created_at <= second.created_at
     assert await store.messages(2) and all(m.ticket_id == 2 for m in await store.messages(2))
+
+
+async def test_an_agents_reply_in_the_thread_carries_its_author_and_delivery(store, desk):
+    from engine.desk import Desk
+
+    mid, _ = await Desk(store, await store.agent("admin@example.com")).reply(
+        1, "thanks", html="<p>thanks</p>")
+    await store.write(lambda tx: tx.execute(
+        "UPDATE messages SET external_id='<out@x>', delivery_state='failed',"
+        " delivery_error='550 no' WHERE id=?", (mid,)))
+    reply = next(m for m in await store.messages(1) if m.id == mid)
+    assert (reply.direction, reply.agent_id, reply.author_name) == (
+        "outbound", desk["admin"], "Ada Admin")
+    assert (reply.text, reply.html, reply.external_id) == ("thanks", "<p>thanks</p>", "<out@x>")
+    assert (reply.delivery_state, reply.delivery_error) == ("failed", "550 no")
+    assert reply.channel_id == desk["A"] and reply.contact_id is None
 
 
 async def test_view_counts_match_the_views(store, desk):
@@ -189,3 +218,44 @@ async def test_view_counts_match_the_views(store, desk):
     counts = await store.view_counts(desk["bob"])
     assert f"channel:{desk['A']}" not in counts  # a channel with nothing open is left out
     assert counts["mine"] == 0 and counts["open"] == 2
+
+
+def _traced(db_path) -> tuple[sqlite3.Connection, list[str]]:
+    """A reader of the store's database, as the store opens one, and the statements it runs."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    ran: list[str] = []
+    conn.set_trace_callback(ran.append)
+    return conn, ran
+
+
+def _place(cursor: int, total: int) -> tuple[int, int]:
+    return 0, total + 3  # more rows than the view has: pages past the end are not read
+
+
+async def test_a_windows_text_search_runs_the_full_text_query_once(db_path, store, desk):
+    conn, ran = _traced(db_path)
+    q = TicketQuery(view="all", text="common")
+    w = read_window(conn, q, keep=3, cursor=0, place=_place, page_size=2, search=SearchCache())
+    assert (w.total, w.cursor) == (6, 2)
+    assert {p: [t.id for t in ts] for p, ts in w.pages.items()} == {0: [1, 2], 1: [3, 4], 2: [5, 6]}
+    # count, position and three pages, one FTS read
+    assert sum("fts MATCH" in s for s in ran) == 1
+    conn.close()
+
+
+async def test_deep_pages_are_read_from_the_far_end(db_path, store, desk):
+    conn, ran = _traced(db_path)
+    q = TicketQuery(view="all")  # 1 2 3 4 5 6
+    for offset, far in [(0, False), (3, False), (4, True), (5, True)]:
+        ran.clear()
+        assert [t.id for t in page_tickets(conn, q, offset, 2, total=6)] == [1, 2, 3, 4, 5, 6][
+            offset:offset + 2]
+        (ids_sql,) = [s for s in ran if s.startswith("SELECT t.id FROM")]
+        assert ("t.id ASC LIMIT" in ids_sql) == far, (offset, ids_sql)  # the reversed order
+    ran.clear()
+    assert page_tickets(conn, q, 6, 2, total=6) == [] and ran == []  # past the end: no query
+    w = read_window(conn, q, keep=None, cursor=5, place=lambda c, t: (4, 5), page_size=2)
+    assert [t.id for t in w.pages[2]] == [5, 6]
+    assert any(s.startswith("SELECT t.id FROM") and "ASC LIMIT" in s for s in ran)
+    conn.close()
