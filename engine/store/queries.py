@@ -82,7 +82,7 @@ class TicketQuery:
             clauses.append("t.assignee_id IS NULL")
         if self.view == "mine":
             clauses.append("t.assignee_id = ?")
-            params.append(self.agent_id if self.agent_id is not None else -1)
+            params.append(self.agent_id)  # None (no agent) matches no row: NULL equals nothing
         if self.channel_id is not None:
             clauses.append("t.channel_id = ?")
             params.append(self.channel_id)
@@ -94,7 +94,7 @@ class TicketQuery:
             params.append(self.status)
         if self.priority:
             clauses.append("t.prio = ?")
-            params.append(PRIORITY_RANK.get(self.priority, -1))
+            params.append(PRIORITY_RANK.get(self.priority))  # an unknown one: None, no row
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def order(self, reverse: bool = False) -> str:
@@ -229,7 +229,7 @@ def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int
         "unassigned": conn.execute(
             "SELECT count(*) FROM tickets WHERE assignee_id IS NULL AND is_open=1").fetchone()[0],
         "mine": conn.execute("SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1",
-                             (agent_id if agent_id is not None else -1,)).fetchone()[0],
+                             (agent_id,)).fetchone()[0],  # None: NULL equals no row
         "open": open_n,
         "closed": conn.execute("SELECT count(*) FROM tickets WHERE is_open=0").fetchone()[0],
         # distinct channel ids by a loose index scan, then one covering-index count each
