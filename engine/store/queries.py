@@ -132,7 +132,7 @@ def page_tickets(conn: sqlite3.Connection, q: TicketQuery, offset: int, limit: i
                  total: int | None = None, search: SearchCache | None = None) -> list[Ticket]:
     """Rows ``offset .. offset+limit`` of a view; deep offsets are read from the far end."""
     src, where, params = _source(conn, q, search)
-    if total is not None and offset > total // 2:
+    if total is not None and 2 * offset > total:  # past the middle
         start = max(0, total - offset - limit)
         n = min(limit, total - offset)
         if n <= 0:
