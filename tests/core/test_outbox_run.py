@@ -82,9 +82,10 @@ async def test_recovery_runs_at_start_then_every_recover_every_seconds(store, mo
     finally:
         outbox.stop_taking()
         await asyncio.wait_for(runner, 5)
-    assert looks[0] - t0 < 0.2  # the first pass looks at once
+    assert looks[0] - t0 < 0.3  # the first pass looks at once
     gaps = [b - a for a, b in zip(looks, looks[1:], strict=False)]
-    assert all(g >= 0.3 for g in gaps), gaps  # not on every pass of 0.02 s
+    # not on every pass of 0.02 s (the margin: each look is timed a moment after its start)
+    assert all(g >= 0.25 for g in gaps), gaps
 
 
 async def test_a_failing_pass_is_logged_and_the_loop_goes_on(store, caplog):
