@@ -315,7 +315,7 @@ async def test_recovery_with_only_live_senders_takes_no_write_lock(db_path, stor
     writer = sqlite3.connect(db_path, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process is in the middle of a write
     try:
-        assert await asyncio.wait_for(Outbox(store, senders={}).recover(), 1.0) == 0
+        assert await asyncio.wait_for(Outbox(store, senders={}).recover(), 3.0) == 0
     finally:
         writer.execute("ROLLBACK")
         writer.close()
