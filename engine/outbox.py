@@ -132,7 +132,7 @@ class Outbox:
         return len(ids)
 
     async def due(self, limit: int = 20) -> list[OutboxItem]:
-        return await self.store.outbox_due(limit, time.time())
+        return await self.store.outbox_due(limit)  # due by now
 
     async def item(self, outbox_id: int) -> OutboxItem | None:
         return await self.store.outbox_item(outbox_id)
@@ -202,9 +202,10 @@ class Outbox:
             await self.deliver(item)
         return len(items)
 
-    async def run(self, interval: float = 1.0) -> None:
+    async def run(self, interval: float) -> None:
         """Deliver due items until :meth:`stop_taking` (the engine runs this while it holds the
-        lease); every :data:`RECOVER_EVERY` seconds, requeue rows whose sender has gone away."""
+        lease), looking again every ``interval`` seconds (``[engine] outbox_interval``) or at a
+        :meth:`wake`; every :data:`RECOVER_EVERY` seconds, requeue rows whose sender has gone."""
         run = self._run = object()
         recovered_at = 0.0
         while run is self._run:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from engine.models import PRIORITY_RANK, Attachment, Message, Ticket
 from engine.store.db import dt
-from engine.store.sqlite.fts import SearchCache, match_clause
+from engine.store.sqlite.fts import SearchCache
 
 RANK_PRIORITY = {v: k for k, v in PRIORITY_RANK.items()}
 
@@ -33,17 +33,22 @@ LEFT JOIN teams tm ON tm.id = t.team_id
 """
 
 
+# columns whose name is the model field's name: copied by name
+_TICKET_FIELDS = ("id", "subject", "pipeline", "status", "channel_id", "channel_name",
+                  "channel_kind", "contact_id", "contact_name", "contact_email", "assignee_id",
+                  "assignee_email", "assignee_name", "team_id", "team_name", "source")
+_MESSAGE_FIELDS = ("id", "ticket_id", "direction", "author_name", "author_email", "agent_id",
+                   "contact_id", "text", "html", "external_id", "channel_id", "delivery_state",
+                   "delivery_error")
+_ATTACHMENT_FIELDS = ("id", "filename", "content_type", "size", "sha256")
+
+
 def ticket_from_row(r: sqlite3.Row) -> Ticket:
     return Ticket(
-        id=r["id"], subject=r["subject"], pipeline=r["pipeline"], status=r["status"],
-        is_open=bool(r["is_open"]), priority=RANK_PRIORITY[r["prio"]],
-        channel_id=r["channel_id"], channel_name=r["channel_name"], channel_kind=r["channel_kind"],
-        contact_id=r["contact_id"], contact_name=r["contact_name"], contact_email=r["contact_email"],
-        assignee_id=r["assignee_id"], assignee_email=r["assignee_email"],
-        assignee_name=r["assignee_name"], team_id=r["team_id"], team_name=r["team_name"],
-        source=r["source"], unread=bool(r["unread"]), created_at=dt(r["created_at"]),
-        updated_at=dt(r["updated_at"]), last_activity_at=dt(r["activity_at"]),
-        closed_at=dt(r["closed_at"]),
+        **{k: r[k] for k in _TICKET_FIELDS},
+        is_open=bool(r["is_open"]), priority=RANK_PRIORITY[r["prio"]], unread=bool(r["unread"]),
+        created_at=dt(r["created_at"]), updated_at=dt(r["updated_at"]),
+        last_activity_at=dt(r["activity_at"]), closed_at=dt(r["closed_at"]),
     )
 
 
@@ -63,6 +68,8 @@ class TicketQuery:
     extra: tuple[str, ...] = field(default_factory=tuple)
 
     def where(self) -> tuple[str, list[object]]:
+        """``(WHERE clause, params)`` of every filter but ``text`` (which :func:`_source`
+        turns into the list of matching tickets the query starts from)."""
         clauses: list[str] = []
         params: list[object] = []
         if self.view in ("open", "unassigned", "mine"):
@@ -75,7 +82,7 @@ class TicketQuery:
             clauses.append("t.assignee_id IS NULL")
         if self.view == "mine":
             clauses.append("t.assignee_id = ?")
-            params.append(self.agent_id if self.agent_id is not None else -1)
+            params.append(self.agent_id)  # None (no agent) matches no row: NULL equals nothing
         if self.channel_id is not None:
             clauses.append("t.channel_id = ?")
             params.append(self.channel_id)
@@ -87,16 +94,11 @@ class TicketQuery:
             params.append(self.status)
         if self.priority:
             clauses.append("t.prio = ?")
-            params.append(PRIORITY_RANK.get(self.priority, -1))
-        if self.text:
-            clause, param = match_clause("t.id", self.text)
-            clauses.append(clause)
-            params.append(param)
+            params.append(PRIORITY_RANK.get(self.priority))  # an unknown one: None, no row
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def order(self, reverse: bool = False) -> str:
-        d, a = ("ASC", "DESC") if reverse else ("DESC", "ASC")
-        del a
+        d = "ASC" if reverse else "DESC"
         if self.sort == "created":
             return f" ORDER BY t.created_at {d}, t.id {d}"
         if self.sort == "priority":
@@ -111,11 +113,10 @@ def _source(conn: sqlite3.Connection, q: TicketQuery,
     With a text, the (bounded) list of matching ticket ids drives the query — ``CROSS JOIN``
     keeps SQLite from scanning a status index over every open ticket and probing the list.
     """
+    where, params = q.where()
     if not q.text:
-        where, params = q.where()
         return "tickets t", where, params
     ids = (search or SearchCache()).ticket_ids(conn, q.text)
-    where, params = replace(q, text=None).where()
     return "json_each(?) j CROSS JOIN tickets t ON t.id = j.value", where, [ids, *params]
 
 
@@ -131,7 +132,7 @@ def page_tickets(conn: sqlite3.Connection, q: TicketQuery, offset: int, limit: i
                  total: int | None = None, search: SearchCache | None = None) -> list[Ticket]:
     """Rows ``offset .. offset+limit`` of a view; deep offsets are read from the far end."""
     src, where, params = _source(conn, q, search)
-    if total is not None and offset > total // 2:
+    if total is not None and 2 * offset > total:  # past the middle
         start = max(0, total - offset - limit)
         n = min(limit, total - offset)
         if n <= 0:
@@ -215,20 +216,11 @@ def load_messages(conn: sqlite3.Connection, ticket_id: int) -> list[Message]:
         (ticket_id,),
     ):
         atts.setdefault(a["message_id"], []).append(
-            Attachment(id=a["id"], filename=a["filename"], content_type=a["content_type"],
-                       size=a["size"], sha256=a["sha256"])
-        )
-    out = []
-    for r in conn.execute("SELECT * FROM messages WHERE ticket_id=? ORDER BY created_at, id", (ticket_id,)):
-        out.append(Message(
-            id=r["id"], ticket_id=r["ticket_id"], direction=r["direction"],
-            author_name=r["author_name"], author_email=r["author_email"], agent_id=r["agent_id"],
-            contact_id=r["contact_id"], text=r["text"], html=r["html"],
-            external_id=r["external_id"], channel_id=r["channel_id"],
-            delivery_state=r["delivery_state"], delivery_error=r["delivery_error"],
-            created_at=dt(r["created_at"]), attachments=atts.get(r["id"], []),
-        ))
-    return out
+            Attachment(**{k: a[k] for k in _ATTACHMENT_FIELDS}))
+    return [Message(**{k: r[k] for k in _MESSAGE_FIELDS}, created_at=dt(r["created_at"]),
+                    attachments=atts.get(r["id"], []))
+            for r in conn.execute("SELECT * FROM messages WHERE ticket_id=? ORDER BY created_at, id",
+                                  (ticket_id,))]
 
 
 def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int]:
@@ -237,7 +229,7 @@ def view_counts(conn: sqlite3.Connection, agent_id: int | None) -> dict[str, int
         "unassigned": conn.execute(
             "SELECT count(*) FROM tickets WHERE assignee_id IS NULL AND is_open=1").fetchone()[0],
         "mine": conn.execute("SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1",
-                             (agent_id if agent_id is not None else -1,)).fetchone()[0],
+                             (agent_id,)).fetchone()[0],  # None: NULL equals no row
         "open": open_n,
         "closed": conn.execute("SELECT count(*) FROM tickets WHERE is_open=0").fetchone()[0],
         # distinct channel ids by a loose index scan, then one covering-index count each

@@ -66,12 +66,3 @@ def test_the_search_cache_reuses_a_result_until_the_database_changes():
     cache.ticket_ids(conn, "blue")  # used last: stays
     assert list(cache._entries) == ['"car"*', '"blue"*'] and len(cache._entries) == 2
     assert cache.ticket_ids(conn, "BLUE") == cache.ticket_ids(conn, "blue")
-
-
-def test_match_clause_limits_to_the_most_recent_matches():
-    from engine.store.sqlite.fts import SEARCH_CAP, match_clause
-
-    clause, param = match_clause("t.id", "blue widget")
-    assert param == '"blue" "widget"*'
-    assert clause == ("t.id IN (SELECT ticket_id FROM (SELECT ticket_id FROM fts WHERE fts"
-                      f" MATCH ? ORDER BY rowid DESC LIMIT {SEARCH_CAP * 4}))")

@@ -3,7 +3,7 @@
 The ``fts`` virtual table (schema migration 1) holds one row per message, ``rowid`` = the
 message id, with its ticket's subject, its text and the ticket id. Everything that knows this
 table's shape or FTS5's query language is here; a PostgreSQL backend would put a ``tsvector``
-column and a ``websearch_to_tsquery`` behind the same three functions and the cache.
+column and a ``websearch_to_tsquery`` behind the same functions and the cache.
 """
 
 from __future__ import annotations
@@ -29,13 +29,6 @@ def reindex_message(tx: Tx, message_id: int, subject: str, text: str, ticket_id:
     """Make a message whose text changed (a call's status, its transcript) findable anew."""
     tx.execute("DELETE FROM fts WHERE rowid=?", (message_id,))
     index_message(tx, message_id, subject, text, ticket_id)
-
-
-def match_clause(ticket_column: str, text: str) -> tuple[str, str]:
-    """``(SQL condition, its parameter)``: ``ticket_column`` is a ticket with a message among
-    the most recent ``SEARCH_CAP * 4`` that match ``text``."""
-    return (f"{ticket_column} IN (SELECT ticket_id FROM (SELECT ticket_id FROM fts WHERE fts"
-            f" MATCH ? ORDER BY rowid DESC LIMIT {SEARCH_CAP * 4}))", fts_query(text))
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
