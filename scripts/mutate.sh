@@ -30,7 +30,7 @@ MODULES=(
   "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py"
   "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py"
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py"
-  "engine/store/ingest.py|tests/core/test_ingest.py"
+  "engine/store/ingest.py|tests/core/test_ingest.py tests/core/test_ingest_branches.py"
   "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
 )
 if [ "$#" -gt 0 ]; then
