@@ -28,6 +28,7 @@ from engine.models import (
     Status,
     Strategy,
     TicketDefaults,
+    WorkingHours,
 )
 from engine.store.ingest import NotPlaced
 
@@ -279,6 +280,15 @@ async def test_a_conversation_continues_its_newest_ticket_and_stores_its_key(sto
     assert fourth.created_ticket and fourth.ticket_id not in (first.ticket_id, second.ticket_id)
 
 
+async def test_an_open_conversation_continues_however_old(store):
+    ch = await channel(store)
+    chat = {"sender_kind": "visitor", "sender": "v1", "conversation_key": "s-9"}
+    first = await store.ingest(msg(ch.id, "1", **chat))
+    await sql(store, "UPDATE tickets SET activity_at = activity_at - ?", 30 * 86400)
+    again = await store.ingest(msg(ch.id, "2", **chat))
+    assert again.ticket_id == first.ticket_id and not again.created_ticket
+
+
 async def test_a_customer_reply_to_a_waiting_ticket_moves_it_back_to_open(store):
     ch = await channel(store)
     a = await store.ingest(msg(ch.id, "<a@x>"))
@@ -292,12 +302,15 @@ async def test_a_customer_reply_to_a_waiting_ticket_moves_it_back_to_open(store)
 
 @pytest.fixture
 async def sales(store) -> Pipeline:
+    await store.add_pipeline(Pipeline(name="Billing", statuses=[
+        Status(name="triage"), Status(name="open"), Status(name="paid", closed=True)]))
     return await store.add_pipeline(Pipeline(name="Sales", statuses=[
         Status(name="lead"), Status(name="qualified"), Status(name="won", closed=True)]))
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
     ({"pipeline": "Sales"}, ("Sales", "lead")),
+    ({"pipeline": "Billing"}, ("Billing", "triage")),  # has "open", but starts in its first
     ({"pipeline": "Sales", "status": "qualified"}, ("Sales", "qualified")),
     ({"pipeline": "Sales", "status": "open"}, ("Sales", "lead")),
     ({"status": "pending"}, ("Support", "pending")),
@@ -376,6 +389,18 @@ async def test_an_imported_answer_of_ours_is_an_outbound_sent_message(store):
             ch.id, f"answer {i}", "<p>a</p>", later.timestamp())
 
 
+async def test_an_imported_answer_is_found_under_its_own_subject(store):
+    ch = await channel(store)
+    await store.ingest(msg(ch.id, "<q@x>", subject="Printer"))
+    history = {"history_outbound": {"author_email": "x@acme.test"}}
+    titled = await store.ingest(msg(ch.id, "<o1@x>", in_reply_to="<q@x>", extra=history,
+                                    subject="Re: Printer toner"))
+    untitled = await store.ingest(msg(ch.id, "<o2@x>", in_reply_to="<q@x>", extra=history,
+                                      subject=""))
+    assert [(await row(store, "SELECT subject FROM fts WHERE rowid=?", r.message_id))["subject"]
+            for r in (titled, untitled)] == ["Re: Printer toner", "Printer"]
+
+
 async def test_an_imported_answer_keeps_its_attachments(store):
     ch = await channel(store)
     await store.ingest(msg(ch.id, "<q@x>"))
@@ -389,7 +414,7 @@ async def test_an_imported_answer_keeps_its_attachments(store):
 # ------------------------------------------------------------------ idempotency keys
 
 
-async def test_a_reused_key_with_other_content_is_stored_under_a_collision_key(store):
+async def test_a_reused_key_with_other_content_is_stored_under_a_collision_key(store, caplog):
     ch = await channel(store)
     first = await store.ingest(msg(ch.id, "<k@x>", text="first"))
     other = msg(ch.id, "<k@x>", sender="ann@example.com", text="something else")
@@ -403,6 +428,10 @@ async def test_a_reused_key_with_other_content_is_stored_under_a_collision_key(s
     assert await events(store, "inbound.collision") == [(r.ticket_id, {
         "channel_id": ch.id, "key": "<k@x>", "stored_as": stored_as,
         "message_id": r.message_id})]
+    # what an operator reading the log needs to find both messages
+    assert [rec.getMessage() for rec in caplog.records if rec.name == "engine.ingest"] == [
+        f"channel {ch.id}: key <k@x> was already used by a different message; ingested this"
+        f" one as message {r.message_id} (ticket #{r.ticket_id})"]
     again = await store.ingest(other)
     assert again.duplicate and (again.ticket_id, again.message_id) == (r.ticket_id, r.message_id)
     assert not again.collision
@@ -509,6 +538,18 @@ async def test_a_quarantined_bounce_is_placed_once_its_original_is_known(store):
         (sent.ticket_id, {"quarantine_id": item})]
 
 
+async def test_a_channelless_quarantined_bounce_is_placed_under_channel_zero(store):
+    b = msg(None, "<bounce@m>", flags=InboundFlags(bounce=True),
+            extra={"bounced_message_id": "<later@x>"})
+    await store.ingest(b)
+    item = (await store.quarantine())[0]["id"]
+    sent = await store.ingest(msg(None, "<later@x>"))
+    await store.ingest_quarantined(item, b, "why")
+    assert await row(store, "SELECT channel_id, message_id, ticket_id FROM inbound_keys"
+                     " WHERE key=?", "<bounce@m>") == {
+        "channel_id": 0, "message_id": sent.message_id, "ticket_id": sent.ticket_id}
+
+
 async def test_a_quarantined_message_is_ingested_and_resolved(store):
     ch = await channel(store)
     item = await store.write(lambda tx: tx.insert(
@@ -568,14 +609,14 @@ async def test_least_open_counts_only_open_tickets_of_each_agent(store):
     plain = await channel(store, name="Plain")
     ch = await channel(store, name="Least", mode=RoutingMode.users_teams,
                        agent_ids=[a1.id, a2.id], strategy=Strategy.least_open)
-    for i, (who, closed) in enumerate([(a1, True), (a1, True), (a2, False)]):
+    for i, (who, closed) in enumerate([(a1, False), (a2, True), (a2, True)]):
         t = await store.ingest(msg(plain.id, f"<p{i}@x>", sender=f"p{i}@example.com"))
         await sql(store, "UPDATE tickets SET assignee_id=?, is_open=? WHERE id=?",
                   who.id, int(not closed), t.ticket_id)
     r = await store.ingest(msg(ch.id, "<l1@x>"))
-    assert r.assignee_id == a1.id  # two closed tickets weigh nothing; a2 holds one open
+    assert r.assignee_id == a2.id  # a1 holds one open ticket; a2's two closed ones weigh nothing
     r2 = await store.ingest(msg(ch.id, "<l2@x>", sender="z@example.com"))
-    assert r2.assignee_id in (a1.id, a2.id)
+    assert r2.assignee_id == a1.id  # one open each now: the lower id
 
 
 async def test_a_cap_skips_agents_holding_enough_open_tickets(store):
@@ -680,13 +721,46 @@ async def test_pending_tickets_closed_assigned_or_channelless_are_dropped(store)
     await store.close_ticket(t1, None)
     await sql(store, "UPDATE tickets SET assignee_id=? WHERE id=?", a2.id, t2)
     await sql(store, "UPDATE routing_pending SET channel_id=999 WHERE ticket_id=?", t3)
-    assert await store.assign_pending() == []  # still nobody for t4: it keeps waiting
-    assert await rows(store, "SELECT ticket_id FROM routing_pending") == [{"ticket_id": t4}]
     await store.update_agent("one@acme.test", availability="available")
-    assert await store.assign_pending() == [t4]
+    assert await store.assign_pending() == [t4]  # each dropped row lets the next one through
     assert await rows(store, "SELECT ticket_id FROM routing_pending") == []
-    assert (await row(store, "SELECT assignee_id FROM tickets WHERE id=?", t2)
-            )["assignee_id"] == a2.id
+    assert {r["id"]: r["assignee_id"] for r in await rows(
+        store, "SELECT id, assignee_id FROM tickets")} == {t1: None, t2: a2.id, t3: None,
+                                                          t4: a1.id}
+
+
+async def test_a_ticket_still_without_an_agent_waits_and_lets_later_ones_through(store):
+    a1 = await store.add_agent(Agent(email="one@acme.test", name="One", availability="away"))
+    a2 = await store.add_agent(Agent(email="two@acme.test", name="Two", availability="away"))
+    first = await channel(store, name="First", mode=RoutingMode.users_teams, agent_ids=[a1.id])
+    second = await channel(store, name="Second", mode=RoutingMode.users_teams,
+                           agent_ids=[a2.id])
+    t1 = (await store.ingest(msg(first.id, "<1@x>"))).ticket_id
+    t2 = (await store.ingest(msg(second.id, "<2@x>", sender="z@example.com"))).ticket_id
+    await store.update_agent("two@acme.test", availability="available")
+    assert await store.assign_pending() == [t2]
+    assert await rows(store, "SELECT ticket_id, channel_id FROM routing_pending") == [
+        {"ticket_id": t1, "channel_id": first.id}]
+
+
+async def test_a_pending_ticket_without_a_contact_is_routed(store):
+    """A ticket an agent opened for nobody in particular still gets its turn."""
+    a1, a2, ch, (t1,) = await pending_desk(store, 1)
+    await sql(store, "UPDATE tickets SET contact_id=NULL")
+    await store.update_agent("two@acme.test", availability="available")
+    assert await store.assign_pending() == [t1]
+    assert (await row(store, "SELECT assignee_id FROM tickets"))["assignee_id"] == a2.id
+
+
+async def test_routing_looks_at_working_hours_at_the_time_of_ingest(store):
+    today = datetime.now(UTC).isoweekday()
+    off = [d for d in range(1, 8) if d not in (today, today % 7 + 1)]  # not today, not tomorrow
+    a1 = await store.add_agent(Agent(email="one@acme.test", name="One",
+                                     working_hours=WorkingHours(days=off)))
+    a2 = await store.add_agent(Agent(email="two@acme.test", name="Two"))
+    ch = await channel(store, mode=RoutingMode.users_teams, agent_ids=[a1.id, a2.id])
+    r = await store.ingest(msg(ch.id, "<1@x>"))
+    assert r.assignee_id == a2.id  # marked available, but off shift now
 
 
 async def test_a_pending_ticket_waiting_for_its_owner_mails_them(store):
