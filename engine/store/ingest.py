@@ -163,7 +163,7 @@ def _routing_decision(tx: Tx, batch: _Batch, rule: RoutingRule, channel_id: int,
         # only these two look at loads; one index seek per agent (ix_t_assignee), not a scan
         # of every assigned ticket, which made ingest quadratic in the size of the desk
         for a in agents:
-            counts[a.id or 0] = tx.scalar(
+            counts[saved_id(a)] = tx.scalar(
                 "SELECT count(*) FROM tickets WHERE assignee_id=? AND is_open=1", (a.id,))
     cursor = tx.one("SELECT value FROM kv WHERE key=?", (f"rr:{channel_id}",))
     ctx = RoutingContext(
@@ -189,8 +189,8 @@ def apply_decision(tx: Tx, ticket_id: int, channel_id: int, decision: Decision,
 
 
 def _mark_bounce(tx: Tx, msg: InboundMessage) -> IngestResult | None:
-    original = msg.extra.get("bounced_message_id")
-    row = tx.one("SELECT ticket_id, message_id FROM thread_ids WHERE msgid=?", (original,)) if original else None
+    original = msg.extra.get("bounced_message_id")  # none: msgid=NULL matches no row
+    row = tx.one("SELECT ticket_id, message_id FROM thread_ids WHERE msgid=?", (original,))
     if row is None or row["message_id"] is None:
         return None
     reason = msg.extra.get("bounce_reason") or "the recipient's mail server bounced this message"
@@ -263,7 +263,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
     at = msg.received_at.timestamp()
     ticket_id = _find_thread(tx, msg, contact_id, conversation)
     created = reopened = False
-    decision: Decision | None = None
+    assignee_id: int | None = None
     if ticket_id is None:
         defaults = channel.defaults if channel else TicketDefaults()
         pipeline, status = defaults.pipeline, defaults.status
@@ -299,7 +299,7 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
             author_name=name or address,
             author_email=address.lower() if sender.is_address else None,
             contact_id=contact_id, external_id=msg.key, channel_id=msg.channel_id,
-            delivery_state=DeliveryState.none, at=at, subject=msg.subject or None,
+            at=at, subject=msg.subject or None,
             attachments=[(a.filename, a.content_type, a.data) for a in msg.attachments],
             # a ticket created just above already has this activity time, unread and
             # updated_at: skip the UPDATE (it rewrote five indexes on activity_at for nothing)
@@ -322,9 +322,10 @@ def ingest_tx(tx: Tx, msg: InboundMessage, batch: _Batch | None = None) -> Inges
     if channel is not None and should_route(msg, created):
         decision = _routing_decision(tx, batch, channel.routing, saved_id(channel), contact_id)
         apply_decision(tx, ticket_id, saved_id(channel), decision, msg.subject)
+        assignee_id = decision.assignee_id
     return IngestResult(
         ticket_id=ticket_id, message_id=message_id, created_ticket=created, reopened=reopened,
-        assignee_id=decision.assignee_id if decision else None, collision=collision,
+        assignee_id=assignee_id, collision=collision,
     )
 
 
