@@ -114,12 +114,12 @@ def route(rule: RoutingRule, ctx: RoutingContext) -> Decision:
     pool = [(a, t) for a, t in candidates(rule, ctx) if eligible(a, rule, ctx)]
     if not pool:
         return Decision(None, pending=True, reason="routing: no eligible agent available")
-    single_team = rule.team_ids[0] if len(rule.team_ids) == 1 and not rule.agent_ids else None
     if rule.strategy == Strategy.least_open:
         agent, team = min(pool, key=lambda p: (ctx.open_counts.get(p[0].id or -1, 0), p[0].id))
     else:
         last = ctx.last_assigned_id
         after = [p for p in pool if last is not None and (p[0].id or 0) > last]
         agent, team = after[0] if after else pool[0]
-    return Decision(agent.id, team_id=team if team is not None else single_team,
+    # the team the agent came through (None: named directly), from :func:`candidates`
+    return Decision(agent.id, team_id=team,
                     reason=f"routing: {rule.strategy.value.replace('_', ' ')}")

@@ -101,6 +101,8 @@ def test_first_line_is_the_first_non_blank_line_cut_at_120():
     ({"import_status": "closed"}, True, False),
     ({"flags": InboundFlags(auto_reply=True)}, True, False),
     ({"flags": InboundFlags(list_mail=True)}, True, False),
+    ({"extra": {"route_later": True}}, True, False),  # a bot chats first; routed at hand-off
+    ({"extra": {"route_later": False, "other": 1}}, True, True),
 ])
 def test_only_new_live_mail_from_people_is_routed(kw, created, routed):
     assert should_route(msg(**kw), created) is routed
