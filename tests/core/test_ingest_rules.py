@@ -115,3 +115,14 @@ def test_the_owners_notification_names_the_ticket_and_greets_by_first_name():
                  "text": "Hi Olive,\n\nTicket #12 \"Broken\" from one of your contacts was "
                          "assigned to you while you were away.\n\n— ticketty"}
     assert notification_payload("", "x@acme.test", 1, "s")["text"].startswith("Hi ,\n\n")
+
+
+def test_the_digest_of_text_with_lone_surrogates_is_taken_not_raised():
+    """Mail decoded with ``surrogateescape`` keeps undecodable bytes as lone surrogates: the
+    digest must take them (a strict encode raised mid-ingest) and still tell texts apart."""
+    broken = msg(subject="Gr\udcfc\udcdfe", text="M\udcc3\udcbcnchen")
+    h = hashlib.sha256()
+    for part in ("email", "ana@customer.test", "Gr\udcfc\udcdfe", "M\udcc3\udcbcnchen"):
+        h.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    assert content_digest(broken) == h.hexdigest()[:32]
+    assert content_digest(broken) != content_digest(msg(subject="Gr\udcfc\udcdfe", text="M\udcc3nchen"))
