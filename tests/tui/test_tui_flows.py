@@ -337,6 +337,23 @@ async def test_live_updates_keep_cursor_on_ticket(seeded):
         assert table.scroll_offset.y == 0
 
 
+async def test_one_commit_reads_the_queue_once(seeded):
+    """A new ticket commits several events at once (ticket.created, message.added, …): the
+    queue reads its window once for them, not once per event (30 desks over SSH share 2
+    cores; docs/performance.md)."""
+    db, _ = seeded
+    app = make_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.screen.table
+        before = table.generation
+        result = await Desk(app.store, app.agent).create_ticket(
+            subject="Brand new problem", from_email="new@example.com")
+        await settle(pilot)
+        assert table.row(0).id == result.ticket_id
+        assert table.generation == before + 1
+
+
 async def test_availability_toggle_and_status_bar(seeded):
     db, ids = seeded
     app = make_app(db)

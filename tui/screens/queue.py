@@ -101,6 +101,7 @@ class QueueScreen(TicketActions):
         self.statuses: list[str] = []  # every pipeline's status names, for search's status:
         self._counts_loading = False
         self._counts_dirty = False
+        self._reload_scheduled = False  # a reload for the events just posted is on its way
         self._ready = False
         self._opened: int | None = None  # the ticket Enter opened (Esc comes back to it)
 
@@ -197,11 +198,19 @@ class QueueScreen(TicketActions):
         if not self._ready:
             return
         if event.kind.startswith(TICKET_KINDS):
-            self.table.request_reload()
-            self.request_counts()
+            # one commit brings several events (a new ticket: ticket.created, message.added,
+            # ticket.assigned), posted back to back: read the queue once for all of them
+            if not self._reload_scheduled:
+                self._reload_scheduled = True
+                self.call_later(self._reload_for_events)
         elif event.kind.startswith(("channel.", "agent.", "pipeline.")) and event.kind != "channel.health":
             self.run_worker(self._load_directory(), group="queue-directory", exclusive=True,
                             exit_on_error=False)
+
+    def _reload_for_events(self) -> None:
+        self._reload_scheduled = False
+        self.table.request_reload()
+        self.request_counts()
 
     def presence_changed(self, others: list[Presence]) -> None:
         if self._ready:
