@@ -32,7 +32,7 @@ MODULES=(
   "engine/outbox.py|tests/core/test_store.py tests/core/test_outbox_owner.py tests/core/test_outbox_schedule.py tests/core/test_outbox_run.py"
   "engine/store/sqlite/fts.py|tests/core/test_search_words.py tests/core/test_search_props.py tests/core/test_fts_cache.py"
   "engine/store/queries.py|tests/core/test_store.py tests/core/test_search_words.py tests/core/test_queries.py"
-  "engine/store/ingest.py|tests/core/test_ingest.py tests/core/test_ingest_branches.py"
+  "engine/store/ingest.py|tests/core/test_ingest.py tests/core/test_ingest_branches.py tests/core/test_ingest_routing.py"
   "engine/ingest.py|tests/core/test_ingest.py"
   "tui/search.py|tests/core/test_search_apply.py tests/core/test_search_props.py"
   "tui/queue_model.py|tests/tui/test_queue_model.py tests/tui/test_queue_follow.py"
