@@ -22,14 +22,11 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bench.common import emit, machine, on_tmpfs, pct, scratch
+from bench.common import emit, machine, on_tmpfs, pct, scratch, web_engine
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -130,55 +127,18 @@ async def _seed(db: Path) -> str:
         return await store.create_api_token("bench", admin.id)
 
 
-def _free_port() -> int:
-    from engine.web.server import pick_port
-
-    return pick_port()
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the engine exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("the engine's front door never answered /healthz")
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with scratch("api") as where:
         db = where / "api.db"
         token = asyncio.run(_seed(db))
-        port = _free_port()
-        config = where / "engine.toml"
-        config.write_text(f"[engine]\nhttp_port = {port}\nhttp_ip_rate = 0\n"
-                          "http_visitor_rate = 0\n")
-        ticketty = str(Path(sys.executable).parent / "ticketty")
-        env = {**os.environ, "XDG_CONFIG_HOME": str(where / "config")}
-        proc = subprocess.Popen([ticketty, "--db", str(db), "--config", str(config), "engine",
-                                 "--log-level", "warning"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        try:
-            _wait_healthy(port, proc)
+        with web_engine(where, db) as running:
+            port, pid = running.port, running.proc.pid
             health = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
-            anchor = asyncio.run(_phase(port, lambda i: health, args, 200, proc.pid))
-            plain = asyncio.run(_phase(port, lambda i: _post(token, i, False), args, 201,
-                                       proc.pid))
+            anchor = asyncio.run(_phase(port, lambda i: health, args, 200, pid))
+            plain = asyncio.run(_phase(port, lambda i: _post(token, i, False), args, 201, pid))
             keyed = asyncio.run(_phase(port, lambda i: _post(token, 10**9 + i, True), args,
-                                       201, proc.pid))
-        finally:
-            proc.terminate()
-            try:
-                _, err = proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _, err = proc.communicate()
+                                       201, pid))
+        proc = running.proc
         import sqlite3
 
         conn = sqlite3.connect(db)
@@ -197,7 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "seconds_per_phase": args.seconds,
         "tickets_in_db": tickets,
         "engine_exit": proc.returncode,
-        "engine_stderr_tail": err.decode(errors="replace")[-500:] if proc.returncode else "",
+        "engine_stderr_tail": running.stderr[-500:] if proc.returncode else "",
         "plain": plain,
         "idempotent": keyed,
         "anchor_healthz": anchor,

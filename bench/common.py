@@ -9,9 +9,12 @@ import resource
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -148,3 +151,64 @@ async def start_follower(argv: list[str], key: str) -> tuple[Any, dict[str, floa
             seen[item[key]] = item["t"]
 
     return follower, seen, asyncio.ensure_future(read())
+
+
+class WebEngine:
+    """A running ``ticketty engine`` with its front door on ``port``; ``stderr`` holds what it
+    wrote once it has stopped."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int) -> None:
+        self.proc, self.port, self.stderr = proc, port, ""
+
+
+@contextmanager
+def web_engine(where: Path, db: Path) -> Iterator[WebEngine]:
+    """A real ``ticketty engine`` serving ``db`` on a free port with the front door's rate
+    limits off (the benches are one client sending fast); yields once ``/healthz`` answers,
+    stops it on the way out."""
+    from engine.web.server import pick_port
+
+    port = pick_port()
+    config = where / "engine.toml"
+    config.write_text(f"[engine]\nhttp_port = {port}\nhttp_ip_rate = 0\nhttp_visitor_rate = 0\n")
+    ticketty = str(Path(sys.executable).parent / "ticketty")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(where / "config")}
+    proc = subprocess.Popen([ticketty, "--db", str(db), "--config", str(config), "engine",
+                             "--log-level", "warning"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    running = WebEngine(proc, port)
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), proc,
+                   "the engine's front door never answered /healthz")
+        yield running
+    finally:
+        proc.terminate()
+        try:
+            err = proc.communicate(timeout=10)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = proc.communicate()[1]
+        running.stderr = (err or b"").decode(errors="replace")
+
+
+def wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], failure: str,
+               seconds: float = 60) -> None:
+    """Poll ``ready`` until it holds; the engine ``proc`` exiting or ``seconds`` passing
+    raises."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the engine exited with {proc.returncode}")
+        if ready():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(failure)
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False

@@ -33,7 +33,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -73,12 +73,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------------- follower process
-async def queue_pages(store: Any, prefix: str) -> AsyncIterator[tuple[list[Any], float]]:
+async def queue_pages(store: Any, prefix: str, key: Callable[[str], str] | None = None
+                      ) -> AsyncIterator[tuple[list[Any], float]]:
     """What an agent's queue screen in another process shows: on every burst of events, the
-    open view's first page; yields the tickets whose subject starts with ``prefix`` that it
-    shows for the first time, and when it read them."""
+    open view's first page; yields the tickets it shows for the first time whose ``key``
+    (the subject unless given) starts with ``prefix``, and when it read them."""
     from engine.store import TicketQuery
 
+    key = key or (lambda subject: subject)
     q = TicketQuery(view="open")
     seen: set[str] = set()
     queue = store.subscribe()
@@ -91,8 +93,12 @@ async def queue_pages(store: Any, prefix: str) -> AsyncIterator[tuple[list[Any],
         total = await store.count_tickets(q)
         rows = await store.page_tickets(q, 0, 100, total)
         now = time.time()
-        fresh = [t for t in rows if t.subject.startswith(prefix) and t.subject not in seen]
-        seen.update(t.subject for t in fresh)
+        fresh = []
+        for t in rows:
+            k = key(t.subject)
+            if k.startswith(prefix) and k not in seen:
+                seen.add(k)
+                fresh.append(t)
         if fresh:
             yield fresh, now
 

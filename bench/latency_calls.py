@@ -38,26 +38,16 @@ WARMUP = 5  # calls sent first and not counted
 
 # ------------------------------------------------------------------------- follower process
 async def _follow(db: str) -> None:
-    from engine.store import Store, TicketQuery
+    from bench.latency import queue_pages
+    from engine.store import Store
 
-    q = TicketQuery(view="open")
-    seen: set[str] = set()
+    def caller_of(subject: str) -> str:  # "Missed call from +1415557…": the last word
+        return subject.rpartition(" ")[2]
+
     async with Store(db) as store:
-        queue = store.subscribe()
-        await store.start_following()
-        print(json.dumps({"ready": True}), flush=True)
-        while True:
-            await queue.get()
-            while not queue.empty():  # one repaint per burst, like the TUI
-                queue.get_nowait()
-            total = await store.count_tickets(q)
-            rows = await store.page_tickets(q, 0, 100, total)
-            now = time.time()
-            for t in rows:
-                caller = t.subject.rpartition(" ")[2]
-                if caller.startswith(PREFIX) and caller not in seen:
-                    seen.add(caller)
-                    print(json.dumps({"caller": caller, "t": now}), flush=True)
+        async for fresh, now in queue_pages(store, PREFIX, caller_of):
+            for t in fresh:
+                print(json.dumps({"caller": caller_of(t.subject), "t": now}), flush=True)
 
 
 # ---------------------------------------------------------------------------- sender process

@@ -17,17 +17,22 @@ page. Submissions are spaced 30–90 ms apart so each is its own arrival. Anchor
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 from html import unescape
 from pathlib import Path
 from typing import Any
 
-from bench.common import machine, on_tmpfs, pct, scratch, seed_workspace, start_follower
+from bench.common import (
+    machine,
+    on_tmpfs,
+    pct,
+    scratch,
+    seed_workspace,
+    start_follower,
+    web_engine,
+)
 
 TOKEN = "latbench-"  # the follower reports tickets whose subject starts with it
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
@@ -101,31 +106,13 @@ async def _measure(db: Path, port: int, n: int) -> dict[str, Any]:
 
 
 def run(n: int) -> dict[str, Any]:
-    from bench.api import _free_port, _wait_healthy
     from engine.store.follow import FOLLOW_INTERVAL
 
     with scratch("latency-forms") as where:
         db = where / "latency.db"
         asyncio.run(_seed(db))
-        port = _free_port()
-        config = where / "engine.toml"
-        config.write_text(f"[engine]\nhttp_port = {port}\nhttp_ip_rate = 0\n"
-                          "http_visitor_rate = 0\n")
-        ticketty = str(Path(sys.executable).parent / "ticketty")
-        env = {**os.environ, "XDG_CONFIG_HOME": str(where / "config")}
-        proc = subprocess.Popen([ticketty, "--db", str(db), "--config", str(config), "engine",
-                                 "--log-level", "warning"], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        try:
-            _wait_healthy(port, proc)
-            stats = asyncio.run(_measure(db, port, n))
-        finally:
-            proc.terminate()
-            try:
-                proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
+        with web_engine(where, db) as running:
+            stats = asyncio.run(_measure(db, running.port, n))
         tmpfs = on_tmpfs(where)
     lat = stats["latency"]
     return {

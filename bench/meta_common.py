@@ -9,15 +9,14 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from bench.common import answers, wait_until, web_engine
 
 SECRET = "bench-App-Secret"
 PAGE, NUMBER, WABA = "1111", "PNID_1", "WABA_1"
@@ -112,40 +111,16 @@ def signed_request(path: str, body: bytes) -> bytes:
 def engine(where: Path, db: Path, kind: str, channel_id: int) -> Iterator[tuple[Any, int, str]]:
     """A real ``ticketty engine`` serving ``db``; yields (process, port, webhook path) once the
     channel's webhook answers its handshake."""
-    from bench.api import _free_port
-
-    port = _free_port()
-    config = where / "engine.toml"
-    config.write_text(f"[engine]\nhttp_port = {port}\nhttp_ip_rate = 0\nhttp_visitor_rate = 0\n")
-    ticketty = str(Path(sys.executable).parent / "ticketty")
-    env = {**os.environ, "XDG_CONFIG_HOME": str(where / "config")}
-    proc = subprocess.Popen([ticketty, "--db", str(db), "--config", str(config), "engine",
-                             "--log-level", "warning"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     path = f"/{kind}/{channel_id}/webhook"
-    try:
-        deadline = time.monotonic() + 60
-        url = f"http://127.0.0.1:{port}{path}?hub.mode=subscribe&hub.verify_token=bench-Verify" \
-              "&hub.challenge=ok"
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the engine exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(url, timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                proc.terminate()
-                err = proc.communicate(timeout=10)[1].decode(errors="replace")[-1500:]
-                raise RuntimeError(f"the channel's webhook never answered: {err}")
-            time.sleep(0.05)
-        yield proc, port, path
-    finally:
-        proc.terminate()
+    with web_engine(where, db) as running:
+        url = f"http://127.0.0.1:{running.port}{path}?hub.mode=subscribe" \
+              "&hub.verify_token=bench-Verify&hub.challenge=ok"
         try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+            wait_until(lambda: answers(url), running.proc, "the channel's webhook never answered")
+        except RuntimeError as exc:
+            failed: RuntimeError | None = exc
+        else:
+            failed = None
+            yield running.proc, running.port, path
+    if failed is not None:  # with what the engine said, now that it has stopped
+        raise RuntimeError(f"{failed}: {running.stderr[-1500:]}")
