@@ -34,9 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from engine.sandbox.stream_server import StreamStandIn
-
-MAX_BODY = 64 * 1024
+from engine.sandbox.stream_server import StreamStandIn, answer, read_request
 
 
 @dataclass
@@ -122,18 +120,10 @@ class OAuthStandIn(StreamStandIn):
         """Refresh tokens issued so far (oldest first)."""
         return list(self._refresh)
 
-    # ------------------------------------------------------------------ lifecycle
     # ------------------------------------------------------------------ HTTP
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = request_line.split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (h.partition(":") for h in header_lines if h)}
-            length = min(int(headers.get("content-length", "0") or 0), MAX_BODY)
-            body = await reader.readexactly(length) if length else b""
-            url = urlsplit(target)
+            method, url, _headers, body = await read_request(reader)
             params = dict(parse_qsl(url.query))
             if method == "POST":
                 params.update(parse_qsl(body.decode("utf-8", "replace")))
@@ -141,13 +131,7 @@ class OAuthStandIn(StreamStandIn):
             status, extra, payload = self._route(method, url.path, params)
         except (asyncio.IncompleteReadError, TimeoutError, ValueError):
             status, extra, payload = 400, {}, {"error": "invalid_request"}
-        try:
-            writer.write(_response(status, extra, payload))
-            await writer.drain()
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        await answer(writer, _response(status, extra, payload))
 
     def _route(self, method: str, path: str, p: dict[str, str]
                ) -> tuple[int, dict[str, str], Any]:

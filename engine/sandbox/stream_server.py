@@ -4,7 +4,37 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Self
+from urllib.parse import SplitResult, urlsplit
+
+MAX_BODY = 64 * 1024  # the largest request body a stand-in reads
+
+
+async def read_request(reader: asyncio.StreamReader
+                       ) -> tuple[str, SplitResult, dict[str, str], bytes]:
+    """One HTTP/1.1 request: method, URL, headers (lower-case names) and body (at most
+    :data:`MAX_BODY`). A slow or cut request raises ``TimeoutError`` /
+    ``IncompleteReadError``, a malformed one ``ValueError``."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    request_line, *header_lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = request_line.split(" ", 2)
+    headers = {k.strip().lower(): v.strip() for k, _, v in
+               (h.partition(":") for h in header_lines if h)}
+    length = min(int(headers.get("content-length", "0") or 0), MAX_BODY)
+    body = await reader.readexactly(length) if length else b""
+    return method, urlsplit(target), headers, body
+
+
+async def answer(writer: asyncio.StreamWriter, response: bytes) -> None:
+    """Send ``response`` and close the connection."""
+    try:
+        writer.write(response)
+        await writer.drain()
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
 
 
 class StreamStandIn:

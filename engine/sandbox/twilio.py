@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
 import json
 import secrets
@@ -30,13 +29,12 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode
 
 from engine.channels.calls_signature import signature
 from engine.httpclient import httpx
-from engine.sandbox.stream_server import StreamStandIn
+from engine.sandbox.stream_server import StreamStandIn, answer, read_request
 
-MAX_BODY = 64 * 1024
 #: the bytes of every fake recording (an MP3 frame header, then silence)
 FAKE_MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + bytes(400)
 
@@ -255,14 +253,7 @@ class TwilioStandIn(StreamStandIn):
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            request_line, *header_lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = request_line.split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in
-                       (h.partition(":") for h in header_lines if h)}
-            length = min(int(headers.get("content-length", "0") or 0), MAX_BODY)
-            body = await reader.readexactly(length) if length else b""
-            url = urlsplit(target)
+            method, url, headers, body = await read_request(reader)
             params = parse_qsl(url.query, keep_blank_values=True)
             if method == "POST":
                 params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
@@ -271,14 +262,8 @@ class TwilioStandIn(StreamStandIn):
             status, ctype, payload = self._route(method, url.path, params, headers)
         except (asyncio.IncompleteReadError, TimeoutError, ValueError):
             status, ctype, payload = 400, "application/json", b'{"message": "bad request"}'
-        try:
-            writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: "
-                         f"{len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
-            await writer.drain()
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        await answer(writer, f"HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: "
+                     f"{len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
 
     def _route(self, method: str, path: str, params: list[tuple[str, str]],
                headers: dict[str, str]) -> tuple[int, str, bytes]:
